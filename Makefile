@@ -1,0 +1,46 @@
+# deepfake-course: `make demo` runs the pipeline on the sample data, `make test` runs every test and notebook.
+# Both create .venv and install on first use. DEEPFAKE_DATA_MIRROR (a local copy of the data) is used
+# when set; otherwise the sample data is downloaded from its pinned public URLs, sha256-checked.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
+
+.PHONY: setup data demo test test-fast lab lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(PY) -m pip install --quiet -e ".[dlib,dev]"
+	$(PY) -m pip install --quiet --no-deps "face_recognition==1.3.0"
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
+	touch $(STAMP)
+
+data: setup
+	$(PY) -m deepfake_utils data --identity George_W_Bush --identity Colin_Powell
+
+demo: setup
+	$(PY) -m deepfake_utils demo --out-dir out/demo
+
+test: setup
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks $(NB_FLAGS)
+
+test-fast: setup
+	DEEPFAKE_QUICK=1 $(PY) -m pytest tests
+
+bench: setup
+	$(PY) -m deepfake_utils.bench extract
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
+
+lint: setup
+	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,168 @@
+"""Sample-data registry: fetch course files by URL or from a local mirror, sha256-checked, into a cache.
+
+Every file is named by its path relative to the mirror root (the layout of ``shared/data``), e.g.
+``video-retalking/examples/face/2.mp4``. ``fetch`` returns the path of a verified copy in the cache:
+
+1. a cached copy whose sha256 matches is returned (checked on every hit);
+2. otherwise the file is copied from the mirror folder (``DEEPFAKE_DATA_MIRROR``) if one is set,
+   or downloaded from its pinned public URL with pooch;
+3. the new copy is written under a temporary name, checked, and only then renamed into place.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path, PurePosixPath
+
+import pooch
+from tqdm.auto import tqdm
+
+from .errors import DataError
+
+MIRROR_ENV = "DEEPFAKE_DATA_MIRROR"
+CACHE_ENV = "DEEPFAKE_DATA_DIR"
+
+#: Public base URL (pinned commit) of each top-level folder of the registry.
+BASE_URLS: dict[str, str] = {
+    "umass-vis-lfw": "https://raw.githubusercontent.com/umass-vis-lfw/umass-vis-lfw.github.io/"
+    "2a620cd8cceb10430f8c7012fe9fa5f0837759e9/",
+    "video-retalking": "https://raw.githubusercontent.com/OpenTalker/video-retalking/"
+    "d32e8e58248255e2d243eeaf3cba545dbe505ca8/",
+}
+
+#: Person A: the speaker whose face the course converts (125 frames, 25 fps, with audio).
+SAMPLE_VIDEO = "video-retalking/examples/face/2.mp4"
+#: Person B and the second identity for exercises: folders of LFW deep-funneled photos.
+IDENTITIES: dict[str, str] = {
+    "George_W_Bush": "umass-vis-lfw/images_deepfunneled/George_W_Bush",
+    "Colin_Powell": "umass-vis-lfw/images_deepfunneled/Colin_Powell",
+}
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, str]:
+    """Map every known relative path to its sha256 (from the packaged SHA256SUMS list)."""
+    text = resources.files("deepfake_utils").joinpath("registry.txt").read_text()
+    entries = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, rel = line.split(maxsplit=1)
+            entries[rel.strip()] = digest.lower()
+    return entries
+
+
+def url_for(relpath: str) -> str:
+    """The pinned public URL of a registry file."""
+    _check_known(relpath)
+    top, _, rest = relpath.partition("/")
+    return BASE_URLS[top] + rest
+
+
+def cache_dir() -> Path:
+    """Where fetched files live: ``DEEPFAKE_DATA_DIR``, else the repo's ``data/``, else the user cache."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    repo_data = Path(__file__).resolve().parent.parent / "data"
+    if (repo_data.parent / "pyproject.toml").exists():
+        return repo_data
+    return Path(pooch.os_cache("deepfake-course"))
+
+
+def mirror_dir() -> Path | None:
+    """The local mirror folder named by ``DEEPFAKE_DATA_MIRROR``, or None."""
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The sha256 hex digest of a file."""
+    return pooch.file_hash(str(path), alg="sha256")
+
+
+def _check_known(relpath: str) -> None:
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in relpath:
+        raise DataError(f"{relpath!r}: a data path must be relative and stay inside the cache (no '..')")
+    if relpath not in registry():
+        raise DataError(
+            f"{relpath!r} is not in the sample-data registry; see deepfake_utils.data.registry() for the known files"
+        )
+
+
+def _target(cache: Path, relpath: str) -> Path:
+    target = (cache / relpath).resolve()
+    if not target.is_relative_to(cache.resolve()):
+        raise DataError(f"{relpath!r}: resolves to {target}, outside the cache {cache}")
+    return target
+
+
+def _copy_from_mirror(src: Path, target: Path, digest: str) -> None:
+    if not src.is_file():
+        raise DataError(f"{src}: not in the mirror folder {MIRROR_ENV}; check the folder or unset the variable")
+    part = target.with_name(f".{target.name}.part")
+    try:
+        shutil.copyfile(src, part)
+        got = sha256(part)
+        if got != digest:
+            raise DataError(f"{src}: sha256 {got} does not match the registry ({digest}); the mirror copy is damaged")
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _download(relpath: str, target: Path, digest: str, progress: bool) -> None:
+    url = url_for(relpath)
+    try:
+        pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=target.name, path=target.parent, progressbar=progress)
+    except ValueError as exc:  # pooch's checksum mismatch; it has already removed the temp file
+        raise DataError(f"{url}: downloaded file fails its sha256 check ({exc})") from exc
+    except OSError as exc:  # requests' connection errors derive from OSError
+        raise DataError(
+            f"{url}: download failed ({exc}); without internet, point {MIRROR_ENV} at a local copy of the data"
+        ) from exc
+
+
+def fetch(relpath: str, *, cache: str | os.PathLike | None = None, progress: bool = False) -> Path:
+    """Return the local path of a verified copy of one registry file, fetching it if needed."""
+    _check_known(relpath)
+    digest = registry()[relpath]
+    root = Path(cache) if cache is not None else cache_dir()
+    target = _target(root, relpath)
+    if target.is_file() and sha256(target) == digest:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mirror = mirror_dir()
+    if mirror is not None:
+        _copy_from_mirror(mirror / relpath, target, digest)
+    else:
+        _download(relpath, target, digest, progress)
+    return target
+
+
+def files_under(folder: str) -> list[str]:
+    """The registry paths below a folder (e.g. an identity's photo folder), sorted."""
+    prefix = folder.rstrip("/") + "/"
+    found = sorted(p for p in registry() if p.startswith(prefix))
+    if not found:
+        raise DataError(f"{folder!r}: no registry files below this folder")
+    return found
+
+
+def fetch_many(relpaths: list[str], *, cache: str | os.PathLike | None = None, desc: str = "data") -> list[Path]:
+    """Fetch several registry files, with a progress bar."""
+    return [fetch(p, cache=cache) for p in tqdm(relpaths, desc=desc, unit="file", leave=False)]
+
+
+def sample_video(*, cache: str | os.PathLike | None = None) -> Path:
+    """The course's sample video (person A), fetched and verified."""
+    return fetch(SAMPLE_VIDEO, cache=cache, progress=True)
+
+
+def identity_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
+    """The first ``n`` (default all) LFW photos of an identity, fetched and verified."""
+    if name not in IDENTITIES:
+        raise DataError(f"{name!r}: unknown identity; choose one of {sorted(IDENTITIES)}")
+    rels = files_under(IDENTITIES[name])[:n]
+    return fetch_many(rels, cache=cache, desc=name)

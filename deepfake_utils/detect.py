@@ -1,0 +1,160 @@
+"""Stage 2: find faces. Boxes are face_recognition's (top, right, bottom, left) tuples in pixels.
+
+The naive way (the original tutorials) runs dlib's HOG detector on the full frame upsampled 2x. That
+scans an image pyramid: the frame at scales 2, 2*(5/6), 2*(5/6)^2, ... and a 300 px face only fires on
+the small levels, while almost all the time goes into the big ones. ``detect_from_level(image, k)``
+starts the pyramid at level k (resizing the frame straight to scale 2*(5/6)^k), so it scans exactly
+the naive detector's levels k, k+1, ... and returns nearly the same boxes for faces big enough.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import dlib
+import numpy as np
+
+from .fileio import ensure_rgb_uint8
+
+Box = tuple[int, int, int, int]  # (top, right, bottom, left)
+
+PYRAMID_RATE = 5 / 6  # dlib's pyramid_down<6>: each level is 5/6 the size of the one above
+HOG_WINDOW = 80  # px: the frontal HOG detector sees faces of about this size at the level that fires
+
+
+@lru_cache(maxsize=1)
+def hog_detector() -> dlib.fhog_object_detector:
+    """dlib's frontal-face HOG + linear SVM detector (the one face_recognition uses), loaded once."""
+    return dlib.get_frontal_face_detector()
+
+
+def rect_to_css(rect: dlib.rectangle, shape: tuple[int, ...] | None = None) -> Box:
+    """A dlib rectangle as a (top, right, bottom, left) box, clipped to the image if ``shape`` is given."""
+    box = (rect.top(), rect.right(), rect.bottom(), rect.left())
+    return clip_box(box, shape) if shape is not None else box
+
+
+def css_to_rect(box: Box) -> dlib.rectangle:
+    """A (top, right, bottom, left) box as a dlib rectangle."""
+    top, right, bottom, left = (int(round(v)) for v in box)
+    return dlib.rectangle(left, top, right, bottom)
+
+
+def clip_box(box: Box, shape: tuple[int, ...]) -> Box:
+    """Clip a box to an image of the given shape (H, W, ...)."""
+    top, right, bottom, left = box
+    height, width = shape[:2]
+    return (max(int(top), 0), min(int(right), width - 1), min(int(bottom), height - 1), max(int(left), 0))
+
+
+def box_size(box: Box) -> float:
+    """The side of a box (mean of its width and height), in pixels."""
+    top, right, bottom, left = box
+    return ((right - left) + (bottom - top)) / 2
+
+
+def box_center(box: Box) -> tuple[float, float]:
+    """The (x, y) centre of a box."""
+    top, right, bottom, left = box
+    return ((left + right) / 2, (top + bottom) / 2)
+
+
+def detect_faces(image: np.ndarray, *, model: str = "hog", upsample: int = 1) -> list[Box]:
+    """All faces in an image with face_recognition's HOG or CNN detector (the naive, full-frame way)."""
+    import face_recognition
+
+    ensure_rgb_uint8(image)
+    if model not in ("hog", "cnn"):
+        raise ValueError(f"model must be 'hog' or 'cnn', not {model!r}")
+    return face_recognition.face_locations(image, number_of_times_to_upsample=upsample, model=model)
+
+
+def level_scale(level: int) -> float:
+    """The scale of pyramid level ``level`` of the naive detector (level 0 is the 2x upsampled frame)."""
+    return 2 * PYRAMID_RATE**level
+
+
+def detect_from_level(image: np.ndarray, level: int) -> list[Box]:
+    """HOG faces scanned from pyramid level ``level`` down; level 0 is the naive 2x-upsampled search."""
+    ensure_rgb_uint8(image)
+    if level <= 0:
+        return [rect_to_css(r, image.shape) for r in hog_detector()(image, 1)]
+    scale = level_scale(level)
+    height, width = image.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    sx, sy = size[0] / width, size[1] / height
+    boxes = []
+    for r in hog_detector()(small, 0):
+        box = (r.top() / sy, r.right() / sx, r.bottom() / sy, r.left() / sx)
+        boxes.append(clip_box(tuple(int(round(v)) for v in box), image.shape))
+    return boxes
+
+
+def level_for_face(face_size: float, margin: int = 5) -> int:
+    """The pyramid level to start from so a face of ``face_size`` px is found with ``margin`` levels to spare."""
+    fires_at = math.log(HOG_WINDOW / (2 * max(face_size, 1.0))) / math.log(PYRAMID_RATE)
+    return max(0, int(math.floor(fires_at)) - margin)
+
+
+def pick_face(boxes: list[Box], shape: tuple[int, ...], how: str = "center") -> Box | None:
+    """Choose one face: the one nearest the image centre (``"center"``) or the biggest (``"largest"``)."""
+    if not boxes:
+        return None
+    if how == "largest":
+        return max(boxes, key=box_size)
+    if how == "center":
+        cx, cy = shape[1] / 2, shape[0] / 2
+        return min(boxes, key=lambda b: (box_center(b)[0] - cx) ** 2 + (box_center(b)[1] - cy) ** 2)
+    raise ValueError(f"how must be 'center' or 'largest', not {how!r}")
+
+
+def crop_face(image: np.ndarray, box: Box, padding: float = 0.25) -> np.ndarray:
+    """The face box grown by ``padding`` (fraction of its size) on each side, cut out of the image."""
+    ensure_rgb_uint8(image)
+    top, right, bottom, left = box
+    pad = padding * box_size(box)
+    top, right, bottom, left = clip_box((top - pad, right + pad, bottom + pad, left - pad), image.shape)
+    return image[top : bottom + 1, left : right + 1].copy()
+
+
+def rotation_matrix(shape: tuple[int, ...], angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 2x3 matrix rotating an image by ``angle`` degrees (counter-clockwise) onto a canvas that holds it all."""
+    height, width = shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(math.ceil(height * sin + width * cos)), int(math.ceil(height * cos + width * sin))
+    matrix[0, 2] += new_w / 2 - width / 2
+    matrix[1, 2] += new_h / 2 - height / 2
+    return matrix, (new_w, new_h)
+
+
+def rotate_image(image: np.ndarray, angle: float) -> np.ndarray:
+    """The image rotated by ``angle`` degrees counter-clockwise, canvas grown so nothing is cut off."""
+    matrix, size = rotation_matrix(image.shape, angle)
+    return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def unrotate_box(box: Box, angle: float, shape: tuple[int, ...]) -> Box:
+    """The axis-aligned box, in the original image, around a box found in the image rotated by ``angle``."""
+    matrix, _ = rotation_matrix(shape, angle)
+    inverse = cv2.invertAffineTransform(matrix)
+    top, right, bottom, left = box
+    corners = np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float64)
+    back = corners @ inverse[:, :2].T + inverse[:, 2]
+    (x0, y0), (x1, y1) = back.min(0), back.max(0)
+    return clip_box((int(round(y0)), int(round(x1)), int(round(y1)), int(round(x0))), shape)
+
+
+def detect_with_rotation(
+    image: np.ndarray, angles: tuple[float, ...] = (0, -25, 25, -50, 50), *, upsample: int = 1
+) -> tuple[list[Box], float]:
+    """Try each rotation in turn until HOG finds a face; returns the boxes (in the rotated image) and the angle."""
+    ensure_rgb_uint8(image)
+    for angle in angles:
+        rotated = rotate_image(image, angle) if angle else image
+        boxes = [rect_to_css(r, rotated.shape) for r in hog_detector()(rotated, upsample)]
+        if boxes:
+            return boxes, float(angle)
+    return [], 0.0

@@ -1,0 +1,26 @@
+"""One exception family for the whole package, so callers can catch ``DeepfakeError``."""
+from __future__ import annotations
+
+
+class DeepfakeError(Exception):
+    """Base class of every error the course package raises on purpose."""
+
+
+class DataError(DeepfakeError):
+    """A sample-data file is unknown, missing, unreachable or fails its checksum."""
+
+
+class VideoError(DeepfakeError):
+    """A video cannot be opened, decoded or written."""
+
+
+class ImageError(DeepfakeError):
+    """An image cannot be read, or an array is not the image the function expects."""
+
+
+class NoFaceError(DeepfakeError):
+    """No face was found where one was required."""
+
+
+class AlignmentsError(DeepfakeError):
+    """An alignments file is missing, malformed or of an unknown version."""

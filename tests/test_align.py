@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from deepfake_utils import align, detect, landmarks
+
+
+def _random_similarity(rng):
+    angle, scale = rng.uniform(-np.pi, np.pi), rng.uniform(0.2, 5)
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    return np.array([[c, -s, rng.uniform(-100, 100)], [s, c, rng.uniform(-100, 100)], [0, 0, 1]])
+
+
+def test_umeyama_recovers_a_known_transform_to_1e6():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        truth = _random_similarity(rng)
+        src = rng.uniform(0, 256, (51, 2))
+        dst = align.transform_points(src, truth[:2])
+        assert np.abs(align.umeyama(src, dst) - truth).max() < 1e-6
+
+
+def test_mean_face_is_51_points_in_the_unit_square():
+    mean = align.mean_face()
+    assert mean.shape == (51, 2) and mean.min() >= 0 and mean.max() <= 1
+    brows, mouth = mean[0:10, 1].mean(), mean[31:51, 1].mean()  # rows 17..26 and 48..67
+    assert brows < mouth
+
+
+def test_mean_shape_of_moved_copies_is_the_shape():
+    rng = np.random.default_rng(1)
+    shape = align.mean_face()
+    copies = np.stack([align.transform_points(shape, _random_similarity(rng)[:2]) for _ in range(5)])
+    mean = align.mean_shape(copies)
+    fit = align.transform_points(mean, align.umeyama(mean, shape)[:2])  # equal up to a similarity
+    assert np.abs(fit - shape).max() < 1e-6
+
+
+def test_aligned_crop_puts_the_face_on_the_mean_face(frame):
+    box = detect.detect_faces(frame)[0]
+    pts = landmarks.predict_landmarks(frame, box)
+    matrix = align.alignment_matrix(pts)
+    assert matrix.shape == (2, 3)
+    crop = align.align_face(frame, matrix)
+    assert crop.shape == (256, 256, 3)
+    assert align.alignment_residual(pts, matrix) < 0.03
+    # landmarks predicted on the aligned crop land where the matrix says they should
+    on_crop = landmarks.predict_landmarks(crop, detect.pick_face(detect.detect_faces(crop), crop.shape))
+    assert np.linalg.norm(on_crop - align.transform_points(pts, matrix), axis=1).mean() < 3
+
+
+def test_inverse_matrix_round_trips(frame):
+    pts = landmarks.predict_landmarks(frame, detect.detect_faces(frame)[0])
+    matrix = align.alignment_matrix(pts)
+    back = align.transform_points(align.transform_points(pts, matrix), align.invert(matrix))
+    assert np.abs(back - pts).max() < 1e-6
+    crop = align.align_face(frame, matrix)
+    restored = align.unalign_face(crop, matrix, frame.shape)
+    top, right, bottom, left = detect.detect_faces(frame)[0]
+    inner = (slice(top + 60, bottom - 60), slice(left + 60, right - 60))
+    assert np.abs(restored[inner].astype(int) - frame[inner].astype(int)).mean() < 6
+
+
+def test_blur_score_drops_when_blurred(frame):
+    import cv2
+
+    assert align.blur_score(cv2.GaussianBlur(frame, (9, 9), 3)) < align.blur_score(frame) / 2
+
+
+def test_umeyama_rejects_mismatched_points():
+    with pytest.raises(ValueError):
+        align.umeyama(np.zeros((5, 2)), np.zeros((4, 2)))

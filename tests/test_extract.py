@@ -1,0 +1,108 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from deepfake_utils import extract, video
+from deepfake_utils.errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, VideoError
+from deepfake_utils.landmarks import landmark_error
+
+
+@pytest.fixture(scope="module")
+def extracted(sample_video, tmp_path_factory):
+    out = tmp_path_factory.mktemp("faces")
+    return out, extract.extract(sample_video, out, progress=False)
+
+
+def test_whole_sample_video_finds_a_face_in_95_percent_of_frames(extracted):
+    out, result = extracted
+    assert len(result["frames"]) == 125
+    assert extract.faces_found(result) >= 0.95
+    assert result["complete"] is True and result["fps"] == 25.0 and result["size"] == [844, 844]
+    faces = sorted(out.glob("*.png"))
+    assert len(faces) == sum(bool(f) for f in result["frames"].values())
+
+
+def test_alignments_file_follows_the_schema(extracted):
+    out, _ = extracted
+    raw = json.loads((out / "alignments.json").read_text())
+    assert raw["version"] == 1 and raw["source"] == "2.mp4"
+    entry = raw["frames"]["000001"][0]
+    assert set(entry) == {"box", "landmarks", "matrix", "face", "blur"}
+    assert len(entry["landmarks"]) == 68 and np.shape(entry["matrix"]) == (2, 3)
+    loaded = extract.load_alignments(out)
+    assert loaded["frames"]["000001"][0]["landmarks"].shape == (68, 2)
+    assert (out / entry["face"]).is_file()
+
+
+def test_fast_path_agrees_with_naive_on_landmarks(sample_video, extracted):
+    _, result = extracted
+    errors = []
+    for i, frame in enumerate(video.iter_frames(sample_video, max_frames=40), 1):
+        if i % 8:
+            continue
+        naive = extract.naive_find(frame)
+        errors.append(landmark_error(naive.landmarks, result["frames"][video.frame_key(i)][0]["landmarks"]))
+    assert np.mean(errors) < 0.02
+
+
+def test_image_folder_with_a_faceless_image_and_blur_filter(tmp_path, bush_photos):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in bush_photos[:4]:
+        shutil.copy(p, folder)
+    from deepfake_utils.fileio import write_image
+
+    write_image(folder / "zz_wall.png", np.full((250, 250, 3), 90, np.uint8))
+    result = extract.extract(folder, tmp_path / "out", blur_threshold=1e9, progress=False)
+    assert result["frames"]["zz_wall"] == []  # no face: recorded as an empty list
+    entries = [f[0] for k, f in result["frames"].items() if f]
+    assert len(entries) == 4
+    assert all(e["face"].startswith("blurry/") for e in entries)  # set aside, not deleted
+    assert all((tmp_path / "out" / e["face"]).is_file() for e in entries)
+
+
+def test_identity_filter_moves_other_people_aside(tmp_path, bush_photos):
+    from deepfake_utils import data
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for p in bush_photos[1:3] + data.identity_photos("Colin_Powell", 2):
+        shutil.copy(p, folder)
+    result = extract.extract(folder, tmp_path / "out", reference=bush_photos[0], progress=False)
+    where = {k: f[0]["face"] for k, f in result["frames"].items()}
+    assert all(not v.startswith("other/") for k, v in where.items() if "Bush" in k)
+    assert all(v.startswith("other/") for k, v in where.items() if "Powell" in k)
+
+
+def test_crash_mid_run_keeps_what_was_written(tmp_path, bush_photos):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for p in bush_photos[:3]:
+        shutil.copy(p, folder)
+    (folder / "zz_broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ImageError, match="zz_broken.jpg"):
+        extract.extract(folder, tmp_path / "out", progress=False)
+    kept = extract.load_alignments(tmp_path / "out")
+    assert kept["complete"] is False and len(kept["frames"]) == 3
+    assert len(list((tmp_path / "out").glob("*.png"))) == 3
+
+
+def test_bad_inputs(tmp_path, bush_photos):
+    with pytest.raises(DeepfakeError, match="no such"):
+        extract.extract(tmp_path / "nope.mp4", tmp_path / "out")
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(DeepfakeError, match="not a video"):
+        extract.extract(tmp_path / "notes.txt", tmp_path / "out")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(VideoError, match="empty"):
+        extract.extract(tmp_path / "empty.mp4", tmp_path / "out")
+    from deepfake_utils.fileio import write_image
+
+    write_image(tmp_path / "wall.png", np.full((100, 100, 3), 50, np.uint8))
+    with pytest.raises(NoFaceError, match="wall.png"):
+        extract.extract(bush_photos[0].parent, tmp_path / "out", reference=tmp_path / "wall.png", max_frames=1)
+    (tmp_path / "alignments.json").write_text("{not json")
+    with pytest.raises(AlignmentsError, match="JSON"):
+        extract.load_alignments(tmp_path)
