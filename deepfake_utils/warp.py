@@ -70,8 +70,10 @@ def random_warp(
     dense_y = cv2.resize(noisy_y, (big, big))[pad : pad + size, pad : pad + size].astype(np.float32)
     warped = cv2.remap(image, dense_x, dense_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # The target: the similarity that best maps the jittered points onto a regular size-px grid.
+    # The grid sits on pixel centres (-0.5), as the dense map above does, so that with no noise the
+    # input and the target are the same image (the original trainer was half a pixel off here).
     src = np.stack([noisy_x.ravel(), noisy_y.ravel()], axis=1)
-    step = np.linspace(0, size, GRID)
+    step = np.linspace(0, size, GRID) - 0.5
     dst = np.stack(np.meshgrid(step, step), axis=-1).reshape(-1, 2)
     matrix = umeyama(src, dst)[:2]
     target = cv2.warpAffine(image, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)

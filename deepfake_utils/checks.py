@@ -1,0 +1,219 @@
+"""Checkers for the notebooks' exercises: ``check_x(your_function)`` tests it on known answers.
+
+A checker returns True when the function is right, returns False (and says so) while it still raises
+``NotImplementedError``, and raises AssertionError with a hint when an answer is wrong.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from . import align, detect, landmarks, warp
+
+
+def _checker(func: Callable[[Callable], None]) -> Callable[[Callable], bool]:
+    @functools.wraps(func)
+    def wrapper(candidate: Callable) -> bool:
+        try:
+            func(candidate)
+        except NotImplementedError:
+            print(f"… {func.__name__}: not done yet — fill in the function above, then run this cell again")
+            return False
+        print(f"✓ {func.__name__}: passed")
+        return True
+
+    return wrapper
+
+
+def _face_points(seed: int = 0) -> np.ndarray:
+    """A plausible 68-point face: the mean face (inner points) plus a jaw arc, jittered."""
+    rng = np.random.default_rng(seed)
+    inner = align.mean_face() * 100 + 50
+    t = np.linspace(np.pi * 0.95, np.pi * 0.05, 17)
+    jaw = np.stack([100 + 60 * np.cos(t), 100 + 70 * np.sin(t)], axis=1)
+    return (np.vstack([jaw, inner]) + rng.normal(0, 1, (68, 2))).astype(np.float32)
+
+
+# --- 00 index -----------------------------------------------------------------------------------
+@_checker
+def check_sha256(fn: Callable) -> None:
+    """fn(path) -> the file's sha256 hex digest."""
+    from . import data
+
+    path = data.fetch(data.SAMPLE_VIDEO)
+    got = fn(path)
+    assert isinstance(got, str) and got.lower() == data.registry()[data.SAMPLE_VIDEO], (
+        "hash the file's bytes with hashlib.sha256 and return .hexdigest()")
+
+
+# --- 01 frames ----------------------------------------------------------------------------------
+@_checker
+def check_frame_time(fn: Callable) -> None:
+    """fn(index, fps) -> seconds from the start to 1-based frame ``index``."""
+    for index, fps, want in [(1, 25, 0.0), (26, 25, 1.0), (31, 30, 1.0), (13, 24, 0.5)]:
+        got = fn(index, fps)
+        assert abs(got - want) < 1e-9, f"frame {index} at {fps} fps starts at {want} s, you said {got}"
+
+
+@_checker
+def check_bgr_to_rgb(fn: Callable) -> None:
+    """fn(bgr) -> the same image in RGB order, without OpenCV."""
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    got = fn(bgr)
+    assert np.array_equal(got, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), "reverse the last axis: channels B,G,R -> R,G,B"
+
+
+@_checker
+def check_every_nth(fn: Callable) -> None:
+    """fn(frames, n) -> an iterator over frames 0, n, 2n, ... that works on a stream."""
+    stream = (np.full((2, 2, 3), i, np.uint8) for i in range(10))
+    got = [int(f[0, 0, 0]) for f in fn(stream, 3)]
+    assert got == [0, 3, 6, 9], f"expected frames [0, 3, 6, 9], got {got}"
+
+
+# --- 02 detection -------------------------------------------------------------------------------
+@_checker
+def check_box_iou(fn: Callable) -> None:
+    """fn(a, b) -> intersection over union of two (top, right, bottom, left) boxes."""
+    cases = [((0, 10, 10, 0), (0, 10, 10, 0), 1.0), ((0, 10, 10, 0), (0, 20, 10, 10), 0.0),
+             ((0, 10, 10, 0), (0, 15, 10, 5), 50 / 150), ((0, 4, 4, 0), (1, 3, 3, 1), 4 / 16)]
+    for a, b, want in cases:
+        got = fn(a, b)
+        assert abs(got - want) < 1e-9, f"iou({a}, {b}) should be {want:.4f}, got {got}"
+
+
+@_checker
+def check_css_to_xywh(fn: Callable) -> None:
+    """fn(box) -> (x, y, width, height) of a (top, right, bottom, left) box."""
+    assert tuple(fn((10, 50, 80, 20))) == (20, 10, 30, 70), "x = left, y = top, w = right - left, h = bottom - top"
+
+
+@_checker
+def check_largest_face(fn: Callable) -> None:
+    """fn(boxes) -> the largest box, or None for no boxes."""
+    boxes = [(0, 10, 10, 0), (5, 60, 45, 20), (0, 30, 30, 0)]
+    assert fn(boxes) == detect.pick_face(boxes, (100, 100, 3), "largest"), "compare boxes by their size"
+    assert fn([]) is None, "no boxes: return None"
+
+
+# --- 03 landmarks -------------------------------------------------------------------------------
+@_checker
+def check_mouth_open(fn: Callable) -> None:
+    """fn(points) -> inner-mouth height (62-66) divided by inner-mouth width (60-64)."""
+    pts = _face_points()
+    want = np.linalg.norm(pts[62] - pts[66]) / np.linalg.norm(pts[60] - pts[64])
+    got = fn(pts)
+    assert abs(got - want) < 1e-5, f"expected {want:.4f}, got {got}"
+
+
+@_checker
+def check_region_centroid(fn: Callable) -> None:
+    """fn(points, name) -> the mean (x, y) of a named region."""
+    pts = _face_points(1)
+    for name in landmarks.REGIONS:
+        want = landmarks.region(pts, name).mean(axis=0)
+        got = np.asarray(fn(pts, name))
+        assert np.allclose(got, want, atol=1e-4), f"{name}: expected {want}, got {got}"
+
+
+@_checker
+def check_landmark_error(fn: Callable) -> None:
+    """fn(reference, other) -> mean point distance / inter-ocular distance of the reference."""
+    a, b = _face_points(2), _face_points(3)
+    want = landmarks.landmark_error(a, b)
+    got = fn(a, b)
+    assert abs(got - want) < 1e-5, f"expected {want:.5f}, got {got} (eye centres: means of 36-41 and 42-47)"
+
+
+# --- 04 alignment -------------------------------------------------------------------------------
+def _random_similarity(rng: np.random.Generator, scale: bool = True) -> np.ndarray:
+    angle, s = rng.uniform(-np.pi, np.pi), (rng.uniform(0.3, 3) if scale else 1.0)
+    return np.array([[s * np.cos(angle), -s * np.sin(angle), rng.uniform(-50, 50)],
+                     [s * np.sin(angle), s * np.cos(angle), rng.uniform(-50, 50)], [0, 0, 1]])
+
+
+@_checker
+def check_umeyama(fn: Callable) -> None:
+    """fn(src, dst) -> the 3x3 similarity taking src points onto dst (least squares)."""
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        truth = _random_similarity(rng)
+        src = rng.uniform(0, 200, (51, 2))
+        got = np.asarray(fn(src, align.transform_points(src, truth[:2])))
+        assert got.shape == (3, 3), f"return a 3x3 matrix, got shape {got.shape}"
+        assert np.abs(got - truth).max() < 1e-6, "exact correspondences must give back the transform to 1e-6"
+    src = rng.uniform(0, 200, (51, 2))
+    noisy = align.transform_points(src, _random_similarity(rng)[:2]) + rng.normal(0, 2, src.shape)
+    got = np.asarray(fn(src, noisy))
+    assert np.abs(got - align.umeyama(src, noisy)).max() < 1e-6, "noisy points: not the least-squares fit"
+
+
+@_checker
+def check_umeyama_rigid(fn: Callable) -> None:
+    """fn(src, dst) -> the 3x3 rotation + shift (no scaling) taking src points onto dst."""
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 200, (30, 2))
+    truth = _random_similarity(rng, scale=False)
+    got = np.asarray(fn(src, align.transform_points(src, truth[:2])))
+    assert np.abs(got - truth).max() < 1e-6, "rigid: same as Umeyama with the scale fixed to 1"
+    scaled = align.transform_points(src, (truth @ np.diag([2.0, 2.0, 1.0]))[:2])
+    got = np.asarray(fn(src, scaled))
+    assert abs(np.linalg.det(got[:2, :2]) - 1) < 1e-6, "the 2x2 part must be a pure rotation (determinant 1)"
+
+
+@_checker
+def check_invert_affine(fn: Callable) -> None:
+    """fn(matrix) -> the inverse of a 2x3 affine matrix, as 2x3."""
+    rng = np.random.default_rng(2)
+    matrix = _random_similarity(rng)[:2]
+    got = np.asarray(fn(matrix))
+    assert got.shape == (2, 3), f"return a 2x3 matrix, got {got.shape}"
+    assert np.allclose(got, cv2.invertAffineTransform(matrix), atol=1e-9), "invert the 2x2 part A, then shift -A⁻¹ t"
+
+
+# --- 05 warping ---------------------------------------------------------------------------------
+@_checker
+def check_warp_grid(fn: Callable) -> None:
+    """fn(size, coverage) -> (mapx, mapy): the 5x5 control grid spanning the centre ``coverage`` px."""
+    for size, coverage in [(256, 160), (256, 200), (128, 100)]:
+        want_x, want_y = warp.warp_grid(size, coverage)
+        got_x, got_y = fn(size, coverage)
+        assert np.allclose(got_x, want_x) and np.allclose(got_y, want_y), (
+            f"size {size}, coverage {coverage}: 5 evenly spaced points from {size / 2 - coverage / 2} "
+            f"to {size / 2 + coverage / 2}; x varies along columns, y along rows")
+
+
+@_checker
+def check_random_flip(fn: Callable) -> None:
+    """fn(image, rng, p) -> the image mirrored left-right with probability p, seeded by rng."""
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    a = [fn(image, np.random.default_rng(s), 0.4) for s in range(300)]
+    b = [fn(image, np.random.default_rng(s), 0.4) for s in range(300)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), "same seed must give the same result"
+    flipped = [np.array_equal(x, image[:, ::-1]) for x in a]
+    assert all(f or np.array_equal(x, image) for f, x in zip(flipped, a, strict=True)), "flip along axis 1 only"
+    assert 0.3 < np.mean(flipped) < 0.5, f"flipped {np.mean(flipped):.0%} of the time, want about 40%"
+
+
+@_checker
+def check_coverage_crop(fn: Callable) -> None:
+    """fn(face, coverage, size) -> the centre ``coverage`` px of the face, resized to ``size``."""
+    rng = np.random.default_rng(3)
+    face = cv2.GaussianBlur(rng.integers(0, 256, (256, 256, 3), dtype=np.uint8), (15, 15), 5)
+    got = fn(face, 160, 64)
+    _, target = warp.random_warp(face, np.random.default_rng(0), sigma=0, coverage=160, size=64)
+    assert got.shape == (64, 64, 3), f"expected a 64x64x3 crop, got {got.shape}"
+    assert np.abs(got.astype(int) - target.astype(int)).mean() < 3, "crop [48:208, 48:208], then resize to 64"
+
+
+@_checker
+def check_video_duration(fn: Callable) -> None:
+    """fn(path) -> the duration of a video in seconds."""
+    from . import data
+
+    got = fn(data.fetch(data.SAMPLE_VIDEO))
+    assert abs(float(got) - 5.0) < 0.05, f"the sample video lasts 5.0 s (125 frames at 25 fps), you said {got}"
