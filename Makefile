@@ -1,8 +1,15 @@
 # deepfake-course: `make demo` runs the pipeline on the sample data, `make test` runs every test and notebook.
 # Both create .venv and install on first use. DEEPFAKE_DATA_MIRROR (a local copy of the data) is used
-# when set; otherwise the sample data is downloaded from its pinned public URLs, sha256-checked.
+# when set (or found at ../shared/data); otherwise the sample data is downloaded from its pinned public
+# URLs, sha256-checked.
 
 PYTHON ?= python3
+# A local copy of the sample data beside the clone (as in CI and offline classrooms) is used when present.
+ifeq ($(DEEPFAKE_DATA_MIRROR),)
+ifneq ($(wildcard ../shared/data/SHA256SUMS),)
+export DEEPFAKE_DATA_MIRROR := $(abspath ../shared/data)
+endif
+endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
