@@ -1,4 +1,4 @@
-"""Command line: thin wrappers over the modules (extract, data, demo)."""
+"""Command line: thin wrappers over the modules (extract, train, data, demo)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +16,23 @@ def _extract(args: argparse.Namespace) -> int:
     found = sum(1 for faces in result["frames"].values() if faces)
     print(f"{found}/{len(result['frames'])} frames with a face ({faces_found(result):.0%}); "
           f"faces and alignments.json in {args.out_dir}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import Trainer, load_faces, match_mean_colour
+
+    faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
+    if args.match_colour:
+        faces_a = match_mean_colour(faces_a, faces_b)
+    trainer = Trainer(args.model_dir, args.preset, seed=args.seed, batch_size=args.batch_size,
+                      learning_rate=args.learning_rate)
+    start = trainer.step
+    history = trainer.fit(faces_a, faces_b, args.steps, save_every=args.save_every)
+    if history:
+        _, loss_a, loss_b = history[-1]
+        print(f"steps {start} -> {trainer.step}; loss A {loss_a:.4f}, B {loss_b:.4f}; "
+              f"checkpoint and preview.png in {args.model_dir}")
     return 0
 
 
@@ -61,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None, help="image of the wanted person: others go into other/")
     p.add_argument("--naive", action="store_true", help="full-frame detection on every frame (slow; for comparison)")
     p.set_defaults(func=_extract)
+
+    p = sub.add_parser("train", help="train the autoencoders on two folders of aligned faces (resumes)")
+    p.add_argument("a_dir", help="aligned faces of person A (the face in the video to convert)")
+    p.add_argument("b_dir", help="aligned faces of person B (the face swapped in)")
+    p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here; training resumes from it")
+    p.add_argument("--preset", default=None, help="original, lowmem, tiny or 128 (default: the saved one, else tiny)")
+    p.add_argument("--steps", type=int, required=True, help="train until this many steps are done in total")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
+    p.add_argument("--save-every", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--match-colour", action="store_true", help="shift A's colours to B's mean colour first")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("data", help="fetch and verify the sample data into the cache")
     p.add_argument("--identity", action="append", default=[], help="also fetch this identity's photos")

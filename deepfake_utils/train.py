@@ -1,0 +1,273 @@
+"""Stage 7: train both autoencoders. A ``tf.data`` pipeline makes the stage-5 pairs in parallel and
+prefetches them, one compiled step updates both sides, checkpoints are atomic and resumable.
+
+Checkpoint layout of a model folder::
+
+    state.json        step, seed, preset, batch size, loss history, current and previous checkpoint
+    ckpt-000200/      encoder, decoders, both optimizers (a tf.train.Checkpoint)
+    ckpt-000100/      the previous one, kept until the next save completes
+    preview.png       original / reconstruction / swap for a few faces of each side
+
+A save writes a new checkpoint folder under a temporary name, renames it into place, then replaces
+``state.json``; a kill at any moment leaves the last complete checkpoint loadable.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from . import warp
+from .errors import DeepfakeError
+from .fileio import list_images, read_image, write_image, write_json_atomic
+from .model import Preset, SwapModel, build, get_preset
+
+STATE_FILE = "state.json"
+STATE_VERSION = 1
+COVERAGE = 160  # px of the 256 px aligned crop that the training pairs cover
+
+
+class TrainingError(DeepfakeError):
+    """Training cannot go on (for example, the loss became NaN)."""
+
+
+class CheckpointError(DeepfakeError):
+    """A model folder's checkpoint is missing, corrupt or does not fit the model."""
+
+
+def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.ndarray]:
+    """The aligned faces of an extraction folder (top level only: faces set aside in subfolders are skipped)."""
+    paths = list_images(folder)[:limit]
+    if not paths:
+        raise DeepfakeError(f"{folder}: no face images; run `python -m deepfake_utils extract` into it first")
+    faces = [read_image(p) for p in paths]
+    sizes = {f.shape for f in faces}
+    if len(sizes) != 1 or faces[0].shape[0] != faces[0].shape[1]:
+        raise DeepfakeError(f"{folder}: faces must be square aligned crops of one size, found sizes {sorted(sizes)}")
+    return faces
+
+
+def match_mean_colour(faces: list[np.ndarray], reference: list[np.ndarray]) -> list[np.ndarray]:
+    """Shift every face's colours by the difference of the two sets' mean colours (average-colour adjust)."""
+    shift = np.mean([f.mean(axis=(0, 1)) for f in reference], 0) - np.mean([f.mean(axis=(0, 1)) for f in faces], 0)
+    return [np.clip(f.astype(np.float32) + shift, 0, 255).astype(np.uint8) for f in faces]
+
+
+def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
+                 size: int = 64, coverage: int = COVERAGE) -> tf.data.Dataset:
+    """An endless, seeded stream of (warped, target) float batches; batch k is the same whenever it is made."""
+    if not faces:
+        raise DeepfakeError("pair_dataset needs at least one face")
+
+    def make(index):
+        rng = np.random.default_rng([seed, side, int(index)])  # each pair has its own seed: resumable
+        return warp.training_pair(faces[rng.integers(len(faces))], rng, coverage=coverage, size=size)
+
+    def load(index):
+        warped, target = tf.numpy_function(make, [index], [tf.uint8, tf.uint8], stateful=False)
+        warped.set_shape((size, size, 3))
+        target.set_shape((size, size, 3))
+        return warped, target
+
+    def to_float(warped, target):
+        return tf.cast(warped, tf.float32) / 255.0, tf.cast(target, tf.float32) / 255.0
+
+    ds = tf.data.Dataset.range(start_step * batch_size, 2**62)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=True).map(to_float).prefetch(tf.data.AUTOTUNE)
+
+
+def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The first ``n`` faces as unwarped training targets, float (n, size, size, 3)."""
+    picks = [warp.random_warp(f, np.random.default_rng(0), sigma=0, coverage=coverage, size=size)[1] for f in faces[:n]]
+    return np.stack(picks).astype(np.float32) / 255.0
+
+
+def preview_grid(model: SwapModel, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
+    """The trainer's picture: rows of (A, A rebuilt, A as B | B, B rebuilt, B as A), uint8."""
+    def row_block(x, own, other):
+        return np.concatenate([x, model.reconstruct(x, own).numpy(), model.swap(x, other).numpy()], axis=2)
+
+    grid = np.concatenate([row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a")], axis=2)
+    grid = np.concatenate(list(grid), axis=0)
+    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+
+
+class Trainer:
+    """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
+
+    def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *, seed: int = 1234,
+                 batch_size: int | None = None, learning_rate: float | None = None,
+                 coverage: int = COVERAGE, jit: bool | None = None, mixed_precision: bool | None = None) -> None:
+        """Open (or start) a model folder; ``preset`` defaults to the saved one, else ``tiny``."""
+        self.model_dir = Path(model_dir)
+        state = self._read_state()
+        if state is not None:
+            saved = Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+            if preset is not None and get_preset(preset).name != saved.name:
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not {get_preset(preset).name!r}; "
+                                      "use another folder to start a new model")
+            preset, seed, batch_size = saved, state["seed"], state["batch_size"]
+        self.preset = get_preset(preset or "tiny")
+        self.seed, self.coverage = seed, coverage
+        self.batch_size = batch_size or self.preset.batch_size
+        import keras
+
+        gpus = tf.config.list_physical_devices("GPU")
+        self.jit = bool(gpus) if jit is None else jit
+        if mixed_precision if mixed_precision is not None else bool(gpus):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        self.strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+        keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
+        with self.strategy.scope():
+            self.model = build(self.preset)
+            self.opt_a, self.opt_b = (self._optimizer(learning_rate) for _ in "ab")
+            self.opt_a.build(self._vars("a"))
+            self.opt_b.build(self._vars("b"))
+            self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self._ckpt = tf.train.Checkpoint(encoder=self.model.encoder, decoder_a=self.model.decoder_a,
+                                         decoder_b=self.model.decoder_b, opt_a=self.opt_a, opt_b=self.opt_b,
+                                         step=self._step_var)
+        self.history: list[list[float]] = []
+        self._state = state
+        if state is not None:
+            self._restore(state)
+        self._train_step = tf.function(self._replica_step if self.strategy.num_replicas_in_sync == 1
+                                       else self._distributed_step, jit_compile=self.jit)
+
+    # --- model pieces ---------------------------------------------------------------------------
+    def _optimizer(self, learning_rate):
+        import keras
+
+        opt = keras.optimizers.Adam(learning_rate or self.preset.learning_rate, beta_1=0.5, beta_2=0.999)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            opt = keras.optimizers.LossScaleOptimizer(opt)
+        return opt
+
+    def _vars(self, side: str) -> list:
+        decoder = self.model.decoder_a if side == "a" else self.model.decoder_b
+        return self.model.encoder.trainable_variables + decoder.trainable_variables
+
+    @property
+    def step(self) -> int:
+        """The number of training steps done so far (both sides update once per step)."""
+        return int(self._step_var.numpy())
+
+    def _replica_step(self, warped_a, target_a, warped_b, target_b):
+        replicas = self.strategy.num_replicas_in_sync
+        with tf.GradientTape(persistent=True) as tape:
+            loss_a = tf.reduce_mean(tf.abs(tf.cast(self.model.reconstruct_train(warped_a, "a"), tf.float32) - target_a))
+            loss_b = tf.reduce_mean(tf.abs(tf.cast(self.model.reconstruct_train(warped_b, "b"), tf.float32) - target_b))
+            scaled_a, scaled_b = loss_a / replicas, loss_b / replicas
+            if hasattr(self.opt_a, "scale_loss"):
+                scaled_a, scaled_b = self.opt_a.scale_loss(scaled_a), self.opt_b.scale_loss(scaled_b)
+        for opt, loss, side in ((self.opt_a, scaled_a, "a"), (self.opt_b, scaled_b, "b")):
+            variables = self._vars(side)
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        del tape
+        return loss_a, loss_b
+
+    def _distributed_step(self, warped_a, target_a, warped_b, target_b):
+        losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))
+        return tuple(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None) for loss in losses)
+
+    # --- data -----------------------------------------------------------------------------------
+    def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:
+        """The zipped A and B pair streams, positioned at the current step."""
+        kw = dict(seed=self.seed, batch_size=self.batch_size, start_step=self.step, size=self.preset.size,
+                  coverage=self.coverage)
+        ds = tf.data.Dataset.zip(pair_dataset(faces_a, side=0, **kw), pair_dataset(faces_b, side=1, **kw))
+        return self.strategy.experimental_distribute_dataset(ds) if self.strategy.num_replicas_in_sync > 1 else ds
+
+    # --- training -------------------------------------------------------------------------------
+    def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int, *, save_every: int = 100,
+            preview_every: int | None = None, progress: bool = True) -> list[list[float]]:
+        """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history."""
+        if self.step >= steps:
+            return self.history
+        preview = (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
+                   preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
+        preview_every = preview_every or save_every
+        bar = tqdm(total=steps, initial=self.step, desc=f"train {self.preset.name}", unit="step", disable=not progress)
+        batches = iter(self.datasets(faces_a, faces_b))
+        try:
+            while self.step < steps:
+                (warped_a, target_a), (warped_b, target_b) = next(batches)
+                loss_a, loss_b = (float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
+                if not (np.isfinite(loss_a) and np.isfinite(loss_b)):
+                    kept = self._state["step"] if self._state else 0
+                    raise TrainingError(f"the loss became {loss_a if not np.isfinite(loss_a) else loss_b} at step "
+                                        f"{self.step + 1}; training stopped and the last good checkpoint "
+                                        f"(step {kept}) in {self.model_dir} is kept. Try a lower learning rate.")
+                self._step_var.assign_add(1)
+                self.history.append([self.step, loss_a, loss_b])
+                bar.update(1)
+                bar.set_postfix(loss_a=f"{loss_a:.4f}", loss_b=f"{loss_b:.4f}")
+                if self.step % save_every == 0 or self.step == steps:
+                    self.save()
+                if self.step % preview_every == 0 or self.step == steps:
+                    write_image(self.model_dir / "preview.png", preview_grid(self.model, *preview))
+        except KeyboardInterrupt:
+            self.save()  # the weights are whole between steps: keep them
+            raise
+        finally:
+            bar.close()
+        return self.history
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def _read_state(self) -> dict | None:
+        path = self.model_dir / STATE_FILE
+        if not path.exists():
+            if self.model_dir.is_dir() and any(self.model_dir.glob("ckpt-*")):
+                raise CheckpointError(f"{self.model_dir}: checkpoint folders but no {STATE_FILE}; "
+                                      "the folder is damaged (restore state.json or use a new folder)")
+            return None
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{path}: unreadable ({exc}); restore it or use a new model folder") from exc
+        if state.get("version") != STATE_VERSION or "checkpoint" not in state:
+            raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state")
+        return state
+
+    def _restore(self, state: dict) -> None:
+        folder = self.model_dir / state["checkpoint"]
+        if not folder.is_dir():
+            hint = f"; the previous one, {state['previous']}, may still load" if state.get("previous") else ""
+            raise CheckpointError(f"{folder}: checkpoint missing{hint}")
+        try:
+            self._ckpt.read(str(folder / "ckpt")).assert_consumed()
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as exc:
+            raise CheckpointError(f"{folder}: cannot load this checkpoint ({type(exc).__name__}: "
+                                  f"{str(exc).splitlines()[0][:200]}); it is corrupt or from another model") from exc
+        if self.step != state["step"]:
+            raise CheckpointError(f"{folder}: holds step {self.step}, but {STATE_FILE} says {state['step']}")
+        self.history = state.get("history", [])
+
+    def save(self) -> Path:
+        """Write a checkpoint of the current step atomically and keep the previous one; returns its folder."""
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        name = f"ckpt-{self.step:06d}"
+        final = self.model_dir / name
+        tmp = self.model_dir / f".tmp-{name}-{os.getpid()}-{time.monotonic_ns()}"
+        self._ckpt.write(str(tmp / "ckpt"))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        previous = self._state["checkpoint"] if self._state and self._state["checkpoint"] != name else None
+        state = {"version": STATE_VERSION, "step": self.step, "seed": self.seed, "batch_size": self.batch_size,
+                 "preset": asdict(self.preset), "checkpoint": name, "previous": previous, "history": self.history}
+        write_json_atomic(self.model_dir / STATE_FILE, state)
+        self._state = state
+        for old in self.model_dir.glob("ckpt-*"):
+            if old.name not in (name, previous):
+                shutil.rmtree(old, ignore_errors=True)
+        return final
+
