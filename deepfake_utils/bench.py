@@ -1,6 +1,7 @@
 """Benchmarks that print our pipeline against the naive way of the original tutorials, side by side.
 
     python -m deepfake_utils.bench extract [--video PATH] [--frames N]
+    python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -44,6 +45,63 @@ def bench_extract(video_path: Path, frames: int | None) -> dict:
     }
 
 
+def _sample_faces(tmp: Path, n_photos: int) -> tuple[list, list]:
+    """Aligned faces of person A (the sample video) and person B (LFW photos), extracted once into ``tmp``."""
+    import shutil
+
+    from .train import load_faces
+
+    extract(data.sample_video(), tmp / "A", progress=False)
+    photos = tmp / "photos"
+    photos.mkdir()
+    for p in data.identity_photos("George_W_Bush", n_photos):
+        shutil.copy(p, photos)
+    extract(photos, tmp / "B", progress=False)
+    return load_faces(tmp / "A"), load_faces(tmp / "B")
+
+
+def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 2) -> dict:
+    """Training images/s: the original loop (numpy warps, train_on_batch A then B) vs ``train.Trainer``."""
+    import keras
+
+    from . import model as model_mod
+    from . import warp
+    from .train import Trainer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        faces_a, faces_b = _sample_faces(Path(tmp), 64)
+        # naive: the original trainer's loop, everything on the main thread
+        keras.utils.set_random_seed(0)
+        m = model_mod.build(preset)
+        autoencoders = []
+        for side in "ab":
+            ae = m.autoencoder(side)
+            ae.compile(optimizer=keras.optimizers.Adam(5e-5, beta_1=0.5, beta_2=0.999), loss="mean_absolute_error")
+            autoencoders.append(ae)
+        rng = np.random.default_rng(0)
+
+        def naive_step():
+            for ae, faces in zip(autoencoders, (faces_a, faces_b), strict=True):
+                warped, target = warp.training_batch(faces, rng, batch_size, size=m.preset.size)
+                ae.train_on_batch(warped.astype(np.float32) / 255, target.astype(np.float32) / 255)
+
+        for _ in range(warmup):
+            naive_step()
+        start = time.perf_counter()
+        for _ in range(steps):
+            naive_step()
+        naive_s = time.perf_counter() - start
+        del m, autoencoders
+        # ours: tf.data pairs made in parallel and prefetched, one compiled step for both sides
+        trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size)
+        trainer.fit(faces_a, faces_b, warmup, save_every=10**9, progress=False)
+        start = time.perf_counter()
+        trainer.fit(faces_a, faces_b, warmup + steps, save_every=10**9, progress=False)
+        ours_s = time.perf_counter() - start  # includes one checkpoint save and preview at the end
+    images = 2 * batch_size * steps  # both sides
+    return {"naive_ips": images / naive_s, "ours_ips": images / ours_s, "steps": steps}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a benchmark from the command line and print its table."""
     parser = argparse.ArgumentParser(prog="python -m deepfake_utils.bench")
@@ -51,7 +109,23 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("extract", help="extraction frames/s: naive full-frame HOG vs our pipeline")
     p.add_argument("--video", type=Path, default=None, help="default: the course's sample video")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p = sub.add_parser("train", help="training images/s: the original loop vs our tf.data pipeline")
+    p.add_argument("--preset", default="original")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--steps", type=int, default=6)
     args = parser.parse_args(argv)
+    if args.what == "train":
+        import tensorflow as tf
+
+        r = bench_train(args.preset, args.batch_size, args.steps)
+        device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "CPU"
+        print(f"training benchmark: preset {args.preset}, batch {args.batch_size} per side, {args.steps} steps, "
+              f"on {device} (one run, same machine)")
+        print(f"{'pipeline':<10}{'images/s':>10}")
+        print(f"{'naive':<10}{r['naive_ips']:>10.1f}")
+        print(f"{'ours':<10}{r['ours_ips']:>10.1f}")
+        print(f"speed-up: {r['ours_ips'] / r['naive_ips']:.2f}x")
+        return 0
     video_path = args.video or data.sample_video()
     r = bench_extract(video_path, args.frames)
     ratio = r["ours_fps"] / r["naive_fps"]

@@ -217,3 +217,53 @@ def check_video_duration(fn: Callable) -> None:
 
     got = fn(data.fetch(data.SAMPLE_VIDEO))
     assert abs(float(got) - 5.0) < 0.05, f"the sample video lasts 5.0 s (125 frames at 25 fps), you said {got}"
+
+
+# --- 06 encoder/decoder -------------------------------------------------------------------------
+@_checker
+def check_conv_params(fn: Callable) -> None:
+    """fn(kernel, c_in, c_out) -> weights + biases of a square Conv2D layer."""
+    for k, c_in, c_out in [(5, 3, 128), (3, 1024, 2048), (5, 64, 3)]:
+        want = k * k * c_in * c_out + c_out
+        got = fn(k, c_in, c_out)
+        assert got == want, f"Conv2D({c_out}, {k}) on {c_in} channels has {want} parameters, you said {got}"
+
+
+@_checker
+def check_dense_params(fn: Callable) -> None:
+    """fn(n_in, n_out) -> weights + biases of a Dense layer."""
+    for n_in, n_out in [(16384, 1024), (1024, 16384), (3, 1)]:
+        assert fn(n_in, n_out) == n_in * n_out + n_out, f"Dense({n_out}) on {n_in} inputs: weights plus one bias each"
+
+
+@_checker
+def check_pixel_shuffle(fn: Callable) -> None:
+    """fn(x) -> numpy depth_to_space with block 2: (N, H, W, 4C) -> (N, 2H, 2W, C)."""
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((2, 3, 5, 8)).astype(np.float32)
+    got = np.asarray(fn(x))
+    want = tf.nn.depth_to_space(x, 2).numpy()
+    assert got.shape == want.shape, f"expected shape {want.shape}, got {got.shape}"
+    assert np.allclose(got, want), "the 4 channel groups fill each 2x2 block row by row (as tf.nn.depth_to_space)"
+
+
+# --- 07 training --------------------------------------------------------------------------------
+@_checker
+def check_mae(fn: Callable) -> None:
+    """fn(target, output) -> the mean absolute error over every pixel and channel."""
+    rng = np.random.default_rng(0)
+    a, b = rng.random((4, 8, 8, 3)), rng.random((4, 8, 8, 3))
+    got = float(fn(a, b))
+    assert abs(got - np.abs(a - b).mean()) < 1e-6, "average |target - output| over all elements"
+
+
+@_checker
+def check_colour_shift(fn: Callable) -> None:
+    """fn(face, reference_mean) -> the face with its per-channel mean moved to reference_mean (uint8)."""
+    rng = np.random.default_rng(1)
+    face = rng.integers(60, 190, (32, 32, 3)).astype(np.uint8)
+    target = np.array([150.0, 110.0, 90.0])
+    got = fn(face, target)
+    assert got.dtype == np.uint8 and got.shape == face.shape, "return a uint8 image of the same shape"
+    assert np.abs(got.reshape(-1, 3).mean(0) - target).max() < 1.0, "shift each channel by (reference - face mean)"

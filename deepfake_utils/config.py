@@ -20,11 +20,15 @@ class Settings:
     quick: bool
     max_frames: int | None  # frames of the sample video a notebook processes (None: all)
     n_stills: int | None  # photos per identity a notebook processes (None: all)
+    train_preset: str  # model preset the training notebooks use
+    train_steps: int  # training steps of the training notebooks
+    batch_size: int  # faces per side per training step
     seed: int = SEED
 
 
 def settings() -> Settings:
     """The settings for the current mode (quick when ``DEEPFAKE_QUICK=1``)."""
     if is_quick():
-        return Settings(quick=True, max_frames=12, n_stills=16)
-    return Settings(quick=False, max_frames=None, n_stills=None)
+        return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8)
+    return Settings(quick=False, max_frames=None, n_stills=None, train_preset="original", train_steps=20000,
+                    batch_size=64)

@@ -87,8 +87,9 @@ def _check(preset: Preset) -> None:
         raise DeepfakeError(f"preset {preset.name}: {len(preset.encoder_filters)} stride-2 convolutions "
                             f"shrink {preset.size} px to nothing")
     if 8 * 2 ** len(preset.decoder_filters) != preset.size:
+        needed = int(math.log2(preset.size / 8))
         raise DeepfakeError(f"preset {preset.name}: the decoder must upscale 8 px to {preset.size} px, "
-                            f"which takes {int(math.log2(preset.size / 8))} upscales, not {len(preset.decoder_filters)}")
+                            f"which takes {needed} upscales, not {len(preset.decoder_filters)}")
 
 
 def build_encoder(preset: str | Preset = "original") -> keras.Model:

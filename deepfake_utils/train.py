@@ -112,8 +112,8 @@ class Trainer:
         if state is not None:
             saved = Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
             if preset is not None and get_preset(preset).name != saved.name:
-                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not {get_preset(preset).name!r}; "
-                                      "use another folder to start a new model")
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not "
+                                      f"{get_preset(preset).name!r}; use another folder to start a new model")
             preset, seed, batch_size = saved, state["seed"], state["batch_size"]
         self.preset = get_preset(preset or "tiny")
         self.seed, self.coverage = seed, coverage
@@ -170,7 +170,7 @@ class Trainer:
                 scaled_a, scaled_b = self.opt_a.scale_loss(scaled_a), self.opt_b.scale_loss(scaled_b)
         for opt, loss, side in ((self.opt_a, scaled_a, "a"), (self.opt_b, scaled_b, "b")):
             variables = self._vars(side)
-            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         del tape
         return loss_a, loss_b
 

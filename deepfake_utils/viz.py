@@ -98,3 +98,48 @@ def save_fig(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
+
+
+def architecture_figure(model, *, title: str | None = None):
+    """A strip of blocks, one per layer that changes the tensor's shape: spatial size and channels."""
+    import matplotlib.pyplot as plt
+
+    shapes, names = [], []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = tuple(shape.shape) if shape is not None else None
+        if shape is None or (shapes and shape == shapes[-1]):
+            continue
+        shapes.append(shape)
+        names.append(layer.name)
+    fig, ax = plt.subplots(figsize=(1.1 * len(shapes) + 1, 3.2))
+    for i, (shape, name) in enumerate(zip(shapes, names, strict=True)):
+        if len(shape) == 4:
+            side, label = shape[1], f"{shape[1]}×{shape[2]}\n×{shape[3]}"
+        else:
+            side, label = 8, f"{shape[-1]}"
+        h = 0.4 + 2.2 * side / 128
+        ax.add_patch(plt.Rectangle((i, -h / 2), 0.8, h, color="#2a7" if len(shape) == 4 else "#e93", alpha=0.8))
+        ax.text(i + 0.4, h / 2 + 0.1, label, ha="center", va="bottom", fontsize=7)
+        ax.text(i + 0.4, -h / 2 - 0.1, name, ha="center", va="top", fontsize=6, rotation=40)
+    ax.set_xlim(-0.2, len(shapes))
+    ax.set_ylim(-2.2, 2.2)
+    ax.axis("off")
+    ax.set_title(title or model.name)
+    return fig
+
+
+def loss_figure(history, *, title: str = "training loss (MAE)"):
+    """The loss curves of both autoencoders from a trainer's history of (step, loss A, loss B) rows."""
+    import matplotlib.pyplot as plt
+
+    h = np.asarray(history, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for col, label in ((1, "A (video)"), (2, "B (photos)")):
+        ax.plot(h[:, 0], h[:, col], alpha=0.3)
+        k = max(1, len(h) // 20)
+        smooth = np.convolve(h[:, col], np.ones(k) / k, mode="valid")
+        ax.plot(h[k - 1 :, 0], smooth, label=f"{label}, smoothed", lw=2)
+    ax.set(xlabel="step", ylabel="mean absolute error", title=title)
+    ax.legend()
+    return fig
