@@ -161,18 +161,21 @@ class Trainer:
         return int(self._step_var.numpy())
 
     def _replica_step(self, warped_a, target_a, warped_b, target_b):
+        # As the original trainer: autoencoder A learns from its batch, then B from its batch, so B's
+        # forward pass already sees the encoder that A just updated. One compiled function does both.
         replicas = self.strategy.num_replicas_in_sync
-        with tf.GradientTape(persistent=True) as tape:
-            loss_a = tf.reduce_mean(tf.abs(tf.cast(self.model.reconstruct_train(warped_a, "a"), tf.float32) - target_a))
-            loss_b = tf.reduce_mean(tf.abs(tf.cast(self.model.reconstruct_train(warped_b, "b"), tf.float32) - target_b))
-            scaled_a, scaled_b = loss_a / replicas, loss_b / replicas
-            if hasattr(self.opt_a, "scale_loss"):
-                scaled_a, scaled_b = self.opt_a.scale_loss(scaled_a), self.opt_b.scale_loss(scaled_b)
-        for opt, loss, side in ((self.opt_a, scaled_a, "a"), (self.opt_b, scaled_b, "b")):
+        losses = []
+        for side, opt, warped, target in (("a", self.opt_a, warped_a, target_a), ("b", self.opt_b, warped_b, target_b)):
             variables = self._vars(side)
-            opt.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-        del tape
-        return loss_a, loss_b
+            with tf.GradientTape() as tape:
+                output = tf.cast(self.model.reconstruct_train(warped, side), tf.float32)
+                loss = tf.reduce_mean(tf.abs(output - target))
+                scaled = loss / replicas
+                if hasattr(opt, "scale_loss"):
+                    scaled = opt.scale_loss(scaled)
+            opt.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+            losses.append(loss)
+        return tuple(losses)
 
     def _distributed_step(self, warped_a, target_a, warped_b, target_b):
         losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))
@@ -189,7 +192,10 @@ class Trainer:
     # --- training -------------------------------------------------------------------------------
     def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int, *, save_every: int = 100,
             preview_every: int | None = None, progress: bool = True) -> list[list[float]]:
-        """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history."""
+        """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history.
+
+        ``save_every=0`` turns checkpoints and previews off (for benchmarks).
+        """
         if self.step >= steps:
             return self.history
         preview = (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
@@ -210,12 +216,13 @@ class Trainer:
                 self.history.append([self.step, loss_a, loss_b])
                 bar.update(1)
                 bar.set_postfix(loss_a=f"{loss_a:.4f}", loss_b=f"{loss_b:.4f}")
-                if self.step % save_every == 0 or self.step == steps:
+                if save_every and (self.step % save_every == 0 or self.step == steps):
                     self.save()
-                if self.step % preview_every == 0 or self.step == steps:
+                if save_every and (self.step % preview_every == 0 or self.step == steps):
                     write_image(self.model_dir / "preview.png", preview_grid(self.model, *preview))
         except KeyboardInterrupt:
-            self.save()  # the weights are whole between steps: keep them
+            if save_every:
+                self.save()  # the weights are whole between steps: keep them
             raise
         finally:
             bar.close()

@@ -135,11 +135,11 @@ def loss_figure(history, *, title: str = "training loss (MAE)"):
 
     h = np.asarray(history, dtype=np.float64)
     fig, ax = plt.subplots(figsize=(7, 3))
-    for col, label in ((1, "A (video)"), (2, "B (photos)")):
-        ax.plot(h[:, 0], h[:, col], alpha=0.3)
+    for col, label, colour in ((1, "A (video)", "tab:orange"), (2, "B (photos)", "tab:blue")):
+        ax.plot(h[:, 0], h[:, col], alpha=0.3, color=colour)
         k = max(1, len(h) // 20)
         smooth = np.convolve(h[:, col], np.ones(k) / k, mode="valid")
-        ax.plot(h[k - 1 :, 0], smooth, label=f"{label}, smoothed", lw=2)
+        ax.plot(h[k - 1 :, 0], smooth, label=f"{label}, smoothed", lw=2, color=colour)
     ax.set(xlabel="step", ylabel="mean absolute error", title=title)
     ax.legend()
     return fig
