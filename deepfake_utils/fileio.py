@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import ImageError
+from .errors import DeepfakeError, ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -88,15 +88,22 @@ def ensure_rgb_uint8(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     return image
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as uint8 RGB HxWx3 (grayscale, RGBA and 16-bit are converted)."""
+def check_input_file(path: str | os.PathLike, error: type[DeepfakeError] = DeepfakeError,
+                     folder_hint: str = "") -> Path:
+    """The path of an existing, non-empty file, or ``error`` naming the file and what is wrong."""
     path = Path(path)
     if not path.exists():
-        raise ImageError(f"{path}: no such file")
+        raise error(f"{path}: no such file")
     if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image file")
+        raise error(f"{path}: is a folder, not a file{folder_hint}")
     if path.stat().st_size == 0:
-        raise ImageError(f"{path}: the file is empty (0 bytes)")
+        raise error(f"{path}: the file is empty (0 bytes)")
+    return path
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as uint8 RGB HxWx3 (grayscale, RGBA and 16-bit are converted)."""
+    path = check_input_file(path, ImageError)
     raw = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if raw is None:
         raise ImageError(f"{path}: not a readable image (corrupt, or not an image format OpenCV knows)")

@@ -12,7 +12,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import VideoError
-from .fileio import IMAGE_SUFFIXES, atomic_path, ensure_rgb_uint8, list_images, read_image, write_image
+from .fileio import (
+    IMAGE_SUFFIXES,
+    atomic_path,
+    check_input_file,
+    ensure_rgb_uint8,
+    list_images,
+    read_image,
+    write_image,
+)
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 
@@ -51,14 +59,7 @@ def is_image(path: str | os.PathLike) -> bool:
 
 
 def _check_file(path: str | os.PathLike) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise VideoError(f"{path}: no such file")
-    if path.is_dir():
-        raise VideoError(f"{path}: is a folder; use iter_images() for a folder of images")
-    if path.stat().st_size == 0:
-        raise VideoError(f"{path}: the file is empty (0 bytes)")
-    return path
+    return check_input_file(path, VideoError, "; use iter_images() for a folder of images")
 
 
 def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
