@@ -19,6 +19,13 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     assert err.startswith("error:") and "missing.mp4" in err
 
 
+def test_cli_data_fetches_and_refuses_unknown_identities(capsys):
+    assert cli.main(["data"]) == 0
+    assert "1 files verified" in capsys.readouterr().out
+    assert cli.main(["data", "--identity", "Nobody"]) == 1
+    assert "unknown identity" in capsys.readouterr().err
+
+
 def test_demo_writes_a_contact_sheet(tmp_path):
     assert cli.main(["demo", "--out-dir", str(tmp_path), "--max-frames", "4"]) == 0
     assert (tmp_path / "contact_sheet.png").is_file()
