@@ -39,11 +39,7 @@ def _train(args: argparse.Namespace) -> int:
 def _data(args: argparse.Namespace) -> int:
     from . import data
 
-    wanted = [data.SAMPLE_VIDEO]
-    for name in args.identity:
-        if name not in data.IDENTITIES:
-            raise data.DataError(f"{name!r}: unknown identity; choose one of {sorted(data.IDENTITIES)}")
-        wanted += data.files_under(data.IDENTITIES[name])
+    wanted = [data.SAMPLE_VIDEO] + [p for name in args.identity for p in data.identity_files(name)]
     paths = data.fetch_many(sorted(data.registry()) if args.all else wanted)
     print(f"{len(paths)} files verified in {data.cache_dir()}")
     return 0

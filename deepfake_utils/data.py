@@ -160,9 +160,13 @@ def sample_video(*, cache: str | os.PathLike | None = None) -> Path:
     return fetch(SAMPLE_VIDEO, cache=cache, progress=True)
 
 
-def identity_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
-    """The first ``n`` (default all) LFW photos of an identity, fetched and verified."""
+def identity_files(name: str) -> list[str]:
+    """The registry paths of an identity's LFW photos, sorted."""
     if name not in IDENTITIES:
         raise DataError(f"{name!r}: unknown identity; choose one of {sorted(IDENTITIES)}")
-    rels = files_under(IDENTITIES[name])[:n]
-    return fetch_many(rels, cache=cache, desc=name)
+    return files_under(IDENTITIES[name])
+
+
+def identity_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
+    """The first ``n`` (default all) LFW photos of an identity, fetched and verified."""
+    return fetch_many(identity_files(name)[:n], cache=cache, desc=name)
