@@ -130,25 +130,24 @@ class SwapModel:
     decoder_a: keras.Model
     decoder_b: keras.Model
 
+    def decoder(self, side: str) -> keras.Model:
+        """The decoder of one side: 'a' or 'b'."""
+        if side not in ("a", "b"):
+            raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
+        return self.decoder_a if side == "a" else self.decoder_b
+
     def autoencoder(self, side: str) -> keras.Model:
         """Encoder + decoder of one side ('a' or 'b'), as a Keras model."""
-        decoder = {"a": self.decoder_a, "b": self.decoder_b}[side]
         face = keras.Input((self.preset.size, self.preset.size, 3))
-        return keras.Model(face, decoder(self.encoder(face)), name=f"autoencoder_{side}")
+        return keras.Model(face, self.decoder(side)(self.encoder(face)), name=f"autoencoder_{side}")
 
     def count_params(self) -> int:
         """Parameters of the encoder and both decoders."""
         return self.encoder.count_params() + self.decoder_a.count_params() + self.decoder_b.count_params()
 
-    def reconstruct(self, faces, side: str):
-        """Encode faces and decode them with the same side's decoder (float 0..1 in, float 0..1 out)."""
-        decoder = {"a": self.decoder_a, "b": self.decoder_b}[side]
-        return decoder(self.encoder(faces, training=False), training=False)
-
-    def reconstruct_train(self, faces, side: str):
-        """Like ``reconstruct``, in training mode (inside the train step)."""
-        decoder = {"a": self.decoder_a, "b": self.decoder_b}[side]
-        return decoder(self.encoder(faces, training=True), training=True)
+    def reconstruct(self, faces, side: str, *, training: bool = False):
+        """Encode faces and decode them with one side's decoder (float 0..1 in, float 0..1 out)."""
+        return self.decoder(side)(self.encoder(faces, training=training), training=training)
 
     def swap(self, faces, to: str = "b"):
         """The swap: encode faces of one identity and decode them with the other identity's decoder."""

@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
@@ -118,8 +119,6 @@ class Trainer:
         self.preset = get_preset(preset or "tiny")
         self.seed, self.coverage = seed, coverage
         self.batch_size = batch_size or self.preset.batch_size
-        import keras
-
         gpus = tf.config.list_physical_devices("GPU")
         self.jit = bool(gpus) if jit is None else jit
         if mixed_precision if mixed_precision is not None else bool(gpus):
@@ -144,16 +143,13 @@ class Trainer:
 
     # --- model pieces ---------------------------------------------------------------------------
     def _optimizer(self, learning_rate):
-        import keras
-
         opt = keras.optimizers.Adam(learning_rate or self.preset.learning_rate, beta_1=0.5, beta_2=0.999)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
             opt = keras.optimizers.LossScaleOptimizer(opt)
         return opt
 
     def _vars(self, side: str) -> list:
-        decoder = self.model.decoder_a if side == "a" else self.model.decoder_b
-        return self.model.encoder.trainable_variables + decoder.trainable_variables
+        return self.model.encoder.trainable_variables + self.model.decoder(side).trainable_variables
 
     @property
     def step(self) -> int:
@@ -168,7 +164,7 @@ class Trainer:
         for side, opt, warped, target in (("a", self.opt_a, warped_a, target_a), ("b", self.opt_b, warped_b, target_b)):
             variables = self._vars(side)
             with tf.GradientTape() as tape:
-                output = tf.cast(self.model.reconstruct_train(warped, side), tf.float32)
+                output = tf.cast(self.model.reconstruct(warped, side, training=True), tf.float32)
                 loss = tf.reduce_mean(tf.abs(output - target))
                 scaled = loss / replicas
                 if hasattr(opt, "scale_loss"):
