@@ -45,31 +45,18 @@ def bench_extract(video_path: Path, frames: int | None) -> dict:
     }
 
 
-def _sample_faces(tmp: Path, n_photos: int) -> tuple[list, list]:
-    """Aligned faces of person A (the sample video) and person B (LFW photos), extracted once into ``tmp``."""
-    import shutil
-
-    from .train import load_faces
-
-    extract(data.sample_video(), tmp / "A", progress=False)
-    photos = tmp / "photos"
-    photos.mkdir()
-    for p in data.identity_photos("George_W_Bush", n_photos):
-        shutil.copy(p, photos)
-    extract(photos, tmp / "B", progress=False)
-    return load_faces(tmp / "A"), load_faces(tmp / "B")
-
-
 def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 2) -> dict:
     """Training images/s: the original loop (numpy warps, train_on_batch A then B) vs ``train.Trainer``."""
     import keras
 
     from . import model as model_mod
     from . import warp
-    from .train import Trainer
+    from .extract import extract_sample_faces
+    from .train import Trainer, load_faces
 
     with tempfile.TemporaryDirectory() as tmp:
-        faces_a, faces_b = _sample_faces(Path(tmp), 64)
+        dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)
+        faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
         # naive: the original trainer's loop, everything on the main thread
         keras.utils.set_random_seed(0)
         m = model_mod.build(preset)

@@ -176,6 +176,19 @@ def _save_face(image, found: Face, key, out_dir: Path, size, blur_threshold, ref
     }
 
 
+def extract_sample_faces(out_dir: str | os.PathLike, *, max_frames: int | None = None, n_photos: int | None = None,
+                         identity: str = "George_W_Bush", progress: bool = True) -> tuple[Path, Path]:
+    """The course's two identities as aligned faces: ``out_dir/A`` (the sample video), ``out_dir/B`` (photos)."""
+    from . import data
+
+    out_dir = Path(out_dir)
+    extract(data.sample_video(), out_dir / "A", max_frames=max_frames, progress=progress)
+    photos = data.identity_photos(identity, n_photos)
+    # the cache folder holds these photos first in name order (and maybe more fetched earlier)
+    extract(photos[0].parent, out_dir / "B", max_frames=len(photos), progress=progress)
+    return out_dir / "A", out_dir / "B"
+
+
 def save_alignments(path: str | os.PathLike, alignments: dict) -> Path:
     """Write an alignments dict as JSON, atomically."""
     return write_json_atomic(path, alignments)

@@ -12,18 +12,16 @@ from deepfake_utils.errors import DeepfakeError
 
 
 @pytest.fixture(scope="module")
-def faces(sample_video, bush_photos, tmp_path_factory):
+def faces(tmp_path_factory):
     """Real aligned faces: person A from the sample video, person B from LFW photos."""
     from deepfake_utils import extract
 
     root = tmp_path_factory.mktemp("train")
-    extract.extract(sample_video, root / "A", max_frames=24, progress=False)
-    photos = root / "photos"
-    photos.mkdir()
-    for p in bush_photos:
-        shutil.copy(p, photos)
-    extract.extract(photos, root / "B", progress=False)
-    return root, train.load_faces(root / "A"), train.load_faces(root / "B")
+    dir_a, dir_b = extract.extract_sample_faces(root, max_frames=24, n_photos=8, progress=False)
+    assert (dir_a, dir_b) == (root / "A", root / "B")
+    a, b = train.load_faces(dir_a), train.load_faces(dir_b)
+    assert len(a) == 24 and len(b) == 8  # a face in every frame and photo
+    return root, a, b
 
 
 def weights(trainer):
