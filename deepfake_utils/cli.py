@@ -1,4 +1,4 @@
-"""Command line: thin wrappers over the modules (extract, train, data, demo)."""
+"""Command line: thin wrappers over the modules (extract, train, convert, data, demo)."""
 from __future__ import annotations
 
 import argparse
@@ -36,6 +36,24 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options(args: argparse.Namespace):
+    from .swap import Options
+
+    return Options(mask=args.mask, erode=args.erode, blur=args.blur, colour=args.colour, seamless=args.seamless,
+                   sharpen=args.sharpen, smooth=not args.no_smooth, label=None if args.no_label else args.label,
+                   side=args.side)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .swap import convert
+
+    result = convert(args.video, args.model_dir, args.out, alignments=args.alignments, options=_options(args),
+                     frames=args.frames, max_frames=args.max_frames, batch_size=args.batch_size)
+    print(f"{result.swapped}/{result.frames} frames swapped ({result.no_face} without a face, {result.removed} "
+          f"faces removed from the aligned folder) at {result.fps:.1f} frames/s -> {result.output}")
+    return 0
+
+
 def _data(args: argparse.Namespace) -> int:
     from . import data
 
@@ -46,20 +64,68 @@ def _data(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from . import data, viz
-    from .extract import extract, faces_found
+    import tensorflow as tf
+
+    from . import data, metrics, viz
+    from .extract import extract_sample_faces, load_alignments
     from .fileio import read_image, write_image
+    from .swap import convert, write_comparison
+    from .train import Trainer, load_faces, match_mean_colour
 
     out = Path(args.out_dir)
-    faces_dir = out / "faces_A"
-    result = extract(data.sample_video(), faces_dir, max_frames=args.max_frames)
-    faces = [(k, f[0]["face"]) for k, f in result["frames"].items() if f]
-    images = [read_image(faces_dir / rel) for _, rel in faces]
-    sheet = viz.contact_sheet(images, ncols=args.ncols, size=96, labels=[k for k, _ in faces])
-    sheet_path = write_image(out / "contact_sheet.png", sheet)
-    print(f"demo: faces found in {faces_found(result):.0%} of {len(result['frames'])} frames; "
-          f"aligned faces in {faces_dir}, contact sheet {sheet_path}")
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    steps = args.steps if args.steps is not None else (6000 if gpu else 600)
+    print(f"demo 1/4: extract faces of A (sample video) and B ({args.identity}, {args.photos} photos)")
+    dir_a, dir_b = extract_sample_faces(out / "faces", max_frames=args.max_frames, n_photos=args.photos,
+                                        identity=args.identity)
+    found = [(k, f[0]["face"]) for k, f in load_alignments(dir_a)["frames"].items() if f]
+    sheet = viz.contact_sheet([read_image(dir_a / rel) for _, rel in found], ncols=args.ncols, size=96,
+                              labels=[k for k, _ in found])
+    write_image(out / "contact_sheet.png", sheet)
+    print(f"demo 2/4: train the tiny preset to {steps} steps on {'GPU' if gpu else 'CPU'} (resumes in {out / 'model'})")
+    faces_b = load_faces(dir_b)
+    faces_a = match_mean_colour(load_faces(dir_a), faces_b)
+    Trainer(out / "model", "tiny").fit(faces_a, faces_b, steps, save_every=max(100, steps // 10))
+    print("demo 3/4: convert the video (labelled SYNTHETIC, audio kept) and the side-by-side comparison")
+    video_path = data.sample_video()
+    swapped = out / "swapped.mp4"
+    result = convert(video_path, out / "model", swapped, alignments=dir_a, max_frames=args.max_frames)
+    write_comparison(video_path, swapped, out / "comparison.mp4", gif_path=out / "comparison.gif")
+    print("demo 4/4: metrics")
+    report = metrics.evaluate(video_path, swapped, data.identity_photos(args.identity, min(args.photos, 64)),
+                              max_frames=args.max_frames)
+    report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2),
+                         "train_steps": steps}
+    metrics.save_report(report, swapped.with_suffix(".metrics.json"))
+    print(metrics.format_table(report))
+    print(f"demo: {result.swapped}/{result.frames} frames swapped; in {out}: swapped.mp4, comparison.mp4, "
+          "comparison.gif, swapped.metrics.json, contact_sheet.png, preview grid model/preview.png")
     return 0
+
+
+def _add_convert_options(p: argparse.ArgumentParser) -> None:
+    from .blend import COLOUR_METHODS, MASKS
+    from .swap import LABEL, Options
+
+    d = Options()
+    p.add_argument("--alignments", default=None,
+                   help="alignments.json (or its folder) from `extract`: reuse its faces; faces deleted from "
+                        "that folder are not swapped (default: find faces as we go)")
+    p.add_argument("--frames", default=None, help="1-based frame ranges to swap, e.g. 1-50,80,100- (others kept)")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--mask", choices=MASKS, default=d.mask, help=f"default {d.mask}")
+    p.add_argument("--erode", type=float, default=d.erode,
+                   help=f"shrink the mask by this share of the face size, negative grows it (default {d.erode})")
+    p.add_argument("--blur", type=float, default=d.blur, help=f"feather width, share of the face size ({d.blur})")
+    p.add_argument("--colour", choices=COLOUR_METHODS, default=d.colour, help=f"colour correction (default {d.colour})")
+    p.add_argument("--seamless", action="store_true", help="Poisson blending (OpenCV seamless clone)")
+    p.add_argument("--sharpen", type=float, default=d.sharpen, help="unsharp-mask amount for the new face")
+    p.add_argument("--no-smooth", action="store_true", help="no temporal smoothing of the landmarks")
+    p.add_argument("--side", choices=("a", "b"), default=d.side, help="the decoder that paints the face (default b)")
+    p.add_argument("--label", default=LABEL, help=f"the visible label on every frame (default {LABEL})")
+    p.add_argument("--no-label", action="store_true",
+                   help="no visible label (the file's metadata still says it is synthetic); only with consent")
+    p.add_argument("--batch-size", type=int, default=32, help="faces predicted at once")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match-colour", action="store_true", help="shift A's colours to B's mean colour first")
     p.set_defaults(func=_train)
 
+    p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
+    p.add_argument("video", help="the video whose face is replaced (person A)")
+    p.add_argument("model_dir", help="a model folder written by `train`")
+    p.add_argument("out", help="the output video (.mp4)")
+    _add_convert_options(p)
+    p.set_defaults(func=_convert)
+
     p = sub.add_parser("data", help="fetch and verify the sample data into the cache")
     p.add_argument("--identity", action="append", default=[], help="also fetch this identity's photos")
     p.add_argument("--all", action="store_true", help="fetch every registry file")
@@ -99,7 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the pipeline on the sample data")
     p.add_argument("--out-dir", default="out/demo")
-    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--max-frames", type=int, default=None, help="only the first N frames of the video")
+    p.add_argument("--photos", type=int, default=200, help="photos of person B to train on (default 200)")
+    p.add_argument("--identity", default="George_W_Bush", help="person B (default George_W_Bush)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 600 on CPU, 6000 on a GPU)")
     p.add_argument("--ncols", type=int, default=13)
     p.set_defaults(func=_demo)
     return parser

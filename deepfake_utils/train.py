@@ -101,6 +101,40 @@ def preview_grid(model: SwapModel, faces_a: np.ndarray, faces_b: np.ndarray) -> 
     return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
 
 
+def _saved_preset(state: dict) -> Preset:
+    return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+
+
+def _read_checkpoint(ckpt: tf.train.Checkpoint, folder: Path, *, partial: bool = False) -> None:
+    """Load a checkpoint folder into ``ckpt``; ``partial`` allows it to hold more (e.g. optimizer state)."""
+    try:
+        status = ckpt.read(str(folder / "ckpt"))
+        if partial:
+            status.expect_partial().assert_existing_objects_matched()
+        else:
+            status.assert_consumed()
+    except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as exc:
+        raise CheckpointError(f"{folder}: cannot load this checkpoint ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]}); it is corrupt or from another model") from exc
+
+
+def load_model(model_dir: str | os.PathLike) -> SwapModel:
+    """The trained model of a model folder (the weights of its last checkpoint), for converting."""
+    model_dir = Path(model_dir)
+    path = model_dir / STATE_FILE
+    if not path.exists():
+        raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
+                              "`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR --steps N`")
+    state = Trainer._read_state_file(path)
+    folder = model_dir / state["checkpoint"]
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder}: checkpoint missing")
+    model = build(_saved_preset(state))
+    ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
+    _read_checkpoint(ckpt, folder, partial=True)
+    return model
+
+
 class Trainer:
     """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
 
@@ -111,7 +145,7 @@ class Trainer:
         self.model_dir = Path(model_dir)
         state = self._read_state()
         if state is not None:
-            saved = Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+            saved = _saved_preset(state)
             if preset is not None and get_preset(preset).name != saved.name:
                 raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not "
                                       f"{get_preset(preset).name!r}; use another folder to start a new model")
@@ -232,11 +266,15 @@ class Trainer:
                 raise CheckpointError(f"{self.model_dir}: checkpoint folders but no {STATE_FILE}; "
                                       "the folder is damaged (restore state.json or use a new folder)")
             return None
+        return self._read_state_file(path)
+
+    @staticmethod
+    def _read_state_file(path: Path) -> dict:
         try:
             state = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{path}: unreadable ({exc}); restore it or use a new model folder") from exc
-        if state.get("version") != STATE_VERSION or "checkpoint" not in state:
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "checkpoint" not in state:
             raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state")
         return state
 
@@ -245,11 +283,7 @@ class Trainer:
         if not folder.is_dir():
             hint = f"; the previous one, {state['previous']}, may still load" if state.get("previous") else ""
             raise CheckpointError(f"{folder}: checkpoint missing{hint}")
-        try:
-            self._ckpt.read(str(folder / "ckpt")).assert_consumed()
-        except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as exc:
-            raise CheckpointError(f"{folder}: cannot load this checkpoint ({type(exc).__name__}: "
-                                  f"{str(exc).splitlines()[0][:200]}); it is corrupt or from another model") from exc
+        _read_checkpoint(self._ckpt, folder)
         if self.step != state["step"]:
             raise CheckpointError(f"{folder}: holds step {self.step}, but {STATE_FILE} says {state['step']}")
         self.history = state.get("history", [])

@@ -39,3 +39,25 @@ def bush_photos() -> list[Path]:
 @pytest.fixture(scope="session")
 def photo(bush_photos) -> np.ndarray:
     return read_image(bush_photos[0])
+
+
+@pytest.fixture(scope="session")
+def sample_faces(tmp_path_factory) -> Path:
+    """Real aligned faces: A from the first 24 frames of the sample video (with alignments.json), B from 8 photos."""
+    from deepfake_utils import extract
+
+    root = tmp_path_factory.mktemp("faces")
+    extract.extract_sample_faces(root, max_frames=24, n_photos=8, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model(sample_faces, tmp_path_factory) -> Path:
+    """A model folder with the tiny preset trained for a few steps on the sample faces."""
+    from deepfake_utils import train
+
+    model_dir = tmp_path_factory.mktemp("model")
+    trainer = train.Trainer(model_dir, "tiny", batch_size=8)
+    trainer.fit(train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B"), 20, save_every=20,
+                progress=False)
+    return model_dir

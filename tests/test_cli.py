@@ -1,7 +1,8 @@
+import json
 import subprocess
 import sys
 
-from deepfake_utils import cli, extract
+from deepfake_utils import cli, extract, video
 
 
 def test_cli_extract_writes_faces_and_alignments(tmp_path, sample_video):
@@ -26,7 +27,23 @@ def test_cli_data_fetches_and_refuses_unknown_identities(capsys):
     assert "unknown identity" in capsys.readouterr().err
 
 
-def test_demo_writes_a_contact_sheet(tmp_path):
-    assert cli.main(["demo", "--out-dir", str(tmp_path), "--max-frames", "4"]) == 0
-    assert (tmp_path / "contact_sheet.png").is_file()
-    assert len(list((tmp_path / "faces_A").glob("*.png"))) == 4
+def test_cli_convert(sample_video, sample_faces, tiny_model, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert cli.main(["convert", str(sample_video), str(tiny_model), str(out), "--alignments",
+                     str(sample_faces / "A"), "--max-frames", "5", "--colour", "lab", "--seamless"]) == 0
+    assert "5/5 frames swapped" in capsys.readouterr().out
+    assert video.probe(out).n_frames == 5
+    assert cli.main(["convert", str(sample_video), str(tmp_path), str(out)]) == 1
+    assert "no trained model" in capsys.readouterr().err
+    assert cli.main(["convert", str(sample_video), str(tiny_model), str(out), "--frames", "x"]) == 1
+    assert "bad frame range" in capsys.readouterr().err
+
+
+def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
+    assert cli.main(["demo", "--out-dir", str(tmp_path), "--max-frames", "4", "--photos", "4", "--steps", "2"]) == 0
+    assert "nearer B" in capsys.readouterr().out  # the metrics table
+    assert len(list((tmp_path / "faces" / "A").glob("*.png"))) == 4
+    for name in ("contact_sheet.png", "swapped.mp4", "comparison.mp4", "comparison.gif", "model/preview.png"):
+        assert (tmp_path / name).is_file(), name
+    report = json.loads((tmp_path / "swapped.metrics.json").read_text())
+    assert report["convert"]["swapped"] == 4 and report["frames"] == 4

@@ -12,14 +12,10 @@ from deepfake_utils.errors import DeepfakeError
 
 
 @pytest.fixture(scope="module")
-def faces(tmp_path_factory):
+def faces(sample_faces):
     """Real aligned faces: person A from the sample video, person B from LFW photos."""
-    from deepfake_utils import extract
-
-    root = tmp_path_factory.mktemp("train")
-    dir_a, dir_b = extract.extract_sample_faces(root, max_frames=24, n_photos=8, progress=False)
-    assert (dir_a, dir_b) == (root / "A", root / "B")
-    a, b = train.load_faces(dir_a), train.load_faces(dir_b)
+    root = sample_faces
+    a, b = train.load_faces(root / "A"), train.load_faces(root / "B")
     assert len(a) == 24 and len(b) == 8  # a face in every frame and photo
     return root, a, b
 
@@ -138,3 +134,13 @@ def test_cli_train(faces, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "train", str(root / "A"), str(root / "B"),
                            str(tmp_path / "m"), "--steps", "4"], capture_output=True, text=True)
     assert "steps 3 -> 4" in proc.stdout, proc.stderr
+
+
+def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):
+    model = train.load_model(tiny_model)
+    trainer = train.Trainer(tiny_model)
+    assert all(np.array_equal(x, y) for x, y in zip(model.encoder.get_weights() + model.decoder_b.get_weights(),
+                                                     trainer.model.encoder.get_weights()
+                                                     + trainer.model.decoder_b.get_weights(), strict=True))
+    with pytest.raises(train.CheckpointError, match="no trained model"):
+        train.load_model(tmp_path)

@@ -1,0 +1,136 @@
+"""Stage 8, compositing: masks, colour correction and blending of a new face into a frame.
+
+Masks are float32 (H, W) arrays in 0..1 in frame coordinates; faces and frames are uint8 RGB. The
+colour functions change only the pixels under the mask and leave the rest of the image as it was.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.exposure import match_histograms
+
+from .fileio import ensure_rgb_uint8
+
+MASKS = ("rect", "hull", "hull_rect")
+COLOUR_METHODS = ("none", "avg", "hist", "lab")
+
+
+def rect_mask(shape: tuple[int, ...], matrix: np.ndarray, size: int) -> np.ndarray:
+    """The square the ``size`` px model face covers, in frame coordinates (``matrix``: frame -> model face)."""
+    square = np.ones((size, size), np.float32)
+    return cv2.warpAffine(square, np.asarray(matrix, np.float64), (shape[1], shape[0]),
+                          flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def hull_mask(shape: tuple[int, ...], landmarks: np.ndarray) -> np.ndarray:
+    """The convex hull of the 68 landmarks, filled: the face from the brows to the chin."""
+    mask = np.zeros(shape[:2], np.float32)
+    hull = cv2.convexHull(np.round(np.asarray(landmarks)).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA)
+    return mask
+
+
+def face_mask(kind: str, shape: tuple[int, ...], landmarks: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """A mask by name: 'rect', 'hull' or 'hull_rect' (the hull cut to the model face's square, the default)."""
+    if kind == "rect":
+        return rect_mask(shape, matrix, size)
+    if kind == "hull":
+        return hull_mask(shape, landmarks)
+    if kind == "hull_rect":
+        return hull_mask(shape, landmarks) * rect_mask(shape, matrix, size)
+    raise ValueError(f"unknown mask {kind!r}; choose one of {MASKS}")
+
+
+def adjust_mask(mask: np.ndarray, erode: int = 0, blur: int = 0) -> np.ndarray:
+    """Shrink (``erode`` > 0 px) or grow (< 0) a mask, then feather its edge inwards over ``blur`` px."""
+    out = np.asarray(mask, np.float32)
+    erode += blur  # the Gaussian reaches ``blur`` px out: shrink first so the soft edge stays inside the mask
+    if erode:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(erode) + 1, 2 * abs(erode) + 1))
+        out = cv2.erode(out, kernel) if erode > 0 else cv2.dilate(out, kernel)
+    if blur > 0:
+        out = cv2.GaussianBlur(out, (2 * blur + 1, 2 * blur + 1), 0)
+    return np.clip(out, 0, 1)
+
+
+def _inside(mask: np.ndarray) -> np.ndarray:
+    inside = np.asarray(mask) > 0.5
+    if not inside.any():
+        raise ValueError("the mask is empty: no pixels to correct")
+    return inside
+
+
+def adjust_average_colour(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Shift the masked pixels of ``image`` so their mean colour is the mean of ``reference`` under the mask."""
+    ensure_rgb_uint8(image)
+    inside = _inside(mask)
+    shift = reference[inside].mean(0) - image[inside].mean(0)
+    out = image.copy()
+    out[inside] = np.clip(image[inside] + shift, 0, 255).round().astype(np.uint8)
+    return out
+
+
+def match_histogram(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Give the masked pixels of ``image`` the per-channel histogram of ``reference``'s masked pixels."""
+    ensure_rgb_uint8(image)
+    inside = _inside(mask)
+    out = image.copy()
+    matched = match_histograms(image[inside], reference[inside], channel_axis=-1)
+    out[inside] = np.clip(matched, 0, 255).round().astype(np.uint8)
+    return out
+
+
+def transfer_lab(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Reinhard's colour transfer: match the mean and spread of each L*a*b* channel under the mask."""
+    ensure_rgb_uint8(image)
+    inside = _inside(mask)
+    src = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    ref = cv2.cvtColor(reference.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+    s, r = src[inside], ref[inside]
+    src[inside] = (s - s.mean(0)) / (s.std(0) + 1e-6) * r.std(0) + r.mean(0)
+    rgb = cv2.cvtColor(src, cv2.COLOR_LAB2RGB)
+    out = image.copy()
+    out[inside] = np.clip(rgb[inside] * 255, 0, 255).round().astype(np.uint8)
+    return out
+
+
+def correct_colour(method: str, image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Colour correction by name: 'none', 'avg' (average colour), 'hist' (histograms) or 'lab' (Reinhard)."""
+    if method == "none":
+        return image
+    if method == "avg":
+        return adjust_average_colour(image, reference, mask)
+    if method == "hist":
+        return match_histogram(image, reference, mask)
+    if method == "lab":
+        return transfer_lab(image, reference, mask)
+    raise ValueError(f"unknown colour method {method!r}; choose one of {COLOUR_METHODS}")
+
+
+def sharpen(image: np.ndarray, amount: float = 0.5, sigma: float = 1.5) -> np.ndarray:
+    """Unsharp masking: add ``amount`` of the detail that a ``sigma`` px Gaussian blur removes."""
+    ensure_rgb_uint8(image)
+    if amount <= 0:
+        return image
+    blurred = cv2.GaussianBlur(image, (0, 0), sigma)
+    return cv2.addWeighted(image, 1 + amount, blurred, -amount, 0)
+
+
+def alpha_blend(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``face`` where the mask is 1, ``frame`` where it is 0, mixed in between."""
+    alpha = np.asarray(mask, np.float32)[..., None]
+    return (face * alpha + frame * (1 - alpha)).round().astype(np.uint8)
+
+
+def seamless_clone(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV's Poisson (seamless) clone of the masked face into the frame, in place of alpha blending."""
+    binary = (np.asarray(mask) > 0.5).astype(np.uint8) * 255
+    binary[[0, -1], :] = 0  # the clone region must not touch the frame's edge
+    binary[:, [0, -1]] = 0
+    if not binary.any():
+        return frame.copy()
+    x, y, w, h = cv2.boundingRect(binary)
+    outside = binary == 0
+    out = cv2.seamlessClone(face, frame, binary.copy(), (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)  # (it writes
+    out[outside] = frame[outside]  # into the mask) and nudges its whole box by a few grey levels: keep the rest
+    return out

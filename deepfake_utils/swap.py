@@ -1,0 +1,356 @@
+"""Stage 8: the swap. Align each frame's face, run encoder -> the other identity's decoder, warp the new
+face back with the inverse transform, mask, colour-correct and blend it, label the frame as synthetic,
+and stream the frames back into a video with the source's fps and audio.
+
+``convert`` reuses the landmarks of an extraction (``alignments.json``) when it is given one, or finds
+the faces as it goes; it predicts the faces of many frames in one batch and never holds the video in
+memory. Masks and colour live in ``blend``; the swap-quality numbers in ``metrics``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import align, blend, video
+from .errors import DeepfakeError
+from .fileio import atomic_path, ensure_rgb_uint8
+from .landmarks import inter_ocular_distance
+from .model import SwapModel
+from .train import COVERAGE, load_model
+
+LABEL = "SYNTHETIC"
+METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
+
+
+# --- geometry ---------------------------------------------------------------------------------------
+def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
+    scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)
+    offset = -scale * (align.ALIGNED_SIZE - coverage) / 2 - 0.5
+    return np.array([[scale, 0, offset], [0, scale, offset]])
+
+
+def model_matrix(landmarks: np.ndarray, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The 2x3 matrix from frame pixels to the ``size`` px model face (the training targets' framing)."""
+    aligned = np.vstack([align.alignment_matrix(landmarks), [0, 0, 1]])
+    return crop_to_model(size, coverage) @ aligned
+
+
+def face_size(matrix: np.ndarray, size: int = 64) -> float:
+    """The side, in frame pixels, of the square the model face covers."""
+    return size / math.sqrt(abs(np.linalg.det(np.asarray(matrix)[:, :2])))
+
+
+def model_input(frame: np.ndarray, landmarks: np.ndarray, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The face as the model saw faces in training: the aligned 256 px crop, then its middle resized."""
+    crop = align.align_face(frame, align.alignment_matrix(landmarks))
+    return cv2.warpAffine(crop, crop_to_model(size, coverage), (size, size), borderMode=cv2.BORDER_REPLICATE)
+
+
+def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
+    """Encode a batch of uint8 faces and decode them as ``side`` ('a' or 'b'): the swapped faces, uint8."""
+    faces = np.asarray(faces)
+    if faces.ndim != 4 or faces.shape[1:] != (model.preset.size, model.preset.size, 3):
+        raise DeepfakeError(f"predict needs (N, {model.preset.size}, {model.preset.size}, 3) faces, got {faces.shape}")
+    out = model.swap(faces.astype(np.float32) / 255, side)
+    return (np.clip(np.asarray(out, np.float32), 0, 1) * 255).round().astype(np.uint8)
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Warp a model face back into the frame (inverse map, transparent border): the frame outside it is kept."""
+    out = frame.copy()
+    cv2.warpAffine(face, np.asarray(matrix, np.float64), (frame.shape[1], frame.shape[0]), dst=out,
+                   flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+    return out
+
+
+# --- compositing ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Options:
+    """How faces are put back: mask, its erosion and feather (fractions of the face's size), colour, extras."""
+
+    mask: str = "hull_rect"  # rect | hull | hull_rect (the original converter's default)
+    erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
+    blur: float = 0.06  # feather the mask edge over this share of the face size
+    colour: str = "avg"  # none | avg | hist | lab
+    seamless: bool = False  # Poisson blending (OpenCV seamlessClone) instead of alpha blending
+    sharpen: float = 0.0  # unsharp-mask amount for the new face (0: off)
+    smooth: bool = True  # one-euro filter on the landmarks across frames
+    min_cutoff: float = 1.0  # one-euro: cutoff (Hz) when the face is still
+    beta: float = 2.0  # one-euro: how fast the cutoff rises with speed (per inter-ocular distance/s)
+    label: str | None = LABEL  # the visible mark on every frame; None turns it off (explicitly)
+    side: str = "b"  # the decoder that paints the new face
+
+    def __post_init__(self) -> None:
+        if self.mask not in blend.MASKS:
+            raise DeepfakeError(f"unknown mask {self.mask!r}; choose one of {blend.MASKS}")
+        if self.colour not in blend.COLOUR_METHODS:
+            raise DeepfakeError(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
+        if self.side not in ("a", "b"):
+            raise DeepfakeError(f"side must be 'a' or 'b', not {self.side!r}")
+
+
+def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
+              coverage: int = COVERAGE) -> np.ndarray:
+    """Put one predicted face into its frame: warp back, colour-correct, mask and blend."""
+    ensure_rgb_uint8(frame)
+    size = new_face.shape[0]
+    matrix = model_matrix(landmarks, size, coverage)
+    if options.sharpen > 0:
+        new_face = blend.sharpen(new_face, options.sharpen)
+    layer = paste_face(frame, new_face, matrix)
+    mask = blend.face_mask(options.mask, frame.shape, landmarks, matrix, size)
+    if not (mask > 0.5).any():
+        return frame.copy()  # the face lies outside the frame
+    layer = blend.correct_colour(options.colour, layer, frame, mask)
+    px = face_size(matrix, size)
+    mask = blend.adjust_mask(mask, round(options.erode * px), round(options.blur * px))
+    if options.seamless:
+        return blend.seamless_clone(frame, layer, mask)
+    return blend.alpha_blend(frame, layer, mask)
+
+
+def label_frame(frame: np.ndarray, text: str = LABEL) -> np.ndarray:
+    """Stamp a visible label (white on a dark box) into the frame's top-left corner."""
+    out = frame.copy()
+    height = frame.shape[0]
+    scale = max(height / 720, 0.35)
+    thickness = max(1, round(2 * scale))
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    pad = round(8 * scale)
+    cv2.rectangle(out, (0, 0), (w + 2 * pad, h + base + 2 * pad), (0, 0, 0), thickness=-1)
+    cv2.putText(out, text, (pad, pad + h), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+# --- temporal smoothing -----------------------------------------------------------------------------
+class OneEuroFilter:
+    """The one-euro filter (Casiez et al. 2012): a low-pass whose cutoff rises with speed (still: smooth,
+    moving: responsive). Works on arrays of points; speeds are divided by ``scale`` (e.g. the face size)."""
+
+    def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float = 2.0, d_cutoff: float = 1.0) -> None:
+        """``min_cutoff`` Hz when still; ``beta`` raises it per unit of speed; ``d_cutoff`` smooths the speed."""
+        self.dt, self.min_cutoff, self.beta, self.d_cutoff = 1.0 / fps, min_cutoff, beta, d_cutoff
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the past (call when the face is lost)."""
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+
+    def _alpha(self, cutoff):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / self.dt)
+
+    def __call__(self, x: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """The filtered value of the next sample (an array of (x, y) points)."""
+        x = np.asarray(x, np.float64)
+        if self._x is None:
+            self._x, self._dx = x, np.zeros_like(x)
+            return x.copy()
+        dx = (x - self._x) / self.dt
+        a_d = self._alpha(self.d_cutoff)
+        self._dx = a_d * dx + (1 - a_d) * self._dx
+        speed = np.linalg.norm(self._dx, axis=-1, keepdims=True) / scale
+        a = self._alpha(self.min_cutoff + self.beta * speed)
+        self._x = a * x + (1 - a) * self._x
+        return self._x.copy()
+
+
+def smooth_track(track: list[np.ndarray | None], fps: float, min_cutoff: float = 1.0,
+                 beta: float = 2.0) -> list[np.ndarray | None]:
+    """One-euro smoothing of a face's landmarks frame by frame; None (no face) restarts the filter."""
+    filt = OneEuroFilter(fps, min_cutoff, beta)
+    out: list[np.ndarray | None] = []
+    for points in track:
+        if points is None:
+            filt.reset()
+            out.append(None)
+        else:
+            out.append(filt(points, inter_ocular_distance(points)).astype(np.float32))
+    return out
+
+
+# --- frames to convert ------------------------------------------------------------------------------
+def parse_ranges(spec: str | None) -> Callable[[int], bool]:
+    """'1-50,80,100-' -> a test of 1-based frame numbers (None: every frame)."""
+    if not spec:
+        return lambda index: True
+    parts = []
+    try:
+        for part in spec.split(","):
+            low, sep, high = part.strip().partition("-")
+            first = int(low) if low else 1
+            last = (int(high) if high else math.inf) if sep else first
+            if first < 1 or last < first:
+                raise ValueError(part)
+            parts.append((first, last))
+    except ValueError:
+        raise DeepfakeError(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
+    return lambda index: any(first <= index <= last for first, last in parts)
+
+
+def _faces_from_alignments(alignments_path: str | os.PathLike) -> tuple[dict[str, np.ndarray | None], int]:
+    """Per frame key, the landmarks to convert (None when no face, or when its file was removed)."""
+    from .extract import load_alignments
+
+    path = Path(alignments_path)
+    meta = load_alignments(path)
+    folder = path if path.is_dir() else path.parent
+    faces: dict[str, np.ndarray | None] = {}
+    removed = 0
+    for key, entries in meta["frames"].items():
+        faces[key] = None
+        if entries:
+            entry = entries[0]
+            # as the original converter: a face the user deleted from (or moved out of) the aligned folder
+            # is not converted
+            if "/" in entry["face"] or not (folder / entry["face"]).is_file():
+                removed += 1
+            else:
+                faces[key] = entry["landmarks"]
+    return faces, removed
+
+
+@dataclass
+class ConvertResult:
+    """What ``convert`` did: counts, time, and the landmarks it used per frame (for the metrics)."""
+
+    output: Path
+    frames: int = 0
+    swapped: int = 0
+    no_face: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    landmarks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def fps(self) -> float:
+        """Frames converted per second of wall time."""
+        return self.frames / self.seconds if self.seconds else float("nan")
+
+
+def convert(
+    source: str | os.PathLike,
+    model: str | os.PathLike | SwapModel,
+    out_path: str | os.PathLike,
+    *,
+    alignments: str | os.PathLike | None = None,
+    options: Options = Options(),
+    frames: str | None = None,
+    max_frames: int | None = None,
+    batch_size: int = 32,
+    progress: bool = True,
+) -> ConvertResult:
+    """Swap the face in every frame of a video and write the result with the source's fps and audio."""
+    from .extract import FaceFinder
+
+    wanted = parse_ranges(frames)
+    info = video.probe(source)
+    swap_model = model if isinstance(model, SwapModel) else load_model(model)
+    known, removed = _faces_from_alignments(alignments) if alignments is not None else (None, 0)
+    finder = FaceFinder() if known is None else None
+    total = min(info.n_frames, max_frames or info.n_frames)
+    result = ConvertResult(Path(out_path), removed=removed)
+    smoother = OneEuroFilter(info.fps, options.min_cutoff, options.beta)
+    size = swap_model.preset.size
+
+    def landmarks_of(index: int, frame: np.ndarray) -> np.ndarray | None:
+        key = video.frame_key(index)
+        if known is not None:
+            points = known.get(key)
+        else:
+            found = finder(frame)
+            points = None if found is None else found.landmarks
+        if points is None:
+            smoother.reset()
+            return None
+        return smoother(points, inter_ocular_distance(points)).astype(np.float32) if options.smooth else points
+
+    def chunks() -> Iterator[list[tuple[int, np.ndarray]]]:
+        chunk = []
+        for index, frame in enumerate(video.iter_frames(source, max_frames=max_frames), 1):
+            chunk.append((index, frame))
+            if len(chunk) == batch_size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def output_frames() -> Iterator[np.ndarray]:
+        bar = tqdm(total=total, desc=f"convert {Path(source).name}", unit="frame", disable=not progress)
+        try:
+            for chunk in chunks():
+                todo = []
+                for index, frame in chunk:
+                    points = landmarks_of(index, frame) if wanted(index) else None
+                    if points is not None:
+                        todo.append((index, points))
+                        result.landmarks[video.frame_key(index)] = points
+                    elif wanted(index):
+                        result.no_face += 1
+                by_index = dict(chunk)
+                new_faces = (predict(swap_model, np.stack([model_input(by_index[i], p, size) for i, p in todo]),
+                                     options.side) if todo else [])
+                swapped = {i: (p, face) for (i, p), face in zip(todo, new_faces, strict=True)}
+                for index, frame in chunk:
+                    out = frame
+                    if index in swapped:
+                        out = composite(frame, swapped[index][0], swapped[index][1], options)
+                        result.swapped += 1
+                    if options.label:
+                        out = label_frame(out, options.label)
+                    result.frames += 1
+                    bar.update(1)
+                    yield out
+        finally:
+            bar.close()
+
+    start = time.perf_counter()
+    video.write_video(output_frames(), out_path, info.fps, audio_from=source, metadata=METADATA)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+# --- comparison -------------------------------------------------------------------------------------
+def side_by_side(left: np.ndarray, right: np.ndarray, titles: tuple[str, str] = ("original", "swapped")) -> np.ndarray:
+    """Two frames next to each other, each with a small caption at the bottom."""
+    out = np.concatenate([left, right], axis=1)
+    scale = max(left.shape[0] / 900, 0.35)
+    for x0, title in zip((0, left.shape[1]), titles, strict=True):
+        cv2.putText(out, title, (x0 + round(12 * scale), left.shape[0] - round(14 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                    scale, (255, 255, 255), max(1, round(2 * scale)), cv2.LINE_AA)
+    return out
+
+
+def write_comparison(source: str | os.PathLike, swapped: str | os.PathLike, out_path: str | os.PathLike, *,
+                     gif_path: str | os.PathLike | None = None, gif_width: int = 480, gif_every: int = 2) -> Path:
+    """The original and the swapped video side by side (MP4 with the audio), and optionally a small GIF."""
+    from PIL import Image
+
+    info = video.probe(swapped)
+    gif_frames: list[np.ndarray] = []
+
+    def pairs() -> Iterator[np.ndarray]:
+        for i, (a, b) in enumerate(zip(video.iter_frames(source), video.iter_frames(swapped), strict=False)):
+            both = side_by_side(a, b)
+            if gif_path is not None and i % gif_every == 0:
+                height = round(both.shape[0] * gif_width / both.shape[1])
+                gif_frames.append(cv2.resize(both, (gif_width, height), interpolation=cv2.INTER_AREA))
+            yield both
+
+    out = video.write_video(pairs(), out_path, info.fps, audio_from=source, metadata=METADATA)
+    if gif_path is not None:
+        images = [Image.fromarray(f) for f in gif_frames]
+        with atomic_path(gif_path) as tmp:
+            images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                           duration=round(1000 * gif_every / info.fps))
+    return out

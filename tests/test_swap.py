@@ -1,0 +1,161 @@
+import subprocess
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from deepfake_utils import blend, extract, metrics, swap, video
+from deepfake_utils.errors import DeepfakeError
+from deepfake_utils.landmarks import landmark_error
+
+
+@pytest.fixture(scope="module")
+def face(frame):
+    found = extract.FaceFinder()(frame)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("size, bound", [(256, 1.0), (64, 2.0)])
+def test_inverse_warp_puts_the_crop_back_where_it_came_from(frame, face, size, bound):
+    crop = swap.model_input(frame, face.landmarks, size)
+    matrix = swap.model_matrix(face.landmarks, size)
+    back = swap.paste_face(frame, crop, matrix)
+    square = blend.rect_mask(frame.shape, matrix, size)
+    inside = blend.adjust_mask(square, erode=3) > 0.99
+    assert inside.sum() > 150 ** 2  # the face square is big in this 844 px frame
+    assert np.abs(back.astype(int) - frame)[inside].mean() < bound  # mean error in grey levels
+    assert np.array_equal(back[square == 0], frame[square == 0])  # transparent border: the rest is untouched
+    assert 200 < swap.face_size(matrix, size) < 260
+
+
+def test_every_mask_is_inside_the_frame_and_covers_the_face(frame, face):
+    matrix = swap.model_matrix(face.landmarks)
+    centre = np.round(face.landmarks[27:48].mean(0)).astype(int)  # between the eyes and the nose
+    areas = {}
+    for kind in blend.MASKS:
+        mask = blend.face_mask(kind, frame.shape, face.landmarks, matrix, 64)
+        assert mask.shape == frame.shape[:2] and mask.dtype == np.float32
+        assert mask.min() >= 0 and mask.max() <= 1
+        assert mask[centre[1], centre[0]] == 1
+        areas[kind] = (mask > 0.5).sum()
+        assert areas[kind] > 100 ** 2
+    assert areas["hull_rect"] <= min(areas["hull"], areas["rect"])
+    mask = blend.face_mask("hull_rect", frame.shape, face.landmarks, matrix, 64)
+    shrunk, grown = ((blend.adjust_mask(mask, erode=e) > 0.5).sum() for e in (10, -10))
+    assert shrunk < areas["hull_rect"] < grown
+    feathered = blend.adjust_mask(mask, blur=8)
+    assert ((feathered > 0.05) & (feathered < 0.95)).sum() > 1000  # a soft edge
+    with pytest.raises(ValueError, match="unknown mask"):
+        blend.face_mask("circle", frame.shape, face.landmarks, matrix, 64)
+
+
+@pytest.mark.parametrize("method", ["avg", "hist", "lab"])
+def test_colour_transfer_moves_the_face_colour_toward_the_target(frame, face, method):
+    mask = blend.hull_mask(frame.shape, face.landmarks)
+    inside = mask > 0.5
+    bluish = np.clip(frame.astype(int) + (-40, 10, 50), 0, 255).astype(np.uint8)
+    fixed = blend.correct_colour(method, bluish, frame, mask)
+    before = np.abs(bluish[inside].mean(0) - frame[inside].mean(0)).max()
+    after = np.abs(fixed[inside].mean(0) - frame[inside].mean(0)).max()
+    assert after < before / 4, (before, after)
+    assert np.array_equal(fixed[~inside], bluish[~inside])
+    assert blend.correct_colour("none", bluish, frame, mask) is bluish
+
+
+def test_blending_sharpening_and_seamless_clone(frame, face):
+    mask = blend.adjust_mask(blend.hull_mask(frame.shape, face.landmarks), 4, 6)
+    dark = (frame * 0.5).astype(np.uint8)
+    mixed = blend.alpha_blend(frame, dark, mask)
+    assert np.array_equal(mixed[mask == 0], frame[mask == 0]) and np.array_equal(mixed[mask == 1], dark[mask == 1])
+    cloned = blend.seamless_clone(frame, dark, mask)
+    assert cloned.shape == frame.shape and np.array_equal(cloned[mask == 0], frame[mask == 0])
+    sharp = blend.sharpen(frame, 1.0)
+    lap = [cv2.Laplacian(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var() for x in (frame, sharp)]
+    assert lap[1] > 1.5 * lap[0]
+
+
+def test_composite_changes_only_the_face(frame, face):
+    rng = np.random.default_rng(0)
+    new_face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    out = swap.composite(frame, face.landmarks, new_face)
+    changed = np.abs(out.astype(int) - frame).max(-1) > 0
+    hull = blend.hull_mask(frame.shape, face.landmarks) > 0
+    assert changed.sum() > 100 ** 2 and not changed[~hull].any()
+    seamless = swap.composite(frame, face.landmarks, new_face, swap.Options(seamless=True, colour="lab"))
+    assert seamless.shape == frame.shape and not (seamless != frame).any(-1)[~hull].any()
+    with pytest.raises(DeepfakeError, match="unknown colour"):
+        swap.Options(colour="sepia")
+
+
+def test_one_euro_smoothing_lowers_the_jitter_of_real_landmarks(sample_faces):
+    meta = extract.load_alignments(sample_faces / "A")
+    track = [faces[0]["landmarks"] if faces else None for faces in meta["frames"].values()]
+    smooth = swap.smooth_track(track, meta["fps"])
+    assert metrics.jitter(smooth) < metrics.jitter(track) / 2
+    assert np.mean([landmark_error(a, b) for a, b in zip(track, smooth, strict=True)]) < 0.05  # stays on the face
+    assert swap.smooth_track([track[0], None, track[1]], 25.0)[2] is not None
+
+
+def test_parse_ranges():
+    wanted = swap.parse_ranges("2-4,7,10-")
+    assert [i for i in range(1, 13) if wanted(i)] == [2, 3, 4, 7, 10, 11, 12]
+    assert swap.parse_ranges(None)(999)
+    for bad in ("a-b", "5-2", "0-3"):
+        with pytest.raises(DeepfakeError, match="bad frame range"):
+            swap.parse_ranges(bad)
+
+
+def _metadata(path) -> str:
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+
+
+def test_convert_writes_the_source_frame_count_fps_audio_and_the_label(sample_video, tiny_model, tmp_path):
+    out = tmp_path / "swapped.mp4"
+    result = swap.convert(sample_video, tiny_model, out, progress=False)  # faces found as we go, whole video
+    src, got = video.probe(sample_video), video.probe(out)
+    assert (got.n_frames, got.fps, got.size) == (src.n_frames, src.fps, src.size)
+    assert got.has_audio and abs(got.duration - src.duration) < 0.1
+    assert result.frames == result.swapped == src.n_frames and result.no_face == 0
+    assert "SYNTHETIC" in _metadata(out)
+    first_out, first_src = video.read_frames(out, max_frames=1)[0], video.read_frames(sample_video, max_frames=1)[0]
+    corner = first_out[:20, :60].astype(int)
+    assert corner.mean() < first_src[:20, :60].mean() - 30  # the dark label box
+    assert corner.max() > 200  # with white letters
+
+
+def test_convert_reuses_alignments_skips_removed_faces_and_honours_ranges(sample_video, sample_faces, tiny_model,
+                                                                       tmp_path):
+    import shutil
+
+    faces = tmp_path / "A"
+    shutil.copytree(sample_faces / "A", faces)
+    (faces / "000003_0.png").unlink()  # the user deleted a bad face: that frame is not swapped
+    result = swap.convert(sample_video, tiny_model, tmp_path / "a.mp4", alignments=faces, max_frames=12,
+                          frames="1-8", options=swap.Options(label=None), progress=False)
+    assert (result.frames, result.swapped, result.removed) == (12, 7, 1)
+    assert sorted(result.landmarks) == [video.frame_key(i) for i in (1, 2, 4, 5, 6, 7, 8)]
+    unlabelled = video.read_frames(tmp_path / "a.mp4", max_frames=12)
+    source = video.read_frames(sample_video, max_frames=12)
+    assert np.abs(unlabelled[0][:20, :60].astype(int) - source[0][:20, :60]).mean() < 5  # label off: corner as source
+    assert np.abs(unlabelled[11].astype(int) - source[11]).mean() < 3  # outside the range: the frame as it was
+    assert np.abs(unlabelled[3].astype(int) - source[3]).mean() > np.abs(unlabelled[2].astype(int) - source[2]).mean()
+
+
+def test_comparison_video_and_gif(sample_video, tiny_model, tmp_path):
+    swap.convert(sample_video, tiny_model, tmp_path / "s.mp4", max_frames=6, progress=False)
+    out = swap.write_comparison(sample_video, tmp_path / "s.mp4", tmp_path / "c.mp4", gif_path=tmp_path / "c.gif")
+    info = video.probe(out)
+    assert info.size == (2 * 844, 844) and info.n_frames == 6 and info.has_audio
+    from PIL import Image
+
+    with Image.open(tmp_path / "c.gif") as gif:
+        assert gif.n_frames == 3 and gif.size[0] == 480
+
+
+def test_convert_errors_are_clear(sample_video, tmp_path):
+    with pytest.raises(DeepfakeError, match="no trained model"):
+        swap.convert(sample_video, tmp_path, tmp_path / "x.mp4")
+    assert not (tmp_path / "x.mp4").exists()
