@@ -267,3 +267,48 @@ def check_colour_shift(fn: Callable) -> None:
     got = fn(face, target)
     assert got.dtype == np.uint8 and got.shape == face.shape, "return a uint8 image of the same shape"
     assert np.abs(got.reshape(-1, 3).mean(0) - target).max() < 1.0, "shift each channel by (reference - face mean)"
+
+
+# --- 08 swap and masking ------------------------------------------------------------------------
+@_checker
+def check_hull_mask(fn: Callable) -> None:
+    """fn(shape, landmarks) -> float (H, W) mask: 1 inside the convex hull of the landmarks, 0 outside."""
+    from . import blend
+
+    points = _face_points(2)
+    got = np.asarray(fn((220, 200, 3), points), np.float32)
+    want = blend.hull_mask((220, 200, 3), points)
+    assert got.shape == (220, 200), "one value per pixel: shape (H, W), not (H, W, 3)"
+    assert got.max() <= 1 and got.min() >= 0, "mask values go from 0 to 1"
+    overlap = ((got > 0.5) & (want > 0.5)).sum() / max(((got > 0.5) | (want > 0.5)).sum(), 1)
+    assert overlap > 0.97, f"your mask overlaps the hull by {overlap:.0%}: cv2.convexHull, then cv2.fillConvexPoly"
+
+
+@_checker
+def check_feather(fn: Callable) -> None:
+    """fn(mask, px) -> the mask with a soft edge px wide that stays inside the original mask."""
+    mask = np.zeros((120, 120), np.float32)
+    mask[20:100, 30:90] = 1
+    got = np.asarray(fn(mask, 8), np.float32)
+    assert got.shape == mask.shape, "a float mask of the same shape"
+    assert got.min() >= 0 and got.max() <= 1 + 1e-5, "mask values go from 0 to 1"
+    assert got[mask == 0].max() < 1e-6, "the soft edge must stay inside the mask: erode by px before blurring"
+    assert got[60, 60] > 0.99, "the middle of the mask stays 1"
+    soft = ((got > 0.05) & (got < 0.95)).sum()
+    assert soft > 500, "the edge should fade over several pixels: blur with a Gaussian about 2*px+1 wide"
+
+
+@_checker
+def check_exponential_smoothing(fn: Callable) -> None:
+    """fn(track, alpha) -> [s_0 = x_0, s_t = alpha * x_t + (1 - alpha) * s_(t-1)] for a list of (68, 2) arrays."""
+    rng = np.random.default_rng(3)
+    base = _face_points(3)
+    track = [base + rng.normal(0, 2, base.shape) for _ in range(12)]
+    got = fn(track, 0.3)
+    assert len(got) == len(track), "one smoothed array per frame"
+    want = [track[0]]
+    for x in track[1:]:
+        want.append(0.3 * x + 0.7 * want[-1])
+    assert np.allclose(got[0], track[0]), "the first frame is the filter's starting value"
+    assert all(np.allclose(g, w, atol=1e-4) for g, w in zip(got, want, strict=True)), (
+        "s_t = alpha * x_t + (1 - alpha) * s_(t-1)")
