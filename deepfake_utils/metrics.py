@@ -29,10 +29,10 @@ def face_encoding(image: np.ndarray, box: detect.Box | None = None) -> np.ndarra
     return detect.face_recognition_api().face_encodings(image, known_face_locations=[box])[0]
 
 
-def mean_encoding(images: Iterable[np.ndarray | str | os.PathLike]) -> np.ndarray:
+def mean_encoding(images: Iterable[np.ndarray | str | os.PathLike], *, progress: bool = False) -> np.ndarray:
     """The mean encoding of a person over several images (paths or arrays): their identity's centre."""
     encodings = []
-    for image in images:
+    for image in tqdm(images, desc="encodings", unit="image", disable=not progress):
         image = read_image(image) if isinstance(image, (str, os.PathLike)) else image
         encoding = face_encoding(image)
         if encoding is not None:
@@ -80,7 +80,7 @@ def evaluate(source: str | os.PathLike, swapped: str | os.PathLike, target_photo
     """Measure a swapped video against its source and the target identity's photos (a JSON-ready report)."""
     from .extract import FaceFinder
 
-    target = mean_encoding(target_photos)
+    target = mean_encoding(target_photos, progress=progress)
     tracks: dict[str, list] = {"source": [], "swapped": []}
     encodings: dict[str, list] = {"source": [], "swapped": []}
     finders = {"source": FaceFinder(), "swapped": FaceFinder()}

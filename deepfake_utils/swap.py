@@ -332,7 +332,8 @@ def side_by_side(left: np.ndarray, right: np.ndarray, titles: tuple[str, str] = 
 
 
 def write_comparison(source: str | os.PathLike, swapped: str | os.PathLike, out_path: str | os.PathLike, *,
-                     gif_path: str | os.PathLike | None = None, gif_width: int = 480, gif_every: int = 2) -> Path:
+                     gif_path: str | os.PathLike | None = None, gif_width: int = 480, gif_every: int = 2,
+                     progress: bool = True) -> Path:
     """The original and the swapped video side by side (MP4 with the audio), and optionally a small GIF."""
     from PIL import Image
 
@@ -340,7 +341,9 @@ def write_comparison(source: str | os.PathLike, swapped: str | os.PathLike, out_
     gif_frames: list[np.ndarray] = []
 
     def pairs() -> Iterator[np.ndarray]:
-        for i, (a, b) in enumerate(zip(video.iter_frames(source), video.iter_frames(swapped), strict=False)):
+        both_videos = zip(video.iter_frames(source), video.iter_frames(swapped), strict=False)
+        bar = tqdm(both_videos, total=info.n_frames, desc="comparison", unit="frame", disable=not progress)
+        for i, (a, b) in enumerate(bar):
             both = side_by_side(a, b)
             if gif_path is not None and i % gif_every == 0:
                 height = round(both.shape[0] * gif_width / both.shape[1])

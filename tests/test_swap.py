@@ -146,7 +146,8 @@ def test_convert_reuses_alignments_skips_removed_faces_and_honours_ranges(sample
 
 def test_comparison_video_and_gif(sample_video, tiny_model, tmp_path):
     swap.convert(sample_video, tiny_model, tmp_path / "s.mp4", max_frames=6, progress=False)
-    out = swap.write_comparison(sample_video, tmp_path / "s.mp4", tmp_path / "c.mp4", gif_path=tmp_path / "c.gif")
+    out = swap.write_comparison(sample_video, tmp_path / "s.mp4", tmp_path / "c.mp4", gif_path=tmp_path / "c.gif",
+                                progress=False)
     info = video.probe(out)
     assert info.size == (2 * 844, 844) and info.n_frames == 6 and info.has_audio
     from PIL import Image
