@@ -171,3 +171,13 @@ def detect_with_rotation(
         if boxes:
             return boxes, float(angle)
     return [], 0.0
+
+
+def face_encoding(image: np.ndarray, box: Box | None = None, how: str = "center") -> np.ndarray | None:
+    """The 128-d face_recognition encoding of the face in ``box`` (else of the face ``how`` picks), or None."""
+    ensure_rgb_uint8(image)
+    if box is None:
+        box = pick_face(detect_faces(image), image.shape, how)
+        if box is None:
+            return None
+    return face_recognition_api().face_encodings(image, known_face_locations=[box])[0]

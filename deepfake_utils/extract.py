@@ -97,11 +97,10 @@ def _frames(source: Path, fps: float | None, max_frames: int | None) -> Iterator
 
 
 def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
-    image = read_image(path)
-    box = detect.pick_face(detect.detect_faces(image), image.shape, "largest")
-    if box is None:
+    encoding = detect.face_encoding(read_image(path), how="largest")
+    if encoding is None:
         raise NoFaceError(f"{path}: no face found in the identity reference image")
-    return detect.face_recognition_api().face_encodings(image, known_face_locations=[box])[0]
+    return encoding
 
 
 def extract(
@@ -162,8 +161,7 @@ def _save_face(image, found: Face, key, out_dir: Path, size, blur_threshold, ref
     if blur_threshold is not None and blur < blur_threshold:
         folder = BLURRY_DIR
     elif ref is not None:
-        encoding = detect.face_recognition_api().face_encodings(image, known_face_locations=[found.box])[0]
-        if float(np.linalg.norm(encoding - ref)) > tolerance:
+        if float(np.linalg.norm(detect.face_encoding(image, found.box) - ref)) > tolerance:
             folder = OTHER_DIR
     rel = f"{folder}/{name}" if folder else name
     write_image(out_dir / rel, crop)

@@ -11,22 +11,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import detect, video
-from .fileio import ensure_rgb_uint8, read_image, write_json_atomic
+from . import video
+from .detect import face_encoding
+from .fileio import read_image, write_json_atomic
 from .landmarks import inter_ocular_distance, landmark_error
 
 #: face_recognition's rule of thumb: encodings nearer than this are the same person.
 SAME_PERSON = 0.6
-
-
-def face_encoding(image: np.ndarray, box: detect.Box | None = None) -> np.ndarray | None:
-    """The 128-d face_recognition encoding of the face in ``box`` (or of the face nearest the centre)."""
-    ensure_rgb_uint8(image)
-    if box is None:
-        box = detect.pick_face(detect.detect_faces(image), image.shape)
-        if box is None:
-            return None
-    return detect.face_recognition_api().face_encodings(image, known_face_locations=[box])[0]
 
 
 def mean_encoding(images: Iterable[np.ndarray | str | os.PathLike], *, progress: bool = False) -> np.ndarray:
