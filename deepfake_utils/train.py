@@ -105,8 +105,22 @@ def _saved_preset(state: dict) -> Preset:
     return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
 
 
-def _read_checkpoint(ckpt: tf.train.Checkpoint, folder: Path, *, partial: bool = False) -> None:
-    """Load a checkpoint folder into ``ckpt``; ``partial`` allows it to hold more (e.g. optimizer state)."""
+def _read_state_file(path: Path) -> dict:
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: unreadable ({exc}); restore it or use a new model folder") from exc
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "checkpoint" not in state:
+        raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state")
+    return state
+
+
+def _read_checkpoint(ckpt: tf.train.Checkpoint, model_dir: Path, state: dict, *, partial: bool = False) -> Path:
+    """Load the model folder's current checkpoint into ``ckpt`` (``partial``: it may hold more, e.g. optimizers)."""
+    folder = model_dir / state["checkpoint"]
+    if not folder.is_dir():
+        hint = f"; the previous one, {state['previous']}, may still load" if state.get("previous") else ""
+        raise CheckpointError(f"{folder}: checkpoint missing{hint}")
     try:
         status = ckpt.read(str(folder / "ckpt"))
         if partial:
@@ -116,6 +130,7 @@ def _read_checkpoint(ckpt: tf.train.Checkpoint, folder: Path, *, partial: bool =
     except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as exc:
         raise CheckpointError(f"{folder}: cannot load this checkpoint ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:200]}); it is corrupt or from another model") from exc
+    return folder
 
 
 def load_model(model_dir: str | os.PathLike) -> SwapModel:
@@ -125,13 +140,10 @@ def load_model(model_dir: str | os.PathLike) -> SwapModel:
     if not path.exists():
         raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
                               "`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR --steps N`")
-    state = Trainer._read_state_file(path)
-    folder = model_dir / state["checkpoint"]
-    if not folder.is_dir():
-        raise CheckpointError(f"{folder}: checkpoint missing")
+    state = _read_state_file(path)
     model = build(_saved_preset(state))
     ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
-    _read_checkpoint(ckpt, folder, partial=True)
+    _read_checkpoint(ckpt, model_dir, state, partial=True)
     return model
 
 
@@ -266,24 +278,10 @@ class Trainer:
                 raise CheckpointError(f"{self.model_dir}: checkpoint folders but no {STATE_FILE}; "
                                       "the folder is damaged (restore state.json or use a new folder)")
             return None
-        return self._read_state_file(path)
-
-    @staticmethod
-    def _read_state_file(path: Path) -> dict:
-        try:
-            state = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{path}: unreadable ({exc}); restore it or use a new model folder") from exc
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "checkpoint" not in state:
-            raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state")
-        return state
+        return _read_state_file(path)
 
     def _restore(self, state: dict) -> None:
-        folder = self.model_dir / state["checkpoint"]
-        if not folder.is_dir():
-            hint = f"; the previous one, {state['previous']}, may still load" if state.get("previous") else ""
-            raise CheckpointError(f"{folder}: checkpoint missing{hint}")
-        _read_checkpoint(self._ckpt, folder)
+        folder = _read_checkpoint(self._ckpt, self.model_dir, state)
         if self.step != state["step"]:
             raise CheckpointError(f"{folder}: holds step {self.step}, but {STATE_FILE} says {state['step']}")
         self.history = state.get("history", [])
