@@ -104,7 +104,7 @@ def bench_convert(preset: str, frames: int | None) -> dict:
     from .extract import naive_find
     from .fileio import read_image, write_image
     from .train import Trainer, load_model
-    from .video import iter_frames, probe, read_frames, write_video
+    from .video import probe, read_frames, write_video
 
     video_path = data.sample_video()
     fps = probe(video_path).fps
@@ -134,7 +134,7 @@ def bench_convert(preset: str, frames: int | None) -> dict:
         extract_s = time.perf_counter() - start
         result = swap.convert(video_path, model, tmp / "ours.mp4", alignments=tmp / "faces", options=options,
                               max_frames=frames, progress=False)
-        n = sum(1 for _ in iter_frames(tmp / "ours.mp4"))
+    n = result.frames
     return {"frames": n, "naive_fps": n / naive_s, "ours_fps": n / result.seconds,
             "ours_with_extract_fps": n / (result.seconds + extract_s), "swapped": result.swapped}
 

@@ -289,18 +289,19 @@ def convert(
         bar = tqdm(total=total, desc=f"convert {Path(source).name}", unit="frame", disable=not progress)
         try:
             for chunk in chunks():
-                todo = []
+                todo = []  # (index, frame, landmarks) of the faces to swap in this chunk
                 for index, frame in chunk:
-                    points = landmarks_of(index, frame) if wanted(index) else None
-                    if points is not None:
-                        todo.append((index, points))
-                        result.landmarks[video.frame_key(index)] = points
-                    elif wanted(index):
+                    if not wanted(index):
+                        continue
+                    points = landmarks_of(index, frame)
+                    if points is None:
                         result.no_face += 1
-                by_index = dict(chunk)
-                new_faces = (predict(swap_model, np.stack([model_input(by_index[i], p, size) for i, p in todo]),
+                    else:
+                        todo.append((index, frame, points))
+                        result.landmarks[video.frame_key(index)] = points
+                new_faces = (predict(swap_model, np.stack([model_input(f, p, size) for _, f, p in todo]),
                                      options.side) if todo else [])
-                swapped = {i: (p, face) for (i, p), face in zip(todo, new_faces, strict=True)}
+                swapped = {i: (p, face) for (i, _, p), face in zip(todo, new_faces, strict=True)}
                 for index, frame in chunk:
                     out = frame
                     if index in swapped:
