@@ -27,6 +27,7 @@ def _train(args: argparse.Namespace) -> int:
         faces_a = match_mean_colour(faces_a, faces_b)
     trainer = Trainer(args.model_dir, args.preset, seed=args.seed, batch_size=args.batch_size,
                       learning_rate=args.learning_rate)
+    print(f"training {trainer.summary()}")
     start = trainer.step
     history = trainer.fit(faces_a, faces_b, args.steps, save_every=args.save_every)
     if history:
@@ -82,10 +83,11 @@ def _demo(args: argparse.Namespace) -> int:
     sheet = viz.contact_sheet([read_image(dir_a / rel) for _, rel in found], ncols=args.ncols, size=96,
                               labels=[k for k, _ in found])
     write_image(out / "contact_sheet.png", sheet)
-    print(f"demo 2/4: train the tiny preset to {steps} steps on {'GPU' if gpu else 'CPU'} (resumes in {out / 'model'})")
+    trainer = Trainer(out / "model", "tiny")
+    print(f"demo 2/4: train to {steps} steps: {trainer.summary()} (resumes in {out / 'model'})")
     faces_b = load_faces(dir_b)
     faces_a = match_mean_colour(load_faces(dir_a), faces_b)
-    Trainer(out / "model", "tiny").fit(faces_a, faces_b, steps, save_every=max(100, steps // 10))
+    trainer.fit(faces_a, faces_b, steps, save_every=max(100, steps // 10))
     print("demo 3/4: convert the video (labelled SYNTHETIC, audio kept) and the side-by-side comparison")
     video_path = data.sample_video()
     swapped = out / "swapped.mp4"

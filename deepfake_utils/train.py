@@ -17,6 +17,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -41,6 +43,18 @@ class TrainingError(DeepfakeError):
 
 class CheckpointError(DeepfakeError):
     """A model folder's checkpoint is missing, corrupt or does not fit the model."""
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (None if it cannot say).
+
+    ``import deepfake_utils`` before TensorFlow switches them on for x86 CPUs (see the package docstring).
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # TensorFlow has no public query for this
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return None
 
 
 def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.ndarray]:
@@ -147,13 +161,30 @@ def load_model(model_dir: str | os.PathLike) -> SwapModel:
     return model
 
 
+@contextmanager
+def _dtype_policy(name: str) -> Iterator[None]:
+    """Build layers under a Keras dtype policy without leaving it set for the rest of the process."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 class Trainer:
     """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
 
     def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *, seed: int = 1234,
                  batch_size: int | None = None, learning_rate: float | None = None,
-                 coverage: int = COVERAGE, jit: bool | None = None, mixed_precision: bool | None = None) -> None:
-        """Open (or start) a model folder; ``preset`` defaults to the saved one, else ``tiny``."""
+                 coverage: int = COVERAGE, jit: bool | None = None, mixed_precision: bool | None = None,
+                 strategy: tf.distribute.Strategy | None = None) -> None:
+        """Open (or start) a model folder; ``preset`` defaults to the saved one, else ``tiny``.
+
+        On a GPU, ``jit`` (XLA) and ``mixed_precision`` (float16 compute, float32 weights) default to on,
+        and ``strategy`` to a ``MirroredStrategy`` over all GPUs when there are several (the batch size is
+        then the global one, split between them).
+        """
         self.model_dir = Path(model_dir)
         state = self._read_state()
         if state is not None:
@@ -167,19 +198,24 @@ class Trainer:
         self.batch_size = batch_size or self.preset.batch_size
         gpus = tf.config.list_physical_devices("GPU")
         self.jit = bool(gpus) if jit is None else jit
-        if mixed_precision if mixed_precision is not None else bool(gpus):
-            keras.mixed_precision.set_global_policy("mixed_float16")
-        self.strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+        self.mixed_precision = bool(gpus) if mixed_precision is None else mixed_precision
+        if strategy is None:
+            strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+        self.strategy = strategy
         keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
         with self.strategy.scope():
-            self.model = build(self.preset)
+            with _dtype_policy("mixed_float16" if self.mixed_precision else "float32"):
+                self.model = build(self.preset)
             self.opt_a, self.opt_b = (self._optimizer(learning_rate) for _ in "ab")
             self.opt_a.build(self._vars("a"))
             self.opt_b.build(self._vars("b"))
             self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # the checkpoint holds the plain Adam state (not the loss scale), so a model trained with mixed
+        # precision on a GPU resumes on a CPU, and the other way round
         self._ckpt = tf.train.Checkpoint(encoder=self.model.encoder, decoder_a=self.model.decoder_a,
-                                         decoder_b=self.model.decoder_b, opt_a=self.opt_a, opt_b=self.opt_b,
-                                         step=self._step_var)
+                                         decoder_b=self.model.decoder_b, step=self._step_var,
+                                         opt_a=getattr(self.opt_a, "inner_optimizer", self.opt_a),
+                                         opt_b=getattr(self.opt_b, "inner_optimizer", self.opt_b))
         self.history: list[list[float]] = []
         self._state = state
         if state is not None:
@@ -190,12 +226,22 @@ class Trainer:
     # --- model pieces ---------------------------------------------------------------------------
     def _optimizer(self, learning_rate):
         opt = keras.optimizers.Adam(learning_rate or self.preset.learning_rate, beta_1=0.5, beta_2=0.999)
-        if keras.mixed_precision.global_policy().name == "mixed_float16":
+        if self.mixed_precision:
             opt = keras.optimizers.LossScaleOptimizer(opt)
         return opt
 
     def _vars(self, side: str) -> list:
         return self.model.encoder.trainable_variables + self.model.decoder(side).trainable_variables
+
+    def summary(self) -> str:
+        """One line: the model, the batch and what it trains on (device, replicas, XLA, mixed precision)."""
+        gpus = len(tf.config.list_physical_devices("GPU"))
+        kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
+        parts = [f"{self.preset.name} preset", f"batch {self.batch_size}",
+                 f"{gpus} GPU{'s' if gpus > 1 else ''}" if gpus else f"CPU ({kernels} kernels)"]
+        parts += [f"{self.strategy.num_replicas_in_sync} replicas"] * (self.strategy.num_replicas_in_sync > 1)
+        parts += ["XLA"] * self.jit + ["mixed precision"] * self.mixed_precision
+        return ", ".join(parts)
 
     @property
     def step(self) -> int:
@@ -233,10 +279,12 @@ class Trainer:
 
     # --- training -------------------------------------------------------------------------------
     def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int, *, save_every: int = 100,
-            preview_every: int | None = None, progress: bool = True) -> list[list[float]]:
+            preview_every: int | None = None, progress: bool = True,
+            on_step: Callable[[int, float, float], None] | None = None) -> list[list[float]]:
         """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history.
 
-        ``save_every=0`` turns checkpoints and previews off (for benchmarks).
+        ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, loss_a,
+        loss_b)`` is called after every step (for live plots, logs or timing).
         """
         if self.step >= steps:
             return self.history
@@ -256,6 +304,8 @@ class Trainer:
                                         f"(step {kept}) in {self.model_dir} is kept. Try a lower learning rate.")
                 self._step_var.assign_add(1)
                 self.history.append([self.step, loss_a, loss_b])
+                if on_step is not None:
+                    on_step(self.step, loss_a, loss_b)
                 bar.update(1)
                 bar.set_postfix(loss_a=f"{loss_a:.4f}", loss_b=f"{loss_b:.4f}")
                 if save_every and (self.step % save_every == 0 or self.step == steps):

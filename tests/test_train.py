@@ -36,7 +36,9 @@ def test_pairs_stream_is_seeded_and_resumable(faces):
 def test_a_few_steps_lower_the_loss_on_real_faces(faces, tmp_path):
     _, a, b = faces
     trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=8)
-    history = np.array(trainer.fit(a, b, 40, save_every=40, progress=False))
+    seen = []
+    history = np.array(trainer.fit(a, b, 40, save_every=40, progress=False, on_step=lambda *x: seen.append(x)))
+    assert [s for s, _, _ in seen] == list(range(1, 41)) and list(seen[-1]) == list(history[-1])
     assert history[-8:, 1].mean() < 0.8 * history[:8, 1].mean()
     assert history[-8:, 2].mean() < 0.9 * history[:8, 2].mean()
     assert (tmp_path / "m" / "preview.png").is_file()
@@ -130,7 +132,7 @@ def test_cli_train(faces, tmp_path):
                            str(tmp_path / "m"), "--preset", "tiny", "--steps", "3", "--batch-size", "4"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "steps 0 -> 3" in proc.stdout
+    assert "steps 0 -> 3" in proc.stdout and "training tiny preset, batch 4, CPU" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "train", str(root / "A"), str(root / "B"),
                            str(tmp_path / "m"), "--steps", "4"], capture_output=True, text=True)
     assert "steps 3 -> 4" in proc.stdout, proc.stderr
@@ -144,3 +146,70 @@ def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):
                                                      + trainer.model.decoder_b.get_weights(), strict=True))
     with pytest.raises(train.CheckpointError, match="no trained model"):
         train.load_model(tmp_path)
+
+
+def test_mixed_precision_trains_and_its_checkpoint_resumes_in_float32(faces, tmp_path):
+    import keras
+
+    _, a, b = faces
+    mixed = train.Trainer(tmp_path / "m", "tiny", batch_size=4, mixed_precision=True)
+    conv = mixed.model.encoder.get_layer("conv1")
+    assert conv.compute_dtype == "float16" and conv.kernel.dtype == "float32"  # float16 maths, float32 weights
+    assert isinstance(mixed.opt_a, keras.optimizers.LossScaleOptimizer) and "mixed precision" in mixed.summary()
+    assert keras.mixed_precision.global_policy().name == "float32"  # the policy does not leak out of Trainer
+    history = np.array(mixed.fit(a, b, 2, save_every=2, progress=False))
+    assert np.isfinite(history).all()
+    plain = train.Trainer(tmp_path / "m", mixed_precision=False)  # e.g. trained on a GPU, resumed on a CPU
+    assert plain.step == 2 and plain.model.encoder.get_layer("conv1").compute_dtype == "float32"
+    assert all(np.array_equal(x, y) for x, y in zip(weights(mixed), weights(plain), strict=True))
+    plain.fit(a, b, 3, save_every=3, progress=False)
+    assert train.Trainer(tmp_path / "m", mixed_precision=True).step == 3  # and back
+
+
+def test_an_xla_compiled_step_matches_the_plain_step(faces, tmp_path):
+    _, a, b = faces
+    runs = [train.Trainer(tmp_path / str(jit), "tiny", batch_size=4, jit=jit) for jit in (False, True)]
+    histories = [np.array(t.fit(a, b, 3, save_every=0, progress=False)) for t in runs]
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-4)
+    start = np.concatenate([w.ravel() for w in weights(train.Trainer(tmp_path / "fresh", "tiny", batch_size=4))])
+    plain, xla = (np.concatenate([w.ravel() for w in weights(t)]) for t in runs)
+    # Adam moves each weight by about the learning rate whatever its gradient's size, so a weight whose
+    # gradient is near zero may go either way; taken over all weights, both steps move them alike
+    assert np.abs(xla - plain).mean() < 0.02 * np.abs(plain - start).mean()
+
+
+def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, tmp_path):
+    # two logical CPUs stand in for two GPUs; the global batch is split between them and the
+    # gradients summed, so the weights must follow the one-device run
+    root, _, _ = faces
+    script = textwrap.dedent(f"""
+        import json
+        import numpy as np
+        import deepfake_utils
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from deepfake_utils import train
+        a, b = train.load_faces({str(root / "A")!r}), train.load_faces({str(root / "B")!r})
+        def flat(m):
+            return np.concatenate([w.ravel() for part in (m.encoder, m.decoder_a, m.decoder_b)
+                                   for w in part.get_weights()])
+        start = flat(train.Trainer({str(tmp_path / "fresh")!r}, "tiny").model)
+        two = train.Trainer({str(tmp_path / "two")!r}, "tiny", batch_size=8,
+                            strategy=tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+        h2 = two.fit(a, b, 3, save_every=3, progress=False)
+        one = train.Trainer({str(tmp_path / "one")!r}, "tiny", batch_size=8)
+        h1 = one.fit(a, b, 3, save_every=0, progress=False)
+        loaded = train.load_model({str(tmp_path / "two")!r})
+        print(json.dumps({{"replicas": two.strategy.num_replicas_in_sync, "h1": h1, "h2": h2,
+                           "moved": float(np.abs(flat(one.model) - start).mean()),
+                           "diff": float(np.abs(flat(one.model) - flat(two.model)).mean()),
+                           "loaded": float(np.abs(flat(loaded) - flat(two.model)).max())}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["replicas"] == 2
+    np.testing.assert_allclose(r["h2"], r["h1"], rtol=1e-4)  # the same losses, step by step
+    assert r["moved"] > 0 and r["diff"] < 0.02 * r["moved"]  # training moved the weights, both runs alike
+    assert r["loaded"] == 0  # and the checkpoint of a distributed run loads for conversion
