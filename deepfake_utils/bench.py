@@ -2,6 +2,7 @@
 
     python -m deepfake_utils.bench extract [--video PATH] [--frames N]
     python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
+    python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
@@ -11,6 +12,11 @@ against the naive landmarks, normalised by the inter-ocular distance.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,19 +52,36 @@ def bench_extract(video_path: Path, frames: int | None) -> dict:
     }
 
 
-def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 2) -> dict:
-    """Training images/s: the original loop (numpy warps, train_on_batch A then B) vs ``train.Trainer``."""
+KERNELS = {"off": "0", "on": "1"}  # TF_ENABLE_ONEDNN_OPTS for TensorFlow's Eigen (off) or oneDNN (on) CPU kernels
+_PROBE = ("import json\ntry:\n    from tensorflow.python.util import _pywrap_util_port as p\n"
+          "    print(json.dumps(bool(p.IsMklEnabled())))\nexcept Exception:\n    print('null')")
+
+
+def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
+                steps: int, warmup: int = 3) -> dict:
+    """Steady-state training images/s (both sides) of one loop in this process: ``naive`` or ``ours``.
+
+    Both loops run ``warmup + steps`` steps; the clock covers the last ``steps`` (the first compile
+    their step and, for ours, start the input threads).
+    """
     import keras
 
     from . import model as model_mod
     from . import warp
-    from .extract import extract_sample_faces
-    from .train import Trainer, load_faces
+    from .train import Trainer, onednn_enabled
 
-    with tempfile.TemporaryDirectory() as tmp:
-        dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)
-        faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-        # naive: the original trainer's loop, everything on the main thread
+    if warmup < 1 or steps < 1:
+        raise ValueError(f"need warmup >= 1 and steps >= 1, got {warmup} and {steps}")
+    stamps: list[float] = []
+    result: dict = {}
+    if loop == "ours":  # tf.data pairs made in parallel and prefetched, one compiled step for both sides
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size)
+            trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,  # no checkpoints: as naive
+                        on_step=lambda *_: stamps.append(time.perf_counter()))
+    elif loop == "naive":
+        # the original trainer's loop: a batch of warped pairs made with numpy on the main thread, then
+        # train_on_batch for A, then the same for B
         keras.utils.set_random_seed(0)
         m = model_mod.build(preset)
         autoencoders = []
@@ -68,34 +91,57 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 2) -> di
             autoencoders.append(ae)
         rng = np.random.default_rng(0)
         size = m.preset.size
-
-        def naive_step():
+        for _ in range(warmup + steps):
             for ae, faces in zip(autoencoders, (faces_a, faces_b), strict=True):
                 warped, target = warp.training_batch(faces, rng, batch_size, size=size)
                 ae.train_on_batch(warped.astype(np.float32) / 255, target.astype(np.float32) / 255)
-
-        for _ in range(warmup):
-            naive_step()
-        start = time.perf_counter()
-        for _ in range(steps):
-            naive_step()
-        naive_s = time.perf_counter() - start
+            stamps.append(time.perf_counter())
         start = time.perf_counter()
         for _ in range(steps):
             for faces in (faces_a, faces_b):
                 warp.training_batch(faces, rng, batch_size, size=size)
-        prep_s = time.perf_counter() - start  # the input work the pipeline moves off the critical path
-        autoencoders.clear()  # free the naive model before building ours
-        del m
-        # ours: tf.data pairs made in parallel and prefetched, one compiled step for both sides
-        trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size)
-        trainer.fit(faces_a, faces_b, warmup, save_every=0, progress=False)
-        start = time.perf_counter()
-        trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False)  # no checkpoints: as naive
-        ours_s = time.perf_counter() - start
-    images = 2 * batch_size * steps  # both sides
-    return {"naive_ips": images / naive_s, "ours_ips": images / ours_s, "steps": steps,
-            "input_share": prep_s / naive_s}
+        # the input work that an input pipeline can move off the critical path
+        result["input_share"] = (time.perf_counter() - start) / (stamps[-1] - stamps[warmup - 1])
+    else:
+        raise ValueError(f"loop must be 'naive' or 'ours', not {loop!r}")
+    seconds = stamps[-1] - stamps[warmup - 1]
+    return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(), **result}
+
+
+def _child(args: list[str], onednn: str | None) -> object:
+    """Run ``args`` in a fresh Python whose TF_ENABLE_ONEDNN_OPTS is ``onednn`` (None: unset); its last line, parsed."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if onednn is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = onednn
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"benchmark run {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3) -> dict:
+    """Training images/s of the original loop and ours, each with TensorFlow's Eigen and oneDNN CPU kernels.
+
+    The kernel library is chosen when TensorFlow is imported, so every run gets a fresh process; the
+    faces are extracted once and shared. ``tf_default`` is what TensorFlow picks here on its own (the
+    original tutorials' setting); ``ours_default`` is what ``import deepfake_utils`` picks.
+    """
+    from .extract import extract_sample_faces
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)
+        runs = {(loop, kernels): _child(["-m", "deepfake_utils.bench", "train-one", loop, str(dir_a), str(dir_b),
+                                         "--preset", preset, "--batch-size", str(batch_size), "--steps", str(steps),
+                                         "--warmup", str(warmup)], value)
+                for loop in ("naive", "ours") for kernels, value in KERNELS.items()}
+    probed = _child(["-c", _PROBE], None)
+    tf_default = "on" if probed else "off"
+    ours_default = "on" if platform.machine().lower() in {"x86_64", "amd64"} else tf_default
+    return {"runs": runs, "tf_default": tf_default, "tf_default_known": probed is not None,
+            "ours_default": ours_default, "steps": steps,
+            "speedup": runs["ours", ours_default]["ips"] / runs["naive", tf_default]["ips"],
+            "input_share": runs["naive", tf_default]["input_share"]}
 
 
 def bench_convert(preset: str, frames: int | None) -> dict:
@@ -150,6 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="original")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--steps", type=int, default=6)
+    p = sub.add_parser("train-one", help="one training loop in this process, as JSON (what `train` runs)")
+    p.add_argument("loop", choices=["naive", "ours"])
+    p.add_argument("faces_a", type=Path)
+    p.add_argument("faces_b", type=Path)
+    p.add_argument("--preset", default="original")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--warmup", type=int, default=3)
     p = sub.add_parser("convert", help="conversion frames/s: the naive per-frame path vs swap.convert")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
@@ -165,18 +219,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed-up: {r['ours_fps'] / r['naive_fps']:.1f}x   "
               f"(counting the extraction too: {r['ours_with_extract_fps'] / r['naive_fps']:.1f}x)")
         return 0
-    if args.what == "train":
-        import tensorflow as tf
+    if args.what == "train-one":
+        from .train import load_faces
 
+        r = train_speed(args.loop, load_faces(args.faces_a), load_faces(args.faces_b), args.preset,
+                        args.batch_size, args.steps, args.warmup)
+        print(json.dumps(r))
+        return 0
+    if args.what == "train":
         r = bench_train(args.preset, args.batch_size, args.steps)
-        device = ", ".join(d.name for d in tf.config.list_physical_devices("GPU")) or "CPU"
-        print(f"training benchmark: preset {args.preset}, batch {args.batch_size} per side, {args.steps} steps, "
-              f"on {device} (one run, same machine)")
-        print(f"{'pipeline':<10}{'images/s':>10}")
-        print(f"{'naive':<10}{r['naive_ips']:>10.1f}")
-        print(f"{'ours':<10}{r['ours_ips']:>10.1f}")
-        print(f"speed-up: {r['ours_ips'] / r['naive_ips']:.2f}x   (input preparation is {r['input_share']:.1%} "
-              "of a naive step: the most an input pipeline can hide)")
+        print(f"training benchmark: preset {args.preset}, batch {args.batch_size} per side, {args.steps} steps "
+              "(one run, same machine, a fresh process each)")
+        print(f"TensorFlow's own choice of CPU kernels here: oneDNN {r['tf_default']}"
+              + ("" if r["tf_default_known"] else " (TensorFlow could not say; assumed)"))
+        print(f"{'loop':<8}{'CPU kernels':<36}{'images/s':>10}")
+        for (loop, kernels), run in r["runs"].items():
+            tags = [t for t, on in (("TF default", kernels == r["tf_default"]),
+                                    ("deepfake_utils default", loop == "ours" and kernels == r["ours_default"])) if on]
+            label = f"oneDNN {kernels}" + (f" ({', '.join(tags)})" if tags else "")
+            print(f"{loop:<8}{label:<36}{run['ips']:>10.1f}")
+        same = ", ".join(f"{r['runs']['ours', k]['ips'] / r['runs']['naive', k]['ips']:.2f}x with oneDNN {k}"
+                         for k in KERNELS)
+        print(f"speed-up, ours as shipped vs the original loop as TensorFlow runs it by default: {r['speedup']:.2f}x")
+        print(f"loops alone, same kernels: {same}   (input preparation is {r['input_share']:.1%} of a naive "
+              "step: the most an input pipeline can hide)")
         return 0
     video_path = args.video or data.sample_video()
     r = bench_extract(video_path, args.frames)

@@ -1,0 +1,51 @@
+"""The benchmarks' own machinery: each loop measures, and the CPU kernel switch reaches TensorFlow."""
+import os
+import platform
+import subprocess
+import sys
+
+import pytest
+
+from deepfake_utils import bench, train
+
+X86 = platform.machine().lower() in {"x86_64", "amd64"}
+
+
+def test_importing_the_package_first_switches_on_onednn_on_x86_unless_told_otherwise():
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    code = ("import os, deepfake_utils; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'));"
+            "from deepfake_utils.train import onednn_enabled; print(onednn_enabled())")
+    lines = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                           check=True).stdout.split()
+    if X86:
+        assert lines == ["1", "True"]
+    else:
+        assert lines[0] == "None"
+    code = "import os, deepfake_utils; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["0"]  # a value the user set wins
+
+
+@pytest.fixture(scope="module")
+def face_dirs(sample_faces):
+    return sample_faces / "A", sample_faces / "B"
+
+
+def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs):
+    a, b = (train.load_faces(d) for d in face_dirs)
+    r = bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=2, warmup=1)
+    assert r["ips"] > 0 and 0 < r["input_share"] < 1
+    with pytest.raises(ValueError, match="naive"):
+        bench.train_speed("fast", a, b, "tiny", batch_size=4, steps=2)
+    with pytest.raises(ValueError, match="warmup"):
+        bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=2, warmup=0)
+
+
+def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
+    args = ["-m", "deepfake_utils.bench", "train-one", "ours", *map(str, face_dirs), "--preset", "tiny",
+            "--batch-size", "4", "--steps", "2", "--warmup", "1"]
+    r = bench._child(args, bench.KERNELS["off"])
+    assert r["ips"] > 0 and r["onednn"] is False
+    with pytest.raises(RuntimeError, match="failed"):
+        bench._child(["-m", "deepfake_utils.bench", "train-one", "ours", "/nonexistent", "/nonexistent"], None)
