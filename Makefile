@@ -41,6 +41,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m deepfake_utils.bench extract
+	$(PY) -m deepfake_utils.bench train
 	$(PY) -m deepfake_utils.bench convert
 
 lab: setup

@@ -59,7 +59,7 @@ _PROBE = ("import json\ntry:\n    from tensorflow.python.util import _pywrap_uti
 
 def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
                 steps: int, warmup: int = 3) -> dict:
-    """Steady-state training images/s (both sides) of one loop in this process: ``naive`` or ``ours``.
+    """Steady-state training images/s (both sides) of one loop in this process: ``naive``, ``ours`` or ``ours-xla``.
 
     Both loops run ``warmup + steps`` steps; the clock covers the last ``steps`` (the first compile
     their step and, for ours, start the input threads).
@@ -74,9 +74,9 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
         raise ValueError(f"need warmup >= 1 and steps >= 1, got {warmup} and {steps}")
     stamps: list[float] = []
     result: dict = {}
-    if loop == "ours":  # tf.data pairs made in parallel and prefetched, one compiled step for both sides
+    if loop in ("ours", "ours-xla"):  # tf.data pairs made in parallel and prefetched, one compiled step
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size)
+            trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla")
             trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,  # no checkpoints: as naive
                         on_step=lambda *_: stamps.append(time.perf_counter()))
     elif loop == "naive":
@@ -103,7 +103,7 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
         # the input work that an input pipeline can move off the critical path
         result["input_share"] = (time.perf_counter() - start) / (stamps[-1] - stamps[warmup - 1])
     else:
-        raise ValueError(f"loop must be 'naive' or 'ours', not {loop!r}")
+        raise ValueError(f"loop must be 'naive', 'ours' or 'ours-xla', not {loop!r}")
     seconds = stamps[-1] - stamps[warmup - 1]
     return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(), **result}
 
@@ -120,24 +120,26 @@ def _child(args: list[str], onednn: str | None) -> object:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3) -> dict:
+def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: bool = False) -> dict:
     """Training images/s of the original loop and ours, each with TensorFlow's Eigen and oneDNN CPU kernels.
 
     The kernel library is chosen when TensorFlow is imported, so every run gets a fresh process; the
     faces are extracted once and shared. ``tf_default`` is what TensorFlow picks here on its own (the
-    original tutorials' setting); ``ours_default`` is what ``import deepfake_utils`` picks.
+    original tutorials' setting); ``ours_default`` is what ``import deepfake_utils`` picks. ``xla`` adds
+    a run of ours with an XLA-compiled step (on by default only on a GPU).
     """
     from .extract import extract_sample_faces
 
+    probed = _child(["-c", _PROBE], None)
+    tf_default = "on" if probed else "off"
+    ours_default = "on" if platform.machine().lower() in {"x86_64", "amd64"} else tf_default
+    cells = [(loop, kernels) for loop in ("naive", "ours") for kernels in KERNELS] + [("ours-xla", ours_default)] * xla
     with tempfile.TemporaryDirectory() as tmp:
         dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)
         runs = {(loop, kernels): _child(["-m", "deepfake_utils.bench", "train-one", loop, str(dir_a), str(dir_b),
                                          "--preset", preset, "--batch-size", str(batch_size), "--steps", str(steps),
-                                         "--warmup", str(warmup)], value)
-                for loop in ("naive", "ours") for kernels, value in KERNELS.items()}
-    probed = _child(["-c", _PROBE], None)
-    tf_default = "on" if probed else "off"
-    ours_default = "on" if platform.machine().lower() in {"x86_64", "amd64"} else tf_default
+                                         "--warmup", str(warmup)], KERNELS[kernels])
+                for loop, kernels in cells}
     return {"runs": runs, "tf_default": tf_default, "tf_default_known": probed is not None,
             "ours_default": ours_default, "steps": steps,
             "speedup": runs["ours", ours_default]["ips"] / runs["naive", tf_default]["ips"],
@@ -196,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="original")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--steps", type=int, default=6)
+    p.add_argument("--xla", action="store_true", help="also time our step compiled with XLA")
     p = sub.add_parser("train-one", help="one training loop in this process, as JSON (what `train` runs)")
-    p.add_argument("loop", choices=["naive", "ours"])
+    p.add_argument("loop", choices=["naive", "ours", "ours-xla"])
     p.add_argument("faces_a", type=Path)
     p.add_argument("faces_b", type=Path)
     p.add_argument("--preset", default="original")
@@ -227,17 +230,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r))
         return 0
     if args.what == "train":
-        r = bench_train(args.preset, args.batch_size, args.steps)
+        r = bench_train(args.preset, args.batch_size, args.steps, xla=args.xla)
         print(f"training benchmark: preset {args.preset}, batch {args.batch_size} per side, {args.steps} steps "
               "(one run, same machine, a fresh process each)")
         print(f"TensorFlow's own choice of CPU kernels here: oneDNN {r['tf_default']}"
               + ("" if r["tf_default_known"] else " (TensorFlow could not say; assumed)"))
-        print(f"{'loop':<8}{'CPU kernels':<36}{'images/s':>10}")
+        print(f"{'loop':<10}{'CPU kernels':<36}{'images/s':>10}")
         for (loop, kernels), run in r["runs"].items():
             tags = [t for t, on in (("TF default", kernels == r["tf_default"]),
                                     ("deepfake_utils default", loop == "ours" and kernels == r["ours_default"])) if on]
             label = f"oneDNN {kernels}" + (f" ({', '.join(tags)})" if tags else "")
-            print(f"{loop:<8}{label:<36}{run['ips']:>10.1f}")
+            print(f"{loop:<10}{label:<36}{run['ips']:>10.1f}")
         same = ", ".join(f"{r['runs']['ours', k]['ips'] / r['runs']['naive', k]['ips']:.2f}x with oneDNN {k}"
                          for k in KERNELS)
         print(f"speed-up, ours as shipped vs the original loop as TensorFlow runs it by default: {r['speedup']:.2f}x")
