@@ -79,6 +79,7 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
             trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla")
             trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,  # no checkpoints: as naive
                         on_step=lambda *_: stamps.append(time.perf_counter()))
+            result["input_wait"] = sum(trainer.input_waits[warmup:]) / (stamps[-1] - stamps[warmup - 1])
     elif loop == "naive":
         # the original trainer's loop: a batch of warped pairs made with numpy on the main thread, then
         # train_on_batch for A, then the same for B
@@ -246,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed-up, ours as shipped vs the original loop as TensorFlow runs it by default: {r['speedup']:.2f}x")
         print(f"loops alone, same kernels: {same}   (input preparation is {r['input_share']:.1%} of a naive "
               "step: the most an input pipeline can hide)")
+        waits = ", ".join(f"{run['input_wait']:.1%} ({loop}, oneDNN {k})" for (loop, k), run in r["runs"].items()
+                          if "input_wait" in run)
+        print(f"share of our training time spent waiting for the next batch: {waits}")
         return 0
     video_path = args.video or data.sample_video()
     r = bench_extract(video_path, args.frames)

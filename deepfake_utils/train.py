@@ -217,6 +217,7 @@ class Trainer:
                                          opt_a=getattr(self.opt_a, "inner_optimizer", self.opt_a),
                                          opt_b=getattr(self.opt_b, "inner_optimizer", self.opt_b))
         self.history: list[list[float]] = []
+        self.input_waits: list[float] = []  # seconds each step of the last ``fit`` waited for its batch
         self._state = state
         if state is not None:
             self._restore(state)
@@ -284,7 +285,8 @@ class Trainer:
         """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history.
 
         ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, loss_a,
-        loss_b)`` is called after every step (for live plots, logs or timing).
+        loss_b)`` is called after every step (for live plots, logs or timing). ``input_waits`` then holds
+        how long each step waited for its batch: near zero when the input pipeline keeps up.
         """
         if self.step >= steps:
             return self.history
@@ -293,9 +295,12 @@ class Trainer:
         preview_every = preview_every or save_every
         bar = tqdm(total=steps, initial=self.step, desc=f"train {self.preset.name}", unit="step", disable=not progress)
         batches = iter(self.datasets(faces_a, faces_b))
+        self.input_waits = []
         try:
             while self.step < steps:
+                start = time.perf_counter()
                 (warped_a, target_a), (warped_b, target_b) = next(batches)
+                self.input_waits.append(time.perf_counter() - start)
                 loss_a, loss_b = (float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
                 if not (np.isfinite(loss_a) and np.isfinite(loss_b)):
                     kept = self._state["step"] if self._state else 0

@@ -39,6 +39,7 @@ def test_a_few_steps_lower_the_loss_on_real_faces(faces, tmp_path):
     seen = []
     history = np.array(trainer.fit(a, b, 40, save_every=40, progress=False, on_step=lambda *x: seen.append(x)))
     assert [s for s, _, _ in seen] == list(range(1, 41)) and list(seen[-1]) == list(history[-1])
+    assert len(trainer.input_waits) == 40 and all(w >= 0 for w in trainer.input_waits)
     assert history[-8:, 1].mean() < 0.8 * history[:8, 1].mean()
     assert history[-8:, 2].mean() < 0.9 * history[:8, 2].mean()
     assert (tmp_path / "m" / "preview.png").is_file()
