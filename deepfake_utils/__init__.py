@@ -6,7 +6,8 @@ import platform as _platform
 # AMD machines this course is tested on). With them on, training runs about 2x faster there (measured side
 # by side: `python -m deepfake_utils.bench train`, figures in benchmarks/README.md). The switch is read
 # when TensorFlow is imported, so import deepfake_utils first; a value you set yourself wins (0: off).
-if _platform.machine().lower() in {"x86_64", "amd64"}:
+ONEDNN_BY_DEFAULT = _platform.machine().lower() in {"x86_64", "amd64"}  # this package's choice here
+if ONEDNN_BY_DEFAULT:
     _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from .errors import AlignmentsError, DataError, DeepfakeError, ImageError, NoFaceError, VideoError  # noqa: E402

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data
+from . import ONEDNN_BY_DEFAULT, data
 from .extract import extract, load_alignments
 from .landmarks import landmark_error
 
@@ -53,6 +52,8 @@ def bench_extract(video_path: Path, frames: int | None) -> dict:
 
 
 KERNELS = {"off": "0", "on": "1"}  # TF_ENABLE_ONEDNN_OPTS for TensorFlow's Eigen (off) or oneDNN (on) CPU kernels
+# what TensorFlow picks on its own: the same query as train.onednn_enabled, but in a process that does
+# not import deepfake_utils (whose import would switch the kernels on first)
 _PROBE = ("import json\ntry:\n    from tensorflow.python.util import _pywrap_util_port as p\n"
           "    print(json.dumps(bool(p.IsMklEnabled())))\nexcept Exception:\n    print('null')")
 
@@ -72,14 +73,14 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
 
     if warmup < 1 or steps < 1:
         raise ValueError(f"need warmup >= 1 and steps >= 1, got {warmup} and {steps}")
-    stamps: list[float] = []
-    result: dict = {}
+    stamps: list[float] = []  # the end of every step
+    input_seconds: dict[str, float] = {}
     if loop in ("ours", "ours-xla"):  # tf.data pairs made in parallel and prefetched, one compiled step
         with tempfile.TemporaryDirectory() as tmp:
             trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla")
             trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,  # no checkpoints: as naive
                         on_step=lambda *_: stamps.append(time.perf_counter()))
-            result["input_wait"] = sum(trainer.input_waits[warmup:]) / (stamps[-1] - stamps[warmup - 1])
+            input_seconds["input_wait"] = sum(trainer.input_waits[warmup:])  # ours, waiting for its batches
     elif loop == "naive":
         # the original trainer's loop: a batch of warped pairs made with numpy on the main thread, then
         # train_on_batch for A, then the same for B
@@ -102,11 +103,12 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
             for faces in (faces_a, faces_b):
                 warp.training_batch(faces, rng, batch_size, size=size)
         # the input work that an input pipeline can move off the critical path
-        result["input_share"] = (time.perf_counter() - start) / (stamps[-1] - stamps[warmup - 1])
+        input_seconds["input_share"] = time.perf_counter() - start
     else:
         raise ValueError(f"loop must be 'naive', 'ours' or 'ours-xla', not {loop!r}")
     seconds = stamps[-1] - stamps[warmup - 1]
-    return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(), **result}
+    return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(),
+            **{name: value / seconds for name, value in input_seconds.items()}}
 
 
 def _child(args: list[str], onednn: str | None) -> object:
@@ -133,7 +135,7 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
 
     probed = _child(["-c", _PROBE], None)
     tf_default = "on" if probed else "off"
-    ours_default = "on" if platform.machine().lower() in {"x86_64", "amd64"} else tf_default
+    ours_default = "on" if ONEDNN_BY_DEFAULT else tf_default
     cells = [(loop, kernels) for loop in ("naive", "ours") for kernels in KERNELS] + [("ours-xla", ours_default)] * xla
     with tempfile.TemporaryDirectory() as tmp:
         dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)

@@ -196,11 +196,11 @@ class Trainer:
         self.preset = get_preset(preset or "tiny")
         self.seed, self.coverage = seed, coverage
         self.batch_size = batch_size or self.preset.batch_size
-        gpus = tf.config.list_physical_devices("GPU")
-        self.jit = bool(gpus) if jit is None else jit
-        self.mixed_precision = bool(gpus) if mixed_precision is None else mixed_precision
+        self.gpus = len(tf.config.list_physical_devices("GPU"))
+        self.jit = bool(self.gpus) if jit is None else jit
+        self.mixed_precision = bool(self.gpus) if mixed_precision is None else mixed_precision
         if strategy is None:
-            strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+            strategy = tf.distribute.MirroredStrategy() if self.gpus > 1 else tf.distribute.get_strategy()
         self.strategy = strategy
         keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
         with self.strategy.scope():
@@ -236,10 +236,9 @@ class Trainer:
 
     def summary(self) -> str:
         """One line: the model, the batch and what it trains on (device, replicas, XLA, mixed precision)."""
-        gpus = len(tf.config.list_physical_devices("GPU"))
         kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
         parts = [f"{self.preset.name} preset", f"batch {self.batch_size}",
-                 f"{gpus} GPU{'s' if gpus > 1 else ''}" if gpus else f"CPU ({kernels} kernels)"]
+                 f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}" if self.gpus else f"CPU ({kernels} kernels)"]
         parts += [f"{self.strategy.num_replicas_in_sync} replicas"] * (self.strategy.num_replicas_in_sync > 1)
         parts += ["XLA"] * self.jit + ["mixed precision"] * self.mixed_precision
         return ", ".join(parts)
