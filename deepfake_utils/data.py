@@ -34,11 +34,14 @@ BASE_URLS: dict[str, str] = {
 
 #: Person A: the speaker whose face the course converts (125 frames, 25 fps, with audio).
 SAMPLE_VIDEO = "video-retalking/examples/face/2.mp4"
-#: Person B and the second identity for exercises: folders of LFW deep-funneled photos.
-IDENTITIES: dict[str, str] = {
-    "George_W_Bush": "umass-vis-lfw/images_deepfunneled/George_W_Bush",
-    "Colin_Powell": "umass-vis-lfw/images_deepfunneled/Colin_Powell",
-}
+#: Ten more LFW identities, 20 photos each: distractors when identity is measured as retrieval
+#: (is the swapped face's nearest identity B?); never trained on.
+GALLERY: tuple[str, ...] = ("Gerhard_Schroeder", "Ariel_Sharon", "Hugo_Chavez", "Junichiro_Koizumi", "Jean_Chretien",
+                            "John_Ashcroft", "Serena_Williams", "Jacques_Chirac", "Vladimir_Putin", "Laura_Bush")
+#: Person B (George_W_Bush), the second identity for exercises (Colin_Powell) and the gallery: folders of
+#: LFW deep-funneled photos.
+IDENTITIES: dict[str, str] = {name: f"umass-vis-lfw/images_deepfunneled/{name}"
+                              for name in ("George_W_Bush", "Colin_Powell", *GALLERY)}
 
 
 @lru_cache(maxsize=1)
