@@ -23,12 +23,14 @@ class Settings:
     train_preset: str  # model preset the training notebooks use
     train_steps: int  # training steps of the training notebooks
     batch_size: int  # faces per side per training step
+    gallery_photos: tuple[int, int] = (64, 20)  # photos of B and of every other identity in the metrics' gallery
     seed: int = SEED
 
 
 def settings() -> Settings:
     """The settings for the current mode (quick when ``DEEPFAKE_QUICK=1``)."""
     if is_quick():
-        return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8)
+        return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
+                        gallery_photos=(8, 2))
     return Settings(quick=False, max_frames=None, n_stills=None, train_preset="original", train_steps=20000,
                     batch_size=64)

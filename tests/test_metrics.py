@@ -1,5 +1,6 @@
 import json
 
+import cv2
 import numpy as np
 import pytest
 
@@ -46,13 +47,61 @@ def test_jitter_and_expression_error():
     assert metrics.expression_error(keyed, {k: p + (4, 0) for k, p in keyed.items()}) == pytest.approx(0.1)
 
 
-def test_evaluate_a_video_against_itself(sample_video, bush_photos, tmp_path):
-    report = metrics.evaluate(sample_video, sample_video, bush_photos[:4], max_frames=5, progress=False)
+@pytest.fixture(scope="module")
+def gallery():
+    """A small gallery: B (George_W_Bush) from 4 held-out photos, every other identity from 2."""
+    g = metrics.sample_gallery("George_W_Bush", n_target=4, n_other=2, progress=False)
+    assert len(g) == 12 and "George_W_Bush" in g and "Colin_Powell" in g
+    return g
+
+
+def test_a_photo_of_b_is_retrieved_as_b_and_a_blur_is_not(gallery, photo):
+    # the fixture's photo is one of B's first photos (training photos), not among the gallery's held-out ones
+    encoding = metrics.face_encoding(photo)
+    scores = metrics.identity_scores([encoding], {"A": gallery["Colin_Powell"], **gallery}, "George_W_Bush")
+    assert scores["id_retrieval"] == 1.0 and scores["recognised"] == 1.0 and scores["nearest"] == {"George_W_Bush": 1}
+    blurred = cv2.GaussianBlur(photo, (0, 0), 6)
+    assert metrics.sharpness(blurred) < 0.05 * metrics.sharpness(photo)  # the blur measure sees it
+    blur_encoding = metrics.face_encoding(blurred)
+    blur_scores = metrics.identity_scores([blur_encoding], {"A": gallery["Colin_Powell"], **gallery}, "George_W_Bush")
+    assert blur_scores["recognised"] == 0.0  # a blur is nobody (or not found at all, a miss)
+
+
+def test_a_frame_without_a_face_counts_as_a_miss(gallery, photo):
+    encoding = metrics.face_encoding(photo)
+    identities = {"A": gallery["Colin_Powell"], **gallery}
+    scores = metrics.identity_scores([encoding, None, None, encoding], identities, "George_W_Bush")
+    assert scores["frames"] == 4 and scores["faces"] == 2
+    assert scores["id_retrieval"] == 0.5 and scores["recognised"] == 0.5  # misses count against
+    assert scores["nearer_target"] == 1.0  # the secondary column only looks at faces found
+    assert scores["nearest"] == {"George_W_Bush": 2, "(no face)": 2}
+    with pytest.raises(ValueError, match="no frames"):
+        metrics.identity_scores([], identities, "George_W_Bush")
+
+
+def test_sharpness_inside_the_face_hull(frame):
+    from deepfake_utils.extract import naive_find
+
+    points = naive_find(frame).landmarks
+    region = metrics.hull_region(frame.shape, points)
+    assert region.sum() > 0.5 * metrics.hull_region(frame.shape, points, erode=0).sum()
+    blurred = frame.copy()
+    blurred[region] = cv2.GaussianBlur(frame, (0, 0), 4)[region]
+    assert metrics.sharpness(blurred, region) < 0.3 * metrics.sharpness(frame, region)
+    assert metrics.sharpness_kept([10.0, 20.0, None], [5.0, 10.0, 3.0]) == pytest.approx(0.5)
+
+
+def test_evaluate_a_video_against_itself(sample_video, gallery, tmp_path):
+    report = metrics.evaluate(sample_video, sample_video, gallery, max_frames=5, progress=False)
     assert report["frames"] == 5 and report["faces_found"] == {"source": 5, "swapped": 5}
-    assert report["expression_error"] == 0
+    assert report["expression_error"] == 0 and report["sharpness_kept"] == pytest.approx(1.0)
     source, swapped = report["identity"]["source"], report["identity"]["swapped"]
-    assert source == swapped and source["nearer_target"] == 0 and source["to_source"] < source["to_target"]
+    assert source == swapped and source["nearest"] == {"A": 5}  # the real video is A, not B
+    assert source["id_retrieval"] == 0 and source["recognised"] == 0 and source["to_source"] < source["to_target"]
+    assert not metrics.check_targets(report)["id_retrieval"] and "not a working swap" in metrics.verdict(report)
     table = metrics.format_table(report)
-    assert "swapped" in table and "source" in table
+    assert "swapped" in table and "ID retr." in table and "recog. B" in table
     path = metrics.save_report(report, tmp_path / "m.json")
     assert json.loads(path.read_text())["frames"] == 5
+    with pytest.raises(ValueError, match="not in the gallery"):
+        metrics.evaluate(sample_video, sample_video, gallery, "Nobody", max_frames=2, progress=False)
