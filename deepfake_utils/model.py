@@ -17,6 +17,8 @@ from keras import layers
 
 from .errors import DeepfakeError
 
+COVERAGE = 160  # px of the 256 px aligned crop that the model sees (the original's framing)
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -129,6 +131,8 @@ class SwapModel:
     encoder: keras.Model
     decoder_a: keras.Model
     decoder_b: keras.Model
+    coverage: int = COVERAGE  # px of the 256 px aligned crop it was trained on (conversion frames faces alike)
+    colour_shift: tuple[float, float, float] | None = None  # RGB shift its A faces had in training (0..255)
 
     def decoder(self, side: str) -> keras.Model:
         """The decoder of one side: 'a' or 'b'."""

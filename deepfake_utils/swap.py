@@ -23,8 +23,8 @@ from . import align, blend, video
 from .errors import DeepfakeError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import inter_ocular_distance
-from .model import SwapModel
-from .train import COVERAGE, load_model
+from .model import COVERAGE, SwapModel
+from .train import load_model, shift_colour
 
 LABEL = "SYNTHETIC"
 METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
@@ -49,10 +49,13 @@ def face_size(matrix: np.ndarray, size: int = 64) -> float:
     return size / math.sqrt(abs(np.linalg.det(np.asarray(matrix)[:, :2])))
 
 
-def model_input(frame: np.ndarray, landmarks: np.ndarray, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
-    """The face as the model saw faces in training: the aligned 256 px crop, then its middle resized."""
+def model_input(frame: np.ndarray, landmarks: np.ndarray, size: int = 64, coverage: int = COVERAGE,
+                colour_shift: tuple[float, float, float] | None = None) -> np.ndarray:
+    """The face as the model saw faces in training: the aligned 256 px crop, its middle resized, and the
+    colour shift its A faces had in training (``SwapModel.colour_shift``), if any."""
     crop = align.align_face(frame, align.alignment_matrix(landmarks))
-    return cv2.warpAffine(crop, crop_to_model(size, coverage), (size, size), borderMode=cv2.BORDER_REPLICATE)
+    face = cv2.warpAffine(crop, crop_to_model(size, coverage), (size, size), borderMode=cv2.BORDER_REPLICATE)
+    return shift_colour([face], colour_shift)[0] if colour_shift is not None else face
 
 
 def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
@@ -299,13 +302,13 @@ def convert(
                     else:
                         todo.append((index, frame, points))
                         result.landmarks[video.frame_key(index)] = points
-                new_faces = (predict(swap_model, np.stack([model_input(f, p, size) for _, f, p in todo]),
-                                     options.side) if todo else [])
+                faces = [model_input(f, p, size, swap_model.coverage, swap_model.colour_shift) for _, f, p in todo]
+                new_faces = predict(swap_model, np.stack(faces), options.side) if todo else []
                 swapped = {i: (p, face) for (i, _, p), face in zip(todo, new_faces, strict=True)}
                 for index, frame in chunk:
                     out = frame
                     if index in swapped:
-                        out = composite(frame, swapped[index][0], swapped[index][1], options)
+                        out = composite(frame, swapped[index][0], swapped[index][1], options, swap_model.coverage)
                         result.swapped += 1
                     if options.label:
                         out = label_frame(out, options.label)

@@ -3,7 +3,8 @@ prefetches them, one compiled step updates both sides, checkpoints are atomic an
 
 Checkpoint layout of a model folder::
 
-    state.json        step, seed, preset, batch size, loss history, current and previous checkpoint
+    state.json        step, seed, preset, recipe, batch size, colour shift, training seconds, loss history,
+                      current and previous checkpoint
     ckpt-000200/      encoder, decoders, both optimizers (a tf.train.Checkpoint)
     ckpt-000100/      the previous one, kept until the next save completes
     preview.png       original / reconstruction / swap for a few faces of each side
@@ -19,22 +20,22 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import cv2
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import warp
+from . import align, warp
 from .errors import DeepfakeError
 from .fileio import list_images, read_image, write_image, write_json_atomic
-from .model import Preset, SwapModel, build, get_preset
+from .model import COVERAGE, Preset, SwapModel, build, get_preset
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
-COVERAGE = 160  # px of the 256 px aligned crop that the training pairs cover
 
 
 class TrainingError(DeepfakeError):
@@ -69,10 +70,87 @@ def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.n
     return faces
 
 
+def colour_shift(faces: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float, float]:
+    """The RGB shift (0..255 units) that moves the faces' mean colour onto the reference faces' mean colour."""
+    shift = np.mean([f.mean(axis=(0, 1)) for f in reference], 0) - np.mean([f.mean(axis=(0, 1)) for f in faces], 0)
+    return tuple(round(float(v), 3) for v in shift)
+
+
+def shift_colour(faces: np.ndarray | list[np.ndarray], shift: tuple[float, float, float]) -> list[np.ndarray]:
+    """Add an RGB shift to uint8 faces (clipped to 0..255)."""
+    return [np.clip(f.astype(np.float32) + np.asarray(shift, np.float32), 0, 255).astype(np.uint8) for f in faces]
+
+
 def match_mean_colour(faces: list[np.ndarray], reference: list[np.ndarray]) -> list[np.ndarray]:
     """Shift every face's colours by the difference of the two sets' mean colours (average-colour adjust)."""
-    shift = np.mean([f.mean(axis=(0, 1)) for f in reference], 0) - np.mean([f.mean(axis=(0, 1)) for f in faces], 0)
-    return [np.clip(f.astype(np.float32) + shift, 0, 255).astype(np.uint8) for f in faces]
+    return shift_colour(faces, colour_shift(faces, reference))
+
+
+# --- recipes: what the model learns from --------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained, saved with it: loss terms, the face's framing and colours (convert follows both)."""
+
+    name: str
+    ssim: float = 0.0  # weight of DSSIM = (1 - SSIM) / 2 beside L1 (faceswap and DeepFaceLab train with SSIM)
+    face_weight: float = 1.0  # L1 weight inside the face (mean-face hull) vs 1 outside (faceswap's mask loss)
+    eyes_mouth_weight: float = 1.0  # L1 weight on the eyes and mouth (DeepFaceLab's eyes-and-mouth priority)
+    coverage: int = COVERAGE  # px of the 256 px aligned crop the model sees (larger: more of the face swapped)
+    colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither
+    learning_rate: float | None = None  # None: the preset's
+    batch_size: int | None = None  # None: the preset's
+
+    def __post_init__(self) -> None:
+        if self.colour not in ("shift", "raw"):
+            raise DeepfakeError(f"recipe {self.name}: colour must be 'shift' or 'raw', not {self.colour!r}")
+        if not 0 < self.coverage <= align.ALIGNED_SIZE:
+            raise DeepfakeError(f"recipe {self.name}: coverage must be in 1..{align.ALIGNED_SIZE} px")
+
+
+RECIPES: dict[str, Recipe] = {
+    # The original deepfakes trainer: plain L1 on the middle 160 px of the crop.
+    "original": Recipe("original"),
+    # Measured faster to a recognisable swap on a CPU (python -m deepfake_utils.bench recipes):
+    "fast": Recipe("fast", ssim=1.0, face_weight=3.0, eyes_mouth_weight=6.0, coverage=192),
+}
+
+
+def get_recipe(recipe: str | Recipe) -> Recipe:
+    """A training recipe by name (see ``RECIPES``) or as given."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if recipe not in RECIPES:
+        raise DeepfakeError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    return RECIPES[recipe]
+
+
+def mean_face_points(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The mean face's 51 points (landmarks 17..67) in the pixels of a ``size`` px model face."""
+    pad = align.PADDING
+    aligned = align.mean_face() * (align.ALIGNED_SIZE - 2 * pad) + pad
+    return (aligned - (align.ALIGNED_SIZE - coverage) / 2) * size / coverage - 0.5
+
+
+def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
+    """Per-pixel loss weights (size, size, 1), mean 1: the face and its eyes and mouth weighted up, blurred
+    to allow for the random transform (the mean face stands in for each face: they are all aligned to it)."""
+    weights = np.ones((size, size), np.float32)
+    points = np.round(mean_face_points(size, recipe.coverage)).astype(np.int32)
+    cv2.fillConvexPoly(weights, cv2.convexHull(points), recipe.face_weight)
+    for part in (slice(19, 25), slice(25, 31), slice(31, 51)):  # eyes (36..47) and mouth (48..67)
+        cv2.fillConvexPoly(weights, cv2.convexHull(points[part]), recipe.eyes_mouth_weight)
+    blur = max(1, size // 16) * 2 + 1
+    weights = cv2.GaussianBlur(weights, (blur, blur), 0)
+    return (weights / weights.mean())[..., None]
+
+
+def reconstruction_loss(output, target, weights=None, ssim: float = 0.0):
+    """The training loss of faces in 0..1: mean absolute error (weighted per pixel) plus ``ssim`` x DSSIM."""
+    error = tf.abs(output - target)
+    loss = tf.reduce_mean(error * weights if weights is not None else error)
+    if ssim:
+        loss += ssim * tf.reduce_mean((1.0 - tf.image.ssim(output, target, max_val=1.0)) / 2.0)
+    return loss
 
 
 def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
@@ -119,6 +197,12 @@ def _saved_preset(state: dict) -> Preset:
     return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
 
 
+def _saved_recipe(state: dict) -> Recipe:
+    """The recipe a model folder was trained with (folders from before recipes: the original)."""
+    saved = state.get("recipe") or {"name": "original"}
+    return Recipe(**{f.name: saved[f.name] for f in fields(Recipe) if f.name in saved})
+
+
 def _read_state_file(path: Path) -> dict:
     try:
         state = json.loads(path.read_text())
@@ -158,7 +242,8 @@ def load_model(model_dir: str | os.PathLike) -> SwapModel:
     model = build(_saved_preset(state))
     ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
     _read_checkpoint(ckpt, model_dir, state, partial=True)
-    return model
+    shift = state.get("colour_shift")
+    return replace(model, coverage=_saved_recipe(state).coverage, colour_shift=tuple(shift) if shift else None)
 
 
 @contextmanager
@@ -175,15 +260,16 @@ def _dtype_policy(name: str) -> Iterator[None]:
 class Trainer:
     """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
 
-    def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *, seed: int = 1234,
-                 batch_size: int | None = None, learning_rate: float | None = None,
-                 coverage: int = COVERAGE, jit: bool | None = None, mixed_precision: bool | None = None,
-                 strategy: tf.distribute.Strategy | None = None) -> None:
-        """Open (or start) a model folder; ``preset`` defaults to the saved one, else ``tiny``.
+    def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *,
+                 recipe: str | Recipe | None = None, seed: int = 1234, batch_size: int | None = None,
+                 learning_rate: float | None = None, jit: bool | None = None,
+                 mixed_precision: bool | str | None = None, strategy: tf.distribute.Strategy | None = None) -> None:
+        """Open (or start) a model folder; ``preset`` and ``recipe`` default to the saved ones, else ``tiny``
+        and ``fast``.
 
         On a GPU, ``jit`` (XLA) and ``mixed_precision`` (float16 compute, float32 weights) default to on,
         and ``strategy`` to a ``MirroredStrategy`` over all GPUs when there are several (the batch size is
-        then the global one, split between them).
+        then the global one, split between them). ``mixed_precision="bfloat16"`` computes in bfloat16.
         """
         self.model_dir = Path(model_dir)
         state = self._read_state()
@@ -192,21 +278,34 @@ class Trainer:
             if preset is not None and get_preset(preset).name != saved.name:
                 raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not "
                                       f"{get_preset(preset).name!r}; use another folder to start a new model")
-            preset, seed, batch_size = saved, state["seed"], state["batch_size"]
+            saved_recipe = _saved_recipe(state)
+            if recipe is not None and get_recipe(recipe) != saved_recipe:
+                raise CheckpointError(f"{self.model_dir}: was trained with the {saved_recipe.name!r} recipe, not "
+                                      f"{get_recipe(recipe).name!r}; use another folder to start a new model")
+            preset, recipe, seed, batch_size = saved, saved_recipe, state["seed"], state["batch_size"]
         self.preset = get_preset(preset or "tiny")
-        self.seed, self.coverage = seed, coverage
-        self.batch_size = batch_size or self.preset.batch_size
+        self.recipe = get_recipe(recipe or "fast")
+        self.seed, self.coverage = seed, self.recipe.coverage
+        self.batch_size = batch_size or self.recipe.batch_size or self.preset.batch_size
+        self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
+        self.train_seconds = float(state.get("train_seconds", 0.0)) if state else 0.0  # training time so far
         self.gpus = len(tf.config.list_physical_devices("GPU"))
         self.jit = bool(self.gpus) if jit is None else jit
-        self.mixed_precision = bool(self.gpus) if mixed_precision is None else mixed_precision
+        if mixed_precision is None:
+            mixed_precision = bool(self.gpus)
+        self.mixed_precision = {True: "float16", False: None}.get(mixed_precision, mixed_precision)
+        if self.mixed_precision not in (None, "float16", "bfloat16"):
+            raise DeepfakeError(f"mixed_precision must be True/False, 'float16' or 'bfloat16', not {mixed_precision!r}")
         if strategy is None:
             strategy = tf.distribute.MirroredStrategy() if self.gpus > 1 else tf.distribute.get_strategy()
         self.strategy = strategy
+        weights = loss_weights(self.recipe, self.preset.size)
+        self._weights = None if np.allclose(weights, 1) else tf.constant(weights)
         keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
         with self.strategy.scope():
-            with _dtype_policy("mixed_float16" if self.mixed_precision else "float32"):
+            with _dtype_policy(f"mixed_{self.mixed_precision}" if self.mixed_precision else "float32"):
                 self.model = build(self.preset)
-            self.opt_a, self.opt_b = (self._optimizer(learning_rate) for _ in "ab")
+            self.opt_a, self.opt_b = (self._optimizer(learning_rate or self.recipe.learning_rate) for _ in "ab")
             self.opt_a.build(self._vars("a"))
             self.opt_b.build(self._vars("b"))
             self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -227,7 +326,7 @@ class Trainer:
     # --- model pieces ---------------------------------------------------------------------------
     def _optimizer(self, learning_rate):
         opt = keras.optimizers.Adam(learning_rate or self.preset.learning_rate, beta_1=0.5, beta_2=0.999)
-        if self.mixed_precision:
+        if self.mixed_precision == "float16":  # bfloat16 has float32's range: no loss scaling needed
             opt = keras.optimizers.LossScaleOptimizer(opt)
         return opt
 
@@ -237,10 +336,10 @@ class Trainer:
     def summary(self) -> str:
         """One line: the model, the batch and what it trains on (device, replicas, XLA, mixed precision)."""
         kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
-        parts = [f"{self.preset.name} preset", f"batch {self.batch_size}",
+        parts = [f"{self.preset.name} preset", f"{self.recipe.name} recipe", f"batch {self.batch_size}",
                  f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}" if self.gpus else f"CPU ({kernels} kernels)"]
         parts += [f"{self.strategy.num_replicas_in_sync} replicas"] * (self.strategy.num_replicas_in_sync > 1)
-        parts += ["XLA"] * self.jit + ["mixed precision"] * self.mixed_precision
+        parts += ["XLA"] * self.jit + [f"mixed precision ({self.mixed_precision})"] * bool(self.mixed_precision)
         return ", ".join(parts)
 
     @property
@@ -257,7 +356,7 @@ class Trainer:
             variables = self._vars(side)
             with tf.GradientTape() as tape:
                 output = tf.cast(self.model.reconstruct(warped, side, training=True), tf.float32)
-                loss = tf.reduce_mean(tf.abs(output - target))
+                loss = reconstruction_loss(output, target, self._weights, self.recipe.ssim)
                 scaled = loss / replicas
                 if hasattr(opt, "scale_loss"):
                     scaled = opt.scale_loss(scaled)
@@ -278,17 +377,78 @@ class Trainer:
         return self.strategy.experimental_distribute_dataset(ds) if self.strategy.num_replicas_in_sync > 1 else ds
 
     # --- training -------------------------------------------------------------------------------
-    def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int, *, save_every: int = 100,
-            preview_every: int | None = None, progress: bool = True,
-            on_step: Callable[[int, float, float], None] | None = None) -> list[list[float]]:
-        """Train until ``steps`` steps are done in total (a resumed run continues its count); returns the history.
+    def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int | None = None, *,
+            minutes: float | None = None, save_every: int = 100, preview_every: int | None = None,
+            progress: bool = True, on_step: Callable[[int, float, float], None] | None = None) -> list[list[float]]:
+        """Train until ``steps`` steps are done in total, or until ``minutes`` of training in total (a resumed
+        run continues both counts), whichever comes first; returns the history of (step, loss A, loss B).
 
+        Faces are given as extracted: with the recipe's ``colour="shift"`` the trainer moves A's faces to
+        B's mean colour and records the shift, so that ``convert`` feeds the model the same colours.
         ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, loss_a,
         loss_b)`` is called after every step (for live plots, logs or timing). ``input_waits`` then holds
         how long each step waited for its batch: near zero when the input pipeline keeps up.
         """
-        if self.step >= steps:
+        if steps is None and minutes is None:
+            raise DeepfakeError("fit needs a number of steps or a time budget in minutes")
+        if (steps is not None and steps < 0) or (minutes is not None and minutes < 0):
+            raise DeepfakeError(f"steps and minutes must not be negative (got steps={steps}, minutes={minutes})")
+        budget = minutes * 60 if minutes is not None else float("inf")
+
+        def done() -> bool:
+            return (steps is not None and self.step >= steps) or self.train_seconds >= budget
+
+        if done():
             return self.history
+        if self.recipe.colour == "shift":
+            self.colour_shift = self.colour_shift or colour_shift(faces_a, faces_b)
+            faces_a = shift_colour(faces_a, self.colour_shift)
+        preview = (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
+                   preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
+        preview_every = preview_every or save_every
+        bar = (tqdm(total=steps, initial=self.step, desc=f"train {self.preset.name}", unit="step", disable=not progress)
+               if minutes is None else
+               tqdm(total=round(budget), initial=min(round(self.train_seconds), round(budget)), unit="s",
+                    desc=f"train {self.preset.name} {minutes:g} min", disable=not progress,
+                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{postfix}]"))
+        batches = iter(self.datasets(faces_a, faces_b))
+        self.input_waits = []
+        clock = time.perf_counter()
+        try:
+            while not done():
+                start = time.perf_counter()
+                (warped_a, target_a), (warped_b, target_b) = next(batches)
+                self.input_waits.append(time.perf_counter() - start)
+                loss_a, loss_b = (float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
+                if not (np.isfinite(loss_a) and np.isfinite(loss_b)):
+                    kept = self._state["step"] if self._state else 0
+                    raise TrainingError(f"the loss became {loss_a if not np.isfinite(loss_a) else loss_b} at step "
+                                        f"{self.step + 1}; training stopped and the last good checkpoint "
+                                        f"(step {kept}) in {self.model_dir} is kept. Try a lower learning rate.")
+                self._step_var.assign_add(1)
+                self.history.append([self.step, loss_a, loss_b])
+                now = time.perf_counter()
+                self.train_seconds += now - clock
+                clock = now
+                if on_step is not None:
+                    on_step(self.step, loss_a, loss_b)
+                if minutes is None:
+                    bar.update(1)
+                else:
+                    bar.update(min(round(self.train_seconds), round(budget)) - bar.n)
+                bar.set_postfix_str(f"step {self.step}, loss A {loss_a:.4f}, B {loss_b:.4f}")
+                last = done()
+                if save_every and (self.step % save_every == 0 or last):
+                    self.save()
+                if save_every and (self.step % preview_every == 0 or last):
+                    write_image(self.model_dir / "preview.png", preview_grid(self.model, *preview))
+        except KeyboardInterrupt:
+            if save_every:
+                self.save()  # the weights are whole between steps: keep them
+            raise
+        finally:
+            bar.close()
+        return self.history
         preview = (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
                    preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
         preview_every = preview_every or save_every
@@ -352,7 +512,9 @@ class Trainer:
         os.replace(tmp, final)
         previous = self._state["checkpoint"] if self._state and self._state["checkpoint"] != name else None
         state = {"version": STATE_VERSION, "step": self.step, "seed": self.seed, "batch_size": self.batch_size,
-                 "preset": asdict(self.preset), "checkpoint": name, "previous": previous, "history": self.history}
+                 "preset": asdict(self.preset), "recipe": asdict(self.recipe), "colour_shift": self.colour_shift,
+                 "train_seconds": round(self.train_seconds, 3), "checkpoint": name, "previous": previous,
+                 "history": self.history}
         write_json_atomic(self.model_dir / STATE_FILE, state)
         self._state = state
         for old in self.model_dir.glob("ckpt-*"):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 
+import cv2
 import numpy as np
 import pytest
 
@@ -133,7 +134,7 @@ def test_cli_train(faces, tmp_path):
                            str(tmp_path / "m"), "--preset", "tiny", "--steps", "3", "--batch-size", "4"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "steps 0 -> 3" in proc.stdout and "training tiny preset, batch 4, CPU" in proc.stdout
+    assert "steps 0 -> 3" in proc.stdout and "training tiny preset, fast recipe, batch 4, CPU" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "train", str(root / "A"), str(root / "B"),
                            str(tmp_path / "m"), "--steps", "4"], capture_output=True, text=True)
     assert "steps 3 -> 4" in proc.stdout, proc.stderr
@@ -214,3 +215,74 @@ def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, t
     np.testing.assert_allclose(r["h2"], r["h1"], rtol=1e-4)  # the same losses, step by step
     assert r["moved"] > 0 and r["diff"] < 0.02 * r["moved"]  # training moved the weights, both runs alike
     assert r["loaded"] == 0  # and the checkpoint of a distributed run loads for conversion
+
+
+def test_loss_terms_on_known_inputs():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    target = tf.constant(rng.uniform(0, 1, (2, 64, 64, 3)), tf.float32)
+    other = tf.constant(rng.uniform(0, 1, (2, 64, 64, 3)), tf.float32)
+    for recipe in train.RECIPES.values():
+        w = train.loss_weights(recipe, 64)
+        assert w.shape == (64, 64, 1) and w.mean() == pytest.approx(1, abs=1e-5) and (w > 0).all()
+        same = train.reconstruction_loss(target, target, tf.constant(w), recipe.ssim)
+        assert float(same) == pytest.approx(0, abs=1e-6)
+        assert float(train.reconstruction_loss(other, target, tf.constant(w), recipe.ssim)) > 0.1
+        variable = tf.Variable(other)
+        with tf.GradientTape() as tape:
+            loss = train.reconstruction_loss(variable, target, tf.constant(w), recipe.ssim)
+        assert np.isfinite(tape.gradient(loss, variable).numpy()).all()
+    fast = train.loss_weights(train.get_recipe("fast"), 64)[..., 0]
+    eyes = np.round(train.mean_face_points(64, train.get_recipe("fast").coverage)[19:31].mean(0)).astype(int)
+    assert fast[eyes[1], eyes[0]] > 2 * fast[2, 2]  # the eyes weigh more than the corner of the crop
+    assert np.allclose(train.loss_weights(train.get_recipe("original"), 64), 1)  # the original: plain L1
+    # DSSIM sees structure that L1 averages away: a blur of the target
+    blurred = tf.constant(cv2.GaussianBlur(target.numpy()[0], (0, 0), 2)[None], tf.float32)
+    ssim_part = float(train.reconstruction_loss(blurred, target[:1], None, 1.0)
+                      - train.reconstruction_loss(blurred, target[:1], None, 0.0))
+    assert ssim_part > 0.1
+
+
+def test_recipe_and_colour_shift_are_saved_and_convert_sees_training_colours(faces, tmp_path):
+    from deepfake_utils import data, swap, video
+    from deepfake_utils.extract import load_alignments
+
+    root, a, b = faces
+    trainer = train.Trainer(tmp_path / "m", "tiny", recipe="fast", batch_size=4)
+    trainer.fit(a, b, 2, save_every=2, progress=False)
+    state = json.loads((tmp_path / "m" / "state.json").read_text())
+    assert state["recipe"]["name"] == "fast" and state["colour_shift"] == list(train.colour_shift(a, b))
+    model = train.load_model(tmp_path / "m")
+    assert model.coverage == train.get_recipe("fast").coverage and model.colour_shift == train.colour_shift(a, b)
+    # the faces convert feeds the model have the colours of the faces the model was trained on
+    frames = [f for i, f in enumerate(video.iter_frames(data.sample_video(), max_frames=24)) if i % 6 == 0]
+    points = [load_alignments(root / "A")["frames"][f"{i + 1:06d}"][0]["landmarks"] for i in range(0, 24, 6)]
+    crops = [swap.model_input(f, p, 64, model.coverage, model.colour_shift)
+             for f, p in zip(frames, points, strict=True)]
+    raw = [swap.model_input(f, p, 64, model.coverage) for f, p in zip(frames, points, strict=True)]
+    trained = train.preview_faces(train.shift_colour(a, model.colour_shift), n=24, coverage=model.coverage) * 255
+    mean = lambda faces: np.mean([np.asarray(f, np.float64).mean((0, 1)) for f in faces], 0)  # noqa: E731
+    assert np.abs(mean(crops) - mean(trained)).max() < 6  # consistent
+    assert np.abs(mean(raw) - mean(trained)).max() > 15  # what conversion fed the model before
+    with pytest.raises(train.CheckpointError, match="recipe"):
+        train.Trainer(tmp_path / "m", recipe="original")
+    raw_trainer = train.Trainer(tmp_path / "raw", "tiny", recipe=train.Recipe("plain", colour="raw"), batch_size=4)
+    raw_trainer.fit(a, b, 1, save_every=1, progress=False)
+    assert train.load_model(tmp_path / "raw").colour_shift is None
+
+
+def test_training_for_a_time_budget_resumes_the_clock(faces, tmp_path):
+    _, a, b = faces
+    trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=4)
+    trainer.fit(a, b, minutes=0.15, save_every=1000, progress=False)
+    assert 9 <= trainer.train_seconds < 9 + 5 and trainer.step > 1
+    steps = trainer.step
+    again = train.Trainer(tmp_path / "m")
+    assert again.train_seconds == pytest.approx(trainer.train_seconds, abs=1e-2)
+    again.fit(a, b, minutes=0.15, progress=False)  # the budget is spent: nothing to do
+    assert again.step == steps
+    again.fit(a, b, steps + 2, minutes=10, progress=False)  # the step limit comes first
+    assert again.step == steps + 2
+    with pytest.raises(DeepfakeError, match="steps or a time budget"):
+        again.fit(a, b)
