@@ -4,6 +4,7 @@
     python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
     python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
+    python -m deepfake_utils.bench recipes [--minutes 10] [--recipes original fast]   (swap quality per minute)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -213,7 +214,24 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("convert", help="conversion frames/s: the naive per-frame path vs swap.convert")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p = sub.add_parser("recipes", help="swap quality per training minute: recipes side by side (the metrics)")
+    p.add_argument("--recipes", nargs="+", default=["original", "fast"],
+                   help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16)")
+    p.add_argument("--minutes", type=float, default=10, help="training minutes per recipe (default 10)")
+    p.add_argument("--every", type=float, default=1, help="measure after every N training minutes (default 1)")
+    p.add_argument("--stop-at", type=float, default=None,
+                   help="stop a recipe once ID retrieval and recognised reach this share (e.g. 0.95)")
+    p.add_argument("--faces", type=Path, default=None,
+                   help="aligned faces A/ and B/ extracted before (e.g. out/demo/faces)")
+    p.add_argument("--out", type=Path, default=None, help="also write the curves as JSON here")
     args = parser.parse_args(argv)
+    if args.what == "recipes":
+        from .bench_swap import bench_recipes, format_recipes
+
+        r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
+                          out=args.out)
+        print(format_recipes(r))
+        return 0
     if args.what == "convert":
         r = bench_convert(args.preset, args.frames)
         print(f"conversion benchmark on the sample video, {r['frames']} frames, preset {args.preset} "

@@ -1,0 +1,145 @@
+"""Swap quality per CPU minute: training recipes side by side, measured by the swap metrics, not the loss.
+
+    python -m deepfake_utils.bench recipes [--minutes 10] [--every 1] [--recipes original fast ...]
+
+Each recipe trains a fresh ``tiny`` model on the sample data (A: the sample video's faces, B: 200 photos
+of George_W_Bush) in turn, in this one process; after every ``--every`` minutes of training (the
+trainer's own clock: evaluation time is not counted) the model converts the sample video and
+``metrics.evaluate`` scores it (ID retrieval over the gallery, recognised as B, faces found, sharpness
+kept, expression, jitter). A recipe is given by name or as ``name:field=value,...`` to change fields of
+a named one (e.g. ``fast:ssim=0``, ``original:coverage=192``, ``fast:precision=bfloat16``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from . import data, metrics
+from .extract import ALIGNMENTS_FILE, extract_sample_faces
+from .swap import convert
+from .train import Recipe, Trainer, get_recipe, load_faces, load_model
+
+
+def parse_recipe(spec: str) -> tuple[Recipe, str | None]:
+    """'fast:ssim=0,coverage=160' -> the recipe (renamed to the spec) and its precision ('bfloat16' or None)."""
+    name, _, changes = spec.partition(":")
+    recipe, precision = get_recipe(name), None
+    types = {f.name: f.type for f in dataclasses.fields(Recipe)}
+    updates = {}
+    for item in filter(None, changes.split(",")):
+        key, _, value = item.partition("=")
+        if key == "precision":
+            precision = value
+        elif key not in types or key == "name":
+            raise ValueError(f"{spec}: unknown recipe field {key!r}")
+        else:
+            updates[key] = value if key == "colour" else (int(value) if key in ("coverage", "batch_size")
+                                                             else float(value))
+    return dataclasses.replace(recipe, name=spec, **updates), precision
+
+
+def machine() -> str:
+    """A one-line description of this CPU (model, cores, bf16 support)."""
+    model, flags = platform.processor() or platform.machine(), ""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
+        flags = next(line for line in text.splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        pass
+    import os
+
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
+    return f"{model}, {os.cpu_count()} cores" + (f", {'/'.join(bf16)}" if bf16 else "")
+
+
+def run_recipe(spec: str, faces_a, faces_b, dir_a: Path, gallery, source_track, work: Path, *, minutes: float,
+               every: float, stop_at: float | None, progress: bool) -> dict:
+    """Train one recipe for ``minutes`` (measuring every ``every`` minutes); its curve of metrics."""
+    recipe, precision = parse_recipe(spec)
+    video_path = data.sample_video()
+    trainer = Trainer(work / "model", "tiny", recipe=recipe, mixed_precision=precision or False)
+    curve = []
+    budget = every
+    while budget <= minutes + 1e-9:
+        trainer.fit(faces_a, faces_b, minutes=budget, save_every=10**9, progress=progress)
+        trainer.save()
+        model = load_model(work / "model")
+        out = work / f"swapped-{len(curve)}.mp4"
+        convert(video_path, model, out, alignments=dir_a, progress=False)
+        report = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
+        row = point(report, trainer.train_seconds / 60, trainer.step)
+        if model.colour_shift is not None and budget + every > minutes + 1e-9:
+            # the colour question: the same model fed raw colours at conversion (as before this recipe)
+            convert(video_path, dataclasses.replace(model, colour_shift=None), out, alignments=dir_a, progress=False)
+            raw = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
+            row["raw_input"] = point(raw, row["minutes"], row["steps"])
+        curve.append(row)
+        print(f"  {spec}: {row['minutes']:.1f} min, {row['steps']} steps: ID retrieval {row['id_retrieval']:.0%}, "
+              f"recognised {row['recognised']:.0%}, faces {row['faces_found']:.0%}, sharpness "
+              f"{row['sharpness_kept']:.2f}, NME {row['expression_error']:.3f}, jitter x{row['jitter_ratio']:.2f}",
+              flush=True)
+        if stop_at is not None and row["id_retrieval"] >= stop_at and row["recognised"] >= stop_at:
+            break
+        budget += every
+    reached = next((r["minutes"] for r in curve if r["id_retrieval"] >= 0.9), None)
+    return {"recipe": dataclasses.asdict(recipe), "precision": precision or "float32", "batch": trainer.batch_size,
+            "images_per_s": 2 * trainer.batch_size * trainer.step / trainer.train_seconds,
+            "minutes_to_90": reached, "curve": curve}
+
+
+def point(report: dict, minutes: float, steps: int) -> dict:
+    """One measurement of a training curve: the swap metrics that matter, flat."""
+    swapped = report["identity"]["swapped"]
+    return {"minutes": round(minutes, 3), "steps": steps, "id_retrieval": swapped["id_retrieval"],
+            "recognised": swapped["recognised"], "faces_found": report["faces_found"]["swapped"] / report["frames"],
+            "to_target": swapped["to_target"], "sharpness_kept": report["sharpness_kept"],
+            "expression_error": report["expression_error"],
+            "jitter_ratio": report["jitter"]["swapped"] / report["jitter"]["source"],
+            "nearer_target": swapped["nearer_target"]}
+
+
+def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: float | None = None,
+                  faces: Path | None = None, out: Path | None = None, progress: bool = False) -> dict:
+    """Train and measure each recipe in turn, in one run; returns (and writes to ``out``) the curves."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if faces is not None and (faces / "A" / ALIGNMENTS_FILE).is_file():
+            dir_a, dir_b = faces / "A", faces / "B"  # extracted before (e.g. by `make demo`)
+        else:
+            dir_a, dir_b = extract_sample_faces(faces or Path(tmp) / "faces", n_photos=200, progress=progress)
+        faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
+        gallery = metrics.sample_gallery(progress=progress)
+        source_track = metrics.face_track(data.sample_video(), progress=progress)
+        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "minutes": minutes, "every": every,
+                  "faces": {"A": len(faces_a), "B": len(faces_b)}, "gallery": sorted(gallery) + [metrics.SOURCE],
+                  "recipes": {}}
+        for spec in specs:
+            work = Path(tmp) / spec.replace(":", "_").replace(",", "_").replace("=", "-")
+            result["recipes"][spec] = run_recipe(spec, faces_a, faces_b, dir_a, gallery, source_track, work,
+                                                 minutes=minutes, every=every, stop_at=stop_at, progress=progress)
+            if out is not None:
+                out.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def format_recipes(result: dict) -> str:
+    """The comparison as a table: minutes of training to ID retrieval >= 90 %, and the last point of each."""
+    lines = [f"swap quality per training minute, tiny preset, {result['machine']} ({result['date']})",
+             f"{'recipe':<34}{'img/s':>7}{'min to 90%':>11}{'last min':>9}{'ID retr.':>9}{'recog.':>8}"
+             f"{'faces':>7}{'sharp':>7}{'NME':>7}{'jitter':>8}"]
+    for spec, r in result["recipes"].items():
+        last = r["curve"][-1]
+        reached = f"{r['minutes_to_90']:.1f}" if r["minutes_to_90"] is not None else "not yet"
+        lines.append(f"{spec:<34}{r['images_per_s']:>7.0f}{reached:>11}{last['minutes']:>9.1f}"
+                     f"{last['id_retrieval']:>9.0%}{last['recognised']:>8.0%}{last['faces_found']:>7.0%}"
+                     f"{last['sharpness_kept']:>7.2f}{last['expression_error']:>7.3f}{last['jitter_ratio']:>7.2f}x")
+        if "raw_input" in last:
+            raw = last["raw_input"]
+            lines.append(f"{'  same model, raw colours in':<34}{'':>7}{'':>11}{'':>9}{raw['id_retrieval']:>9.0%}"
+                         f"{raw['recognised']:>8.0%}{raw['faces_found']:>7.0%}{raw['sharpness_kept']:>7.2f}"
+                         f"{raw['expression_error']:>7.3f}{raw['jitter_ratio']:>7.2f}x")
+    return "\n".join(lines)
