@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast lab lint bench clean
+.PHONY: setup data demo test test-fast test-slow lab lint bench clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ test: setup
 
 test-fast: setup
 	DEEPFAKE_QUICK=1 $(PY) -m pytest tests
+
+# The demo's targets on the sample data (a working swap within its training budget): about 10 minutes.
+test-slow: setup
+	$(PY) -m pytest tests -m slow
 
 bench: setup
 	$(PY) -m deepfake_utils.bench extract

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from .errors import DeepfakeError
 
+DEMO_MINUTES_CPU = 6.0  # training time of `make demo` on a CPU (the swap is recognised well before: see README)
+DEMO_MINUTES_GPU = 20.0
+
 
 def _extract(args: argparse.Namespace) -> int:
     from .extract import extract, faces_found
@@ -20,21 +23,26 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import Trainer, load_faces, match_mean_colour
+    from .train import Trainer, load_faces
 
+    if args.steps is None and args.minutes is None:
+        raise DeepfakeError("say how long to train: --steps N (in total) or --minutes M (of training in total)")
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
-    if args.match_colour:
-        faces_a = match_mean_colour(faces_a, faces_b)
-    trainer = Trainer(args.model_dir, args.preset, seed=args.seed, batch_size=args.batch_size,
-                      learning_rate=args.learning_rate)
+    trainer = Trainer(args.model_dir, args.preset, recipe=args.recipe, seed=args.seed, batch_size=args.batch_size,
+                      learning_rate=args.learning_rate, mixed_precision=_precision(args.precision))
     print(f"training {trainer.summary()}")
     start = trainer.step
-    history = trainer.fit(faces_a, faces_b, args.steps, save_every=args.save_every)
+    history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every)
     if history:
         _, loss_a, loss_b = history[-1]
         print(f"steps {start} -> {trainer.step}; loss A {loss_a:.4f}, B {loss_b:.4f}; "
               f"checkpoint and preview.png in {args.model_dir}")
     return 0
+
+
+def _precision(name: str | None) -> bool | str | None:
+    """--precision as Trainer's mixed_precision: None (the device's default), False, 'float16' or 'bfloat16'."""
+    return {None: None, "float32": False}.get(name, name)
 
 
 def _options(args: argparse.Namespace):
@@ -68,14 +76,15 @@ def _demo(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from . import data, metrics, viz
+    from .config import settings
     from .extract import extract_sample_faces, load_alignments
     from .fileio import read_image, write_image
     from .swap import convert, write_comparison
-    from .train import Trainer, load_faces, match_mean_colour
+    from .train import Trainer, load_faces
 
     out = Path(args.out_dir)
     gpu = bool(tf.config.list_physical_devices("GPU"))
-    steps = args.steps if args.steps is not None else (6000 if gpu else 600)
+    minutes = args.minutes if args.minutes is not None else (DEMO_MINUTES_GPU if gpu else DEMO_MINUTES_CPU)
     print(f"demo 1/4: extract faces of A (sample video) and B ({args.identity}, {args.photos} photos)")
     dir_a, dir_b = extract_sample_faces(out / "faces", max_frames=args.max_frames, n_photos=args.photos,
                                         identity=args.identity)
@@ -83,23 +92,26 @@ def _demo(args: argparse.Namespace) -> int:
     sheet = viz.contact_sheet([read_image(dir_a / rel) for _, rel in found], ncols=args.ncols, size=96,
                               labels=[k for k, _ in found])
     write_image(out / "contact_sheet.png", sheet)
-    trainer = Trainer(out / "model", "tiny")
-    print(f"demo 2/4: train to {steps} steps: {trainer.summary()} (resumes in {out / 'model'})")
-    faces_b = load_faces(dir_b)
-    faces_a = match_mean_colour(load_faces(dir_a), faces_b)
-    trainer.fit(faces_a, faces_b, steps, save_every=max(100, steps // 10))
+    trainer = Trainer(out / "model", "tiny", recipe=args.recipe)
+    print(f"demo 2/4: train for {minutes:g} minutes{f' (at most {args.steps} steps)' if args.steps else ''}: "
+          f"{trainer.summary()} (resumes in {out / 'model'})")
+    trainer.fit(load_faces(dir_a), load_faces(dir_b), args.steps, minutes=minutes, save_every=250)
     print("demo 3/4: convert the video (labelled SYNTHETIC, audio kept) and the side-by-side comparison")
     video_path = data.sample_video()
     swapped = out / "swapped.mp4"
     result = convert(video_path, out / "model", swapped, alignments=dir_a, max_frames=args.max_frames)
     write_comparison(video_path, swapped, out / "comparison.mp4", gif_path=out / "comparison.gif")
     print("demo 4/4: metrics")
-    report = metrics.evaluate(video_path, swapped, data.identity_photos(args.identity, min(args.photos, 64)),
-                              max_frames=args.max_frames)
-    report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2),
-                         "train_steps": steps}
+    n_target, n_other = settings().gallery_photos
+    gallery = metrics.sample_gallery(args.identity, n_target, n_other)
+    report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames)
+    report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
+    report["training"] = {"steps": trainer.step, "minutes": round(trainer.train_seconds / 60, 2),
+                          "recipe": trainer.recipe.name, "summary": trainer.summary()}
     metrics.save_report(report, swapped.with_suffix(".metrics.json"))
     print(metrics.format_table(report))
+    print(f"after {trainer.train_seconds / 60:.1f} minutes of training ({trainer.step} steps): "
+          f"{metrics.verdict(report)}")
     print(f"demo: {result.swapped}/{result.frames} frames swapped; in {out}: swapped.mp4, comparison.mp4, "
           "comparison.gif, swapped.metrics.json, contact_sheet.png, preview grid model/preview.png")
     return 0
@@ -152,12 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b_dir", help="aligned faces of person B (the face swapped in)")
     p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here; training resumes from it")
     p.add_argument("--preset", default=None, help="original, lowmem, tiny or 128 (default: the saved one, else tiny)")
-    p.add_argument("--steps", type=int, required=True, help="train until this many steps are done in total")
+    p.add_argument("--steps", type=int, default=None, help="train until this many steps are done in total")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="train until this many minutes of training are done in total (with or without --steps)")
+    p.add_argument("--recipe", default=None,
+                   help="loss and framing: fast (default for new models) or original (the original trainer's)")
+    p.add_argument("--precision", choices=("float32", "float16", "bfloat16"), default=None,
+                   help="compute precision (default: float16 on a GPU, bfloat16 on CPUs where it was measured "
+                        "faster, else float32)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--match-colour", action="store_true", help="shift A's colours to B's mean colour first")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
@@ -177,7 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, default=None, help="only the first N frames of the video")
     p.add_argument("--photos", type=int, default=200, help="photos of person B to train on (default 200)")
     p.add_argument("--identity", default="George_W_Bush", help="person B (default George_W_Bush)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 600 on CPU, 6000 on a GPU)")
+    p.add_argument("--minutes", type=float, default=None,
+                   help=f"training minutes in total (default {DEMO_MINUTES_CPU:g} on a CPU, {DEMO_MINUTES_GPU:g} on a "
+                        "GPU); a re-run resumes and trains only what is missing")
+    p.add_argument("--steps", type=int, default=None, help="stop training at this many steps at the latest")
+    p.add_argument("--recipe", default="fast", help="training recipe: fast (default) or original")
     p.add_argument("--ncols", type=int, default=13)
     p.set_defaults(func=_demo)
     return parser
