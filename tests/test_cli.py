@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 from deepfake_utils import cli, extract, video
 
 
@@ -47,3 +49,45 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
         assert (tmp_path / name).is_file(), name
     report = json.loads((tmp_path / "swapped.metrics.json").read_text())
     assert report["convert"]["swapped"] == 4 and report["frames"] == 4
+
+
+def _error_line(err: str) -> str:
+    """The last line on stderr (the progress bar writes there too), checked to be the only error line."""
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert sum(line.startswith("error:") for line in lines) == 1, err
+    assert lines[-1].startswith("error:"), err
+    return lines[-1]
+
+
+def _convert_args(sample_video, tiny_model, sample_faces, out, *extra) -> list[str]:
+    return ["convert", str(sample_video), str(tiny_model), str(out), "--alignments", str(sample_faces / "A"),
+            "--max-frames", "5", *extra]
+
+
+def _small_video(path):
+    return video.write_video([np.full((64, 64, 3), 90, np.uint8)] * 2, path, fps=25)
+
+
+def test_cli_convert_on_a_full_disk_fails_and_keeps_the_old_output(sample_video, sample_faces, tiny_model,
+                                                                   small_disk, fill_disk, capsys):
+    out = _small_video(small_disk / "swapped.mp4")
+    before = out.read_bytes()
+    fill_disk(small_disk, leave=32_000)  # 5 frames of 844x844 with sound need more
+    assert cli.main(_convert_args(sample_video, tiny_model, sample_faces, out)) == 1
+    line = _error_line(capsys.readouterr().err)
+    assert "swapped.mp4" in line and "no space left" in line and "kept" in line
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "swapped.mp4"]
+
+
+def test_cli_convert_when_ffmpeg_fails_keeps_the_old_output(sample_video, sample_faces, tiny_model, tmp_path,
+                                                            fake_ffmpeg, capsys):
+    out = _small_video(tmp_path / "swapped.mp4")
+    before = out.read_bytes()
+    fake_ffmpeg('cat > /dev/null; head -c 5000 /dev/urandom > "$OUT"; '
+                'echo "[out#0/mp4 @ 0x1] Error writing trailer: No space left on device" >&2; exit 228')
+    assert cli.main(_convert_args(sample_video, tiny_model, sample_faces, out)) == 1
+    line = _error_line(capsys.readouterr().err)
+    assert "swapped.mp4" in line and "no space left" in line and "free some space" in line
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-ffmpeg", "swapped.mp4"]

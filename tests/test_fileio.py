@@ -1,9 +1,21 @@
+import errno
+import os
+import subprocess
+
 import cv2
 import numpy as np
 import pytest
 
-from deepfake_utils.errors import ImageError
-from deepfake_utils.fileio import atomic_path, ensure_rgb_uint8, read_image, to_rgb_uint8, write_image
+from deepfake_utils import fileio
+from deepfake_utils.errors import ImageError, OutputError
+from deepfake_utils.fileio import (
+    atomic_path,
+    ensure_rgb_uint8,
+    read_image,
+    to_rgb_uint8,
+    write_bytes_atomic,
+    write_image,
+)
 
 
 def test_read_converts_grayscale_rgba_and_16bit(tmp_path, photo):
@@ -51,3 +63,44 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, photo):
             raise RuntimeError("crash while writing")
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["face.png"]
+
+
+def test_disk_full_inside_an_atomic_write_is_a_clear_error(tmp_path, photo):
+    path = write_image(tmp_path / "face.png", photo)
+    before = path.read_bytes()
+    with pytest.raises(OutputError, match=r"face.png: cannot write it \(no space left.*free some space.*kept"):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["face.png"]
+
+
+def test_full_disk_keeps_the_old_file(small_disk, fill_disk):
+    path = write_bytes_atomic(small_disk / "state.json", b"{}")
+    fill_disk(small_disk, leave=16_000)
+    with pytest.raises(OutputError, match="state.json.*no space left"):
+        write_bytes_atomic(path, b"x" * 200_000)
+    assert path.read_bytes() == b"{}"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "state.json"]
+
+
+def test_temp_files_of_dead_writers_are_cleaned_on_the_next_write(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = [tmp_path / ".clip.k2j4_x9a.part.mp4",  # mkstemp's name (older versions)
+             tmp_path / f".clip.{dead.pid}-0123abcd.part.mp4"]  # ours, its process is gone
+    kept = [tmp_path / f".clip.{os.getpid()}-0123abcd.part.mp4",  # a live writer's: not touched
+            tmp_path / ".clip.v2.k2j4_x9a.part.mp4",  # another file's (clip.v2.mp4)
+            tmp_path / ".clip.k2j4_x9a.part.png"]  # another file's (clip.png)
+    for p in stale + kept:
+        p.write_bytes(b"half")
+    assert sorted(fileio.stale_temp_files(tmp_path / "clip.mp4")) == sorted(stale)
+    write_bytes_atomic(tmp_path / "clip.mp4", b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.mp4"] + [p.name for p in kept])
+
+
+def test_output_folder_that_is_a_file_is_a_clear_error(tmp_path):
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(OutputError, match="out is a file, not a folder"):
+        write_bytes_atomic(tmp_path / "out" / "sub" / "a.json", b"{}")
+    assert (tmp_path / "out").read_text() == "x"
