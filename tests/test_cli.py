@@ -1,4 +1,6 @@
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -91,3 +93,40 @@ def test_cli_convert_when_ffmpeg_fails_keeps_the_old_output(sample_video, sample
     assert "swapped.mp4" in line and "no space left" in line and "free some space" in line
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-ffmpeg", "swapped.mp4"]
+
+
+def _same_file_ways(tmp_path, sample_video):
+    source = tmp_path / "in.mp4"
+    shutil.copyfile(sample_video, source)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.mp4").symlink_to(source)
+    os.link(source, tmp_path / "hard.mp4")
+    return source, [source, tmp_path / "sub" / ".." / "in.mp4", tmp_path / "link.mp4", tmp_path / "hard.mp4"]
+
+
+def test_cli_convert_refuses_to_write_over_its_input(tmp_path, sample_video, tiny_model, capsys):
+    source, same = _same_file_ways(tmp_path, sample_video)
+    before = source.read_bytes()
+    for out in same:
+        assert cli.main(["convert", str(source), str(tiny_model), str(out)]) == 1, out
+        line = _error_line(capsys.readouterr().err)
+        assert "input video" in line and "would destroy it" in line and "_swapped.mp4" in line, line
+        assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.mp4", "in.mp4", "link.mp4", "sub"]
+
+
+def test_cli_convert_refuses_outputs_it_cannot_write_before_any_work(tmp_path, sample_video, capsys):
+    model = tmp_path / "no_model_here"  # the checks come first: no "no trained model" error
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "folder.mp4").mkdir()
+    cases = [(tmp_path / "out.txt", "cannot write a video with suffix '.txt'; use one of .mp4"),
+             (tmp_path / "afile" / "out.mp4", "afile is a file, not a folder"),
+             (tmp_path / "folder.mp4", "is a folder; give a file name")]
+    for out, expected in cases:
+        assert cli.main(["convert", str(sample_video), str(model), str(out)]) == 1
+        line = _error_line(capsys.readouterr().err)
+        assert expected in line and str(out) in line, line
+        assert "Broken pipe" not in line and "ffmpeg" not in line
+    assert (tmp_path / "afile").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.mp4"]
+    assert not any((tmp_path / "folder.mp4").iterdir())
