@@ -240,13 +240,18 @@ class ConvertResult:
 
 def _check_convert_paths(source: str | os.PathLike, out_path: str | os.PathLike,
                          alignments: str | os.PathLike | None) -> None:
-    """Refuse, before anything is read or written, an output that is the input video or cannot be written."""
+    """Refuse, before anything is read or written, an output that is the input video or cannot be written,
+    and alignments extracted from another video."""
     source, out = Path(source), Path(out_path)
     if os.path.realpath(out) == os.path.realpath(source) or (
             out.exists() and source.exists() and os.path.samefile(out, source)):
         raise OutputError(f"{out}: this is the input video {source}; writing the output there would destroy it; "
                           f"choose another output name, e.g. {out.with_name(out.stem + '_swapped.mp4')}")
     video.check_video_output(out)
+    if alignments is not None:
+        from .extract import check_alignments_match, load_alignments
+
+        check_alignments_match(load_alignments(alignments), video.probe(source), alignments)
 
 
 def convert(

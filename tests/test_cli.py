@@ -3,8 +3,10 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from deepfake_utils import cli, extract, video
 
@@ -130,3 +132,49 @@ def test_cli_convert_refuses_outputs_it_cannot_write_before_any_work(tmp_path, s
     assert (tmp_path / "afile").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder.mp4"]
     assert not any((tmp_path / "folder.mp4").iterdir())
+
+
+def _edited_alignments(sample_faces, tmp_path, edit) -> Path:
+    """A copy of the sample video's extraction with alignments.json changed by ``edit(dict)``."""
+    folder = tmp_path / "A"
+    shutil.copytree(sample_faces / "A", folder)
+    meta = json.loads((folder / "alignments.json").read_text())
+    edit(meta)
+    (folder / "alignments.json").write_text(json.dumps(meta))
+    return folder
+
+
+def _shift_faces(meta, dx):
+    for faces in meta["frames"].values():
+        for face in faces:
+            face["landmarks"] = [[x + dx, y] for x, y in face["landmarks"]]
+
+
+@pytest.mark.parametrize("edit,expected", [
+    (lambda m: m.update(source="other.mp4"), "extracted from 'other.mp4', not from '2.mp4'"),
+    (lambda m: m.update(size=[640, 480]), "extracted from a 640x480 video, but 2.mp4 is 844x844"),
+    (lambda m: m.update(fps=5.0), "extracted at 5 frames/s (extract --fps), but convert swaps all 25 frames/s"),
+    (lambda m: m["frames"].update({"000200": []}), "has frame 200, but 2.mp4 has only 125 frames"),
+    (lambda m: _shift_faces(m, 2000), "lies outside the 844x844 frames of 2.mp4"),
+    (lambda m: m.update(size=None, fps=None), "extracted from an image folder"),
+])
+def test_cli_convert_refuses_alignments_of_another_video(sample_video, sample_faces, tiny_model, tmp_path, capsys,
+                                                          edit, expected):
+    folder = _edited_alignments(sample_faces, tmp_path, edit)
+    out = tmp_path / "out.mp4"
+    assert cli.main(_convert_args(sample_video, tiny_model, folder.parent, out)) == 1
+    line = _error_line(capsys.readouterr().err)
+    assert expected in line, line
+    assert str(folder) in line and "extract" in line, line
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["A"]
+
+
+def test_cli_convert_refuses_the_alignments_of_a_different_video_file(sample_faces, tiny_model, tmp_path, capsys):
+    other = tmp_path / "other" / "2.mp4"  # same name as the sample video, another video
+    video.write_video([np.full((96, 128, 3), 50, np.uint8)] * 4, other, fps=25)
+    out = tmp_path / "out.mp4"
+    assert cli.main(["convert", str(other), str(tiny_model), str(out), "--alignments",
+                     str(sample_faces / "A" / "alignments.json")]) == 1
+    line = _error_line(capsys.readouterr().err)
+    assert "extracted from a 844x844 video, but 2.mp4 is 128x96" in line, line
+    assert not out.exists()
