@@ -1,5 +1,6 @@
 import errno
 import os
+import stat
 import subprocess
 
 import cv2
@@ -104,3 +105,38 @@ def test_output_folder_that_is_a_file_is_a_clear_error(tmp_path):
     with pytest.raises(OutputError, match="out is a file, not a folder"):
         write_bytes_atomic(tmp_path / "out" / "sub" / "a.json", b"{}")
     assert (tmp_path / "out").read_text() == "x"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_new_files_get_the_users_umask(tmp_path, photo, frames, umask):
+    from deepfake_utils import video
+
+    old = os.umask(umask)
+    try:
+        written = [write_bytes_atomic(tmp_path / "a.json", b"{}"), write_image(tmp_path / "face.png", photo),
+                   video.write_video([f[:64, :64] for f in frames[:2]], tmp_path / "clip.mp4", fps=25)]
+    finally:
+        os.umask(old)
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, (path.name, oct(path.stat().st_mode))
+
+
+def test_overwriting_keeps_the_files_mode(tmp_path, photo, frames):
+    from deepfake_utils import video
+
+    paths = [write_bytes_atomic(tmp_path / "a.json", b"{}"), write_image(tmp_path / "face.png", photo),
+             video.write_video([f[:64, :64] for f in frames[:2]], tmp_path / "clip.mp4", fps=25)]
+    for path, mode in zip(paths, (0o600, 0o640, 0o664), strict=True):
+        path.chmod(mode)
+    write_bytes_atomic(paths[0], b"[]")
+    write_image(paths[1], photo[::-1])
+    video.write_video([f[:64, :64] for f in frames[:3]], paths[2], fps=25)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o600, 0o640, 0o664]
+    assert paths[0].read_bytes() == b"[]" and video.probe(paths[2]).n_frames == 3
+
+
+def test_writing_through_a_symlink_replaces_its_target(tmp_path):
+    target = write_bytes_atomic(tmp_path / "real.json", b"{}")
+    (tmp_path / "link.json").symlink_to(target)
+    write_bytes_atomic(tmp_path / "link.json", b"[]")
+    assert (tmp_path / "link.json").is_symlink() and target.read_bytes() == b"[]"
