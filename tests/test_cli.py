@@ -1,8 +1,10 @@
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +180,54 @@ def test_cli_convert_refuses_the_alignments_of_a_different_video_file(sample_fac
     line = _error_line(capsys.readouterr().err)
     assert "extracted from a 844x844 video, but 2.mp4 is 128x96" in line, line
     assert not out.exists()
+
+
+TF_LINE = re.compile(r"tensorflow|absl|^[IWE]\d{4} ", re.IGNORECASE | re.MULTILINE)
+
+
+@pytest.mark.parametrize("command", [[], ["extract"], ["train"], ["convert"], ["data"], ["demo"]])
+def test_help_is_quick_and_quiet(command):
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "deepfake_utils", *command, "--help"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: python -m deepfake_utils"), proc.stderr
+    assert seconds < 1.5, f"--help took {seconds:.2f} s"
+    assert proc.stderr == "" and not TF_LINE.search(proc.stdout)
+
+
+def test_building_the_parser_imports_nothing_heavy():
+    code = ("import sys; from deepfake_utils import cli; cli.build_parser(); "
+            "print([m for m in ('tensorflow', 'keras', 'cv2', 'numpy', 'dlib', 'skimage') if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_parsers_copies_of_choices_and_defaults_match_the_real_ones():
+    from deepfake_utils import blend, defaults, swap
+
+    assert (defaults.MASKS, defaults.COLOUR_METHODS, defaults.LABEL) == (blend.MASKS, blend.COLOUR_METHODS, swap.LABEL)
+    real = swap.Options()
+    assert defaults.CONVERT == {name: getattr(real, name) for name in defaults.CONVERT}
+    args = cli.build_parser().parse_args(["convert", "v.mp4", "model", "out.mp4"])
+    assert cli._options(args) == real
+
+
+def test_commands_that_load_tensorflow_print_no_tensorflow_lines(sample_video, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != cli.TF_LOG_ENV}
+    proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "convert", str(sample_video), str(tmp_path),
+                           str(tmp_path / "out.mp4")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error:") and "no trained model" in proc.stderr  # TensorFlow was loaded for this
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert not TF_LINE.search(proc.stdout + proc.stderr)
+
+
+def test_tensorflow_start_up_filter_keeps_other_lines_and_the_users_level(monkeypatch, capfd):
+    with cli._stderr_filtered(cli.TF_STARTUP_NOISE.match):
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                    b"I0000 00:00:1795396163.091630    3179 port.cc:153] oneDNN custom operations are on.\n"
+                    b"a real problem\n")
+    assert capfd.readouterr().err == "a real problem\n"
+    monkeypatch.setenv(cli.TF_LOG_ENV, "0")
+    cli.quiet_tensorflow()
+    assert os.environ[cli.TF_LOG_ENV] == "0"  # the user's own level is kept
