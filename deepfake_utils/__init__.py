@@ -10,7 +10,15 @@ ONEDNN_BY_DEFAULT = _platform.machine().lower() in {"x86_64", "amd64"}  # this p
 if ONEDNN_BY_DEFAULT:
     _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
-from .errors import AlignmentsError, DataError, DeepfakeError, ImageError, NoFaceError, VideoError  # noqa: E402
+from .errors import (  # noqa: E402
+    AlignmentsError,
+    DataError,
+    DeepfakeError,
+    ImageError,
+    NoFaceError,
+    OutputError,
+    VideoError,
+)
 
 __version__ = "0.1.0"
-__all__ = ["DeepfakeError", "DataError", "VideoError", "ImageError", "NoFaceError", "AlignmentsError"]
+__all__ = ["DeepfakeError", "DataError", "VideoError", "ImageError", "NoFaceError", "AlignmentsError", "OutputError"]

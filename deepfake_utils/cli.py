@@ -2,13 +2,64 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from .defaults import COLOUR_METHODS, CONVERT, LABEL, MASKS
 from .errors import DeepfakeError
 
 DEMO_MINUTES_CPU = 6.0  # training time of `make demo` on a CPU (the swap is recognised well before: see README)
 DEMO_MINUTES_GPU = 20.0
+
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
+# TensorFlow's C++ log: 0 all, 1 no INFO, 2 no WARNING, 3 no ERROR either. The command line uses 3: on a
+# machine without a usable GPU even level 2 prints "E0000 ... failed call to cuInit"; real failures still
+# raise Python exceptions, and TF_CPP_MIN_LOG_LEVEL=0 shows everything again.
+TF_LOG_LEVEL = "3"
+# what TensorFlow's C++ side prints while it loads, before its log level applies: absl INFO/WARNING/ERROR lines
+TF_STARTUP_NOISE = re.compile(
+    r"[IWE]\d{4} \d\d:\d\d:[\d.]+\s+\d+ [\w./-]+:\d+\] "
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags")
+
+
+@contextmanager
+def _stderr_filtered(drop: Callable[[str], object]) -> Iterator[None]:
+    """Capture file descriptor 2 (C++ libraries write there) and pass on the lines ``drop`` does not match."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
+                    if not drop(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its C++/absl start-up lines, unless the user set TF_CPP_MIN_LOG_LEVEL."""
+    if TF_LOG_ENV in os.environ or "tensorflow" in sys.modules:
+        return  # the user's own level wins; a TensorFlow already loaded has printed what it prints
+    os.environ[TF_LOG_ENV] = TF_LOG_LEVEL
+    with _stderr_filtered(TF_STARTUP_NOISE.match):
+        import tensorflow  # noqa: F401
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -118,10 +169,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _add_convert_options(p: argparse.ArgumentParser) -> None:
-    from .blend import COLOUR_METHODS, MASKS
-    from .swap import LABEL, Options
-
-    d = Options()
+    d = argparse.Namespace(**CONVERT)  # the defaults of swap.Options, without importing TensorFlow
     p.add_argument("--alignments", default=None,
                    help="alignments.json (or its folder) from `extract`: reuse its faces; faces deleted from "
                         "that folder are not swapped (default: find faces as we go)")
@@ -176,14 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--seed", type=int, default=1234)
-    p.set_defaults(func=_train)
+    p.set_defaults(func=_train, tensorflow=True)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
     p.add_argument("video", help="the video whose face is replaced (person A)")
     p.add_argument("model_dir", help="a model folder written by `train`")
     p.add_argument("out", help="the output video (.mp4)")
     _add_convert_options(p)
-    p.set_defaults(func=_convert)
+    p.set_defaults(func=_convert, tensorflow=True)
 
     p = sub.add_parser("data", help="fetch and verify the sample data into the cache")
     p.add_argument("--identity", action="append", default=[], help="also fetch this identity's photos")
@@ -201,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="stop training at this many steps at the latest")
     p.add_argument("--recipe", default="fast", help="training recipe: fast (default) or original")
     p.add_argument("--ncols", type=int, default=13)
-    p.set_defaults(func=_demo)
+    p.set_defaults(func=_demo, tensorflow=True)
     return parser
 
 
@@ -209,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors of the course package print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "tensorflow", False):
+            quiet_tensorflow()
         return args.func(args)
     except DeepfakeError as exc:
         print(f"error: {exc}", file=sys.stderr)

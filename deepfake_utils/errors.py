@@ -10,6 +10,10 @@ class DataError(DeepfakeError):
     """A sample-data file is unknown, missing, unreachable or fails its checksum."""
 
 
+class OutputError(DeepfakeError):
+    """An output file cannot be written (no space left, no permission, a file where a folder should be)."""
+
+
 class VideoError(DeepfakeError):
     """A video cannot be opened, decoded or written."""
 

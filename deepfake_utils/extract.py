@@ -215,6 +215,36 @@ def load_alignments(path: str | os.PathLike) -> dict:
     return data
 
 
+def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | os.PathLike = ALIGNMENTS_FILE) -> None:
+    """Refuse alignments extracted from another video: source name, frame size, fps, frame count and faces must fit."""
+    name, (width, height) = info.path.name, info.size
+    fix = f"pass the video they were extracted from, or extract this one (python -m deepfake_utils extract {name} DIR)"
+    source = alignments.get("source")
+    if source is not None and source != name:
+        raise AlignmentsError(f"{path}: extracted from {source!r}, not from {name!r}; {fix} (if you renamed the "
+                              f"video, set \"source\" in {ALIGNMENTS_FILE} to its new name)")
+    size = alignments.get("size")
+    if size is None:
+        raise AlignmentsError(f"{path}: extracted from an image folder (no frame size), not from {name}; {fix}")
+    if list(size) != [width, height]:
+        raise AlignmentsError(f"{path}: extracted from a {size[0]}x{size[1]} video, but {name} is {width}x{height}; "
+                              f"{fix}")
+    fps = alignments.get("fps")
+    if fps and abs(fps - info.fps) > 0.001 * info.fps:
+        raise AlignmentsError(f"{path}: extracted at {fps:g} frames/s (extract --fps), but convert swaps all "
+                              f"{info.fps:g} frames/s of {name}; extract again without --fps")
+    for key, faces in alignments["frames"].items():
+        if not key.isdigit():
+            raise AlignmentsError(f"{path}: frame {key!r} is not a frame number (extracted from images?); {fix}")
+        if int(key) > info.n_frames:
+            raise AlignmentsError(f"{path}: has frame {int(key)}, but {name} has only {info.n_frames} frames; {fix}")
+        for face in faces:
+            x, y = np.asarray(face["landmarks"], np.float64).reshape(-1, 2).mean(axis=0)
+            if not (0 <= x < width and 0 <= y < height):
+                raise AlignmentsError(f"{path}: frame {key}: the face at ({x:.0f}, {y:.0f}) lies outside the "
+                                      f"{width}x{height} frames of {name}; {fix}")
+
+
 def faces_found(alignments: dict) -> float:
     """The share of frames in which a face was found."""
     frames = alignments["frames"]

@@ -1,9 +1,12 @@
 """Image reading/writing in the house convention (uint8 RGB HxWx3) and crash-safe atomic writes."""
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import re
+import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,22 +15,102 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import DeepfakeError, ImageError
+from .errors import DeepfakeError, ImageError, OutputError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
+# errors of the writing itself (not of reading some input inside an atomic block): they become OutputError
+_WRITE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                 errno.EFBIG: "file too large for this file system", errno.EROFS: "read-only file system"}
+_TEMP_TOKEN = 8  # hex characters of randomness in a temp name
+
+
+def _temp_pattern(path: Path) -> re.Pattern[str]:
+    """Temp names of ``path``: ``.STEM.PID-TOKEN.partSUFFIX`` (ours) or ``.STEM.XXXXXXXX.partSUFFIX`` (mkstemp's)."""
+    return re.compile(rf"\.{re.escape(path.stem)}\.(?:(\d+)-)?[a-z0-9_]{{{_TEMP_TOKEN}}}\.part{re.escape(path.suffix)}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def stale_temp_files(path: str | os.PathLike) -> list[Path]:
+    """Temp files of ``path`` left by writers that died (crash, kill): their process is gone."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = _temp_pattern(path)
+    stale = []
+    for entry in path.parent.iterdir():
+        match = pattern.fullmatch(entry.name)
+        if match and (match.group(1) is None or not _pid_alive(int(match.group(1)))):
+            stale.append(entry)
+    return stale
+
+
+def _output_error(path: Path, exc: OSError, doing: str = "cannot write it") -> OutputError:
+    cause = _WRITE_ERRNOS.get(exc.errno) or exc.strerror or str(exc)
+    fix = ("free some space there or choose another output folder" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+           else "check the output path and its permissions")
+    kept = "; the existing file is kept" if path.exists() else ""
+    return OutputError(f"{path}: {doing} ({cause}); {fix}{kept}")
+
+
+def _prepare_folder(path: Path) -> None:
+    for parent in reversed(path.parents):  # the first ancestor that exists must be a folder
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{path}: {parent} is a file, not a folder; choose another output path")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name for the output")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _output_error(path, exc, "cannot create its folder") from exc
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temp path beside ``path``; rename it into place only if the block succeeds."""
+    """Yield a temp path beside ``path``; rename it into place only if the block succeeds.
+
+    A new file gets the usual mode (0o666 less the umask); a replaced file keeps its mode. Temp files of
+    the same path left by dead writers are removed first. Disk-full and similar errors become OutputError.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))  # replace the file the link points to, keep the link
+    _prepare_folder(path)
+    for leftover in stale_temp_files(path):
+        leftover.unlink(missing_ok=True)
+    tmp_path = path.parent / f".{path.stem}.{os.getpid()}-{secrets.token_hex(_TEMP_TOKEN // 2)}.part{path.suffix}"
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if path.exists():
+            mode = stat.S_IMODE(path.stat().st_mode)
+    finally:
+        os.close(fd)
+    try:
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno in _WRITE_ERRNOS:
+                raise _output_error(path, exc) from exc
+            raise
+        try:
+            os.chmod(tmp_path, mode)
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise _output_error(path, exc) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

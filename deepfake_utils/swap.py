@@ -20,7 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, blend, video
-from .errors import DeepfakeError
+from .errors import DeepfakeError, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel
@@ -241,6 +241,22 @@ class ConvertResult:
         return self.frames / self.seconds if self.seconds else float("nan")
 
 
+def _check_convert_paths(source: str | os.PathLike, out_path: str | os.PathLike,
+                         alignments: str | os.PathLike | None) -> None:
+    """Refuse, before anything is read or written, an output that is the input video or cannot be written,
+    and alignments extracted from another video."""
+    source, out = Path(source), Path(out_path)
+    if os.path.realpath(out) == os.path.realpath(source) or (
+            out.exists() and source.exists() and os.path.samefile(out, source)):
+        raise OutputError(f"{out}: this is the input video {source}; writing the output there would destroy it; "
+                          f"choose another output name, e.g. {out.with_name(out.stem + '_swapped.mp4')}")
+    video.check_video_output(out)
+    if alignments is not None:
+        from .extract import check_alignments_match, load_alignments
+
+        check_alignments_match(load_alignments(alignments), video.probe(source), alignments)
+
+
 def convert(
     source: str | os.PathLike,
     model: str | os.PathLike | SwapModel,
@@ -254,6 +270,7 @@ def convert(
     progress: bool = True,
 ) -> ConvertResult:
     """Swap the face in every frame of a video and write the result with the source's fps and audio."""
+    _check_convert_paths(source, out_path, alignments)
     from .extract import FaceFinder
 
     wanted = parse_ranges(frames)

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -11,7 +14,7 @@ import imageio_ffmpeg
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import VideoError
+from .errors import OutputError, VideoError
 from .fileio import (
     IMAGE_SUFFIXES,
     atomic_path,
@@ -23,6 +26,7 @@ from .fileio import (
 )
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
+WRITABLE_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi")  # containers that take H.264 + AAC (WebM, MPEG-PS do not)
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,52 @@ def write_frames(
     return [write_image(out_dir / f"{frame_key(i)}{suffix}", f) for i, f in enumerate(frames, start)]
 
 
+def check_video_output(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a video output we cannot write: unknown container, a folder, a file as folder."""
+    path = Path(path)
+    if path.suffix.lower() not in WRITABLE_SUFFIXES:
+        raise VideoError(f"{path}: cannot write a video with suffix {path.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(WRITABLE_SUFFIXES)} (e.g. {path.with_suffix('.mp4').name})")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name for the output video, e.g. {path / 'out.mp4'}")
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            raise OutputError(f"{path}: {parent} is a file, not a folder; choose another output path")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not os.access(existing if existing != path else path.parent, os.W_OK):
+        raise OutputError(f"{path}: no permission to write in {existing if existing != path else path.parent}; "
+                          "choose another output folder")
+    return path
+
+
+def _ffmpeg_exe() -> str:
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _ffmpeg_cause(log: str) -> str:
+    """The line of ffmpeg's log that says what went wrong (disk full first, else the last error line)."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in lines:
+        if "No space left on device" in line or "Disk quota exceeded" in line:
+            return "no space left on the device"
+    return lines[-1].split("] ", 1)[-1] if lines else "no message"
+
+
+def _check_written(tmp: Path, path: Path, sent: int, size: tuple[int, int], audio: bool) -> None:
+    """Probe a freshly written video: readable, the right size and (all) the frames sent."""
+    try:
+        meta, gen = _ffmpeg_reader(tmp)
+        gen.close()
+        n_frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp))
+    except (VideoError, OSError, RuntimeError) as exc:
+        raise VideoError(f"{path}: the video ffmpeg wrote is unreadable ({str(exc).splitlines()[-1]}); "
+                         "nothing was replaced") from exc
+    # with audio, -shortest may end the video with a shorter sound track
+    if tuple(meta["size"]) != size or n_frames == 0 or n_frames > sent or (not audio and n_frames != sent):
+        raise VideoError(f"{path}: ffmpeg wrote {n_frames} frames of {meta['size'][0]}x{meta['size'][1]}, "
+                         f"not {sent} of {size[0]}x{size[1]}; nothing was replaced (check the disk and retry)")
+
+
 def write_video(
     frames: Iterable[np.ndarray],
     path: str | os.PathLike,
@@ -191,8 +241,12 @@ def write_video(
     quality: int = 18,
     metadata: dict[str, str] | None = None,
 ) -> Path:
-    """Encode RGB frames to an H.264 video (audio muxed from ``audio_from``), written atomically."""
-    path = Path(path)
+    """Encode RGB frames to an H.264 video (audio muxed from ``audio_from``), written atomically.
+
+    The file under ``path`` is replaced only when ffmpeg exits cleanly and the new video reads back
+    with every frame; otherwise the temp file is removed, an older file is kept and VideoError says why.
+    """
+    path = check_video_output(path)
     frames = iter(frames)
     try:
         first = ensure_rgb_uint8(next(frames), name="first frame")
@@ -201,33 +255,53 @@ def write_video(
     height, width = first.shape[:2]
     if width % 2 or height % 2:
         raise VideoError(f"{path}: H.264 needs even frame sizes, got {width}x{height}; crop or pad the frames")
-    output_params = ["-crf", str(quality)]
-    for key, value in (metadata or {}).items():
-        output_params += ["-metadata", f"{key}={value}"]
     if audio_from is not None and not probe(audio_from).has_audio:
         audio_from = None  # the source is silent: write video only
-    if audio_from is not None:
-        output_params += ["-shortest"]
     with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp),
-            (width, height),
-            fps=fps,
-            codec="libx264",
-            quality=None,
-            macro_block_size=1,
-            output_params=output_params,
-            audio_path=str(audio_from) if audio_from else None,
-            audio_codec="aac" if audio_from else None,
-        )
-        writer.send(None)
-        try:
-            writer.send(first)
-            for i, frame in enumerate(frames, 2):
-                frame = ensure_rgb_uint8(frame, name=f"frame {i}")
-                if frame.shape[:2] != (height, width):
-                    raise VideoError(f"{path}: frame {i} is {frame.shape[1]}x{frame.shape[0]}, not {width}x{height}")
-                writer.send(frame)
-        finally:
-            writer.close()
+        cmd = [_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{width}x{height}",
+               "-pix_fmt", "rgb24", "-r", str(Fraction(fps).limit_denominator()), "-i", "-"]
+        cmd += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0", "-acodec", "aac", "-shortest"] \
+            if audio_from is not None else ["-an"]
+        cmd += ["-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(quality)]
+        for key, value in (metadata or {}).items():
+            cmd += ["-metadata", f"{key}={value}"]
+        cmd.append(str(tmp))
+        sent = 0
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+            try:
+                frame = first
+                while True:
+                    proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
+                    sent += 1
+                    frame = next(frames, None)
+                    if frame is None:
+                        break
+                    frame = ensure_rgb_uint8(frame, name=f"frame {sent + 1}")
+                    if frame.shape[:2] != (height, width):
+                        raise VideoError(f"{path}: frame {sent + 1} is {frame.shape[1]}x{frame.shape[0]}, "
+                                         f"not {width}x{height}")
+                proc.stdin.close()
+                code = proc.wait()
+            except BrokenPipeError:  # ffmpeg stopped reading: it failed; its log says why
+                code = proc.wait()
+            except BaseException:  # the frames failed (or Ctrl-C): stop ffmpeg, the temp file goes
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                if proc.stdin and not proc.stdin.closed:
+                    try:
+                        proc.stdin.close()
+                    except BrokenPipeError:
+                        pass
+            log.seek(0)
+            ffmpeg_log = log.read().decode(errors="replace")
+        if code != 0 or "No space left on device" in ffmpeg_log:
+            cause = _ffmpeg_cause(ffmpeg_log)
+            fix = ("free some space or write to another folder" if cause.startswith("no space")
+                   else "check the output path and the ffmpeg message")
+            kept = "; the existing file is kept" if path.exists() else ""
+            raise VideoError(f"{path}: ffmpeg failed writing the video (exit {code}: {cause}); {fix}{kept}")
+        _check_written(tmp, path, sent, (width, height), audio_from is not None)
     return path

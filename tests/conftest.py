@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +62,53 @@ def tiny_model(sample_faces, tmp_path_factory) -> Path:
     trainer.fit(train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B"), 20, save_every=20,
                 progress=False)
     return model_dir
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator[Path]:
+    """A real 1 MiB file system (tmpfs) to fill up; skipped where this process may not mount one."""
+    import shutil
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs Linux and root (the forced-failure tests cover the check)")
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); the forced-failure tests cover the check")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.fixture
+def fill_disk():
+    """fill_disk(folder, leave): fill the file system of ``folder`` with one file, leaving about ``leave`` bytes."""
+    import shutil
+
+    def fill(folder: Path, leave: int) -> Path:
+        filler = folder / "filler"
+        filler.write_bytes(b"\0" * max(shutil.disk_usage(folder).free - leave, 0))
+        return filler
+
+    return fill
+
+
+@pytest.fixture
+def fake_ffmpeg(tmp_path, monkeypatch):
+    """fake_ffmpeg(script): make video.write_video run a bash script instead of ffmpeg ($REAL: the real one,
+    $OUT: the output file), to force the failures a full disk causes without filling one."""
+    import imageio_ffmpeg
+
+    def install(script: str) -> Path:
+        path = tmp_path / "fake-ffmpeg"
+        path.write_text(f"#!/bin/bash\nREAL={imageio_ffmpeg.get_ffmpeg_exe()}\nOUT=\"${{@: -1}}\"\n{script}\n")
+        path.chmod(0o755)
+        monkeypatch.setattr(video, "_ffmpeg_exe", lambda: str(path))
+        return path
+
+    return install

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from deepfake_utils import video
-from deepfake_utils.errors import VideoError
+from deepfake_utils.errors import OutputError, VideoError
 
 
 def test_probe_sample_video(sample_video):
@@ -66,3 +66,74 @@ def test_write_video_refuses_odd_sizes(tmp_path, frame):
     with pytest.raises(VideoError, match="even"):
         video.write_video([frame[:-1]], tmp_path / "odd.mp4", fps=25)
     assert not any(tmp_path.iterdir())
+
+
+def _small(frames, n):
+    """n frames cropped to 128x128 (a tiny, quick video)."""
+    return [f[:128, :128] for f in frames[:n]]
+
+
+def test_full_disk_keeps_the_old_video(small_disk, fill_disk, frames):
+    old = video.write_video(_small(frames, 2), small_disk / "clip.mp4", fps=25)
+    before = old.read_bytes()
+    fill_disk(small_disk, leave=32_000)
+    with pytest.raises(VideoError, match="no space left") as info:
+        video.write_video(frames, old, fps=25)  # 13 frames of 844x844 need far more than 32 kB
+    message = str(info.value)
+    assert "clip.mp4" in message and "free some space" in message and "kept" in message
+    assert "\n" not in message
+    assert old.read_bytes() == before and video.probe(old).n_frames == 2
+    assert sorted(p.name for p in small_disk.iterdir()) == ["clip.mp4", "filler"]  # no temp file left
+
+
+@pytest.mark.parametrize("script,match", [
+    # what ffmpeg does on a full disk: complain, leave a broken file, exit non-zero
+    ('cat > /dev/null; head -c 1000 /dev/urandom > "$OUT"; '
+     'echo "[out#0/mp4 @ 0x1] Error writing trailer: No space left on device" >&2; exit 228',
+     r"exit 228: no space left.*free some space"),
+    # any other failure: its last line is the cause
+    ('cat > /dev/null; echo "[libx264 @ 0x1] broken encoder" >&2; exit 1', "exit 1: broken encoder"),
+    # exit 0 but a truncated file: the probe refuses it
+    ('"$REAL" "$@" && truncate -s 2000 "$OUT"', "unreadable"),
+    # exit 0 but frames missing: the frame count refuses it
+    ('"$REAL" "${@:1:$#-1}" -frames:v 2 "$OUT"', "wrote 2 frames"),
+])
+def test_failed_video_writes_never_replace_the_old_file(tmp_path, frames, fake_ffmpeg, script, match):
+    old = video.write_video(_small(frames, 3), tmp_path / "clip.mp4", fps=25)
+    before = old.read_bytes()
+    fake_ffmpeg(script)
+    with pytest.raises(VideoError, match=match) as info:
+        video.write_video(_small(frames, 6), old, fps=25)
+    assert "clip.mp4" in str(info.value) and "\n" not in str(info.value)
+    assert old.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "fake-ffmpeg"]
+
+
+def test_a_failing_frame_source_stops_ffmpeg_and_keeps_the_old_file(tmp_path, frames):
+    old = video.write_video(_small(frames, 3), tmp_path / "clip.mp4", fps=25)
+    before = old.read_bytes()
+
+    def crashing():
+        yield from _small(frames, 2)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        video.write_video(crashing(), old, fps=25)
+    assert old.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("name,match", [("out.txt", "suffix '.txt'.*out.mp4"), ("out.webm", "suffix '.webm'"),
+                                        ("out", "suffix '\\(none\\)'")])
+def test_write_video_refuses_containers_it_cannot_write(tmp_path, frames, name, match):
+    with pytest.raises(VideoError, match=match):
+        video.write_video(_small(frames, 2), tmp_path / name, fps=25)
+    assert not any(tmp_path.iterdir())
+
+
+def test_write_video_output_folder_errors(tmp_path, frames):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError, match="afile is a file, not a folder"):
+        video.write_video(_small(frames, 2), tmp_path / "afile" / "out.mp4", fps=25)
+    (tmp_path / "out.mp4").mkdir()
+    with pytest.raises(OutputError, match="is a folder"):
+        video.write_video(_small(frames, 2), tmp_path / "out.mp4", fps=25)

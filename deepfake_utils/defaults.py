@@ -1,0 +1,11 @@
+"""The choices and defaults the command line shows, free of heavy imports so that ``--help`` is instant.
+
+The real ones live in ``blend`` (MASKS, COLOUR_METHODS) and ``swap`` (LABEL, Options), which import
+OpenCV and TensorFlow; ``tests/test_cli.py`` checks that these copies match them.
+"""
+from __future__ import annotations
+
+MASKS = ("rect", "hull", "hull_rect")
+COLOUR_METHODS = ("none", "avg", "hist", "lab")
+LABEL = "SYNTHETIC"
+CONVERT = {"mask": "hull_rect", "erode": 0.0, "blur": 0.06, "colour": "avg", "sharpen": 0.0, "side": "b"}
