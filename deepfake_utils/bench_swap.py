@@ -73,11 +73,6 @@ def run_recipe(spec: str, faces_a, faces_b, dir_a: Path, gallery, source_track, 
         convert(video_path, model, out, alignments=dir_a, progress=False)
         report = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
         row = point(report, trainer.train_seconds / 60, trainer.step)
-        if model.colour_shift is not None and budget + every > minutes + 1e-9:
-            # the colour question: the same model fed raw colours at conversion (as before this recipe)
-            convert(video_path, dataclasses.replace(model, colour_shift=None), out, alignments=dir_a, progress=False)
-            raw = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
-            row["raw_input"] = point(raw, row["minutes"], row["steps"])
         curve.append(row)
         print(f"  {spec}: {row['minutes']:.1f} min, {row['steps']} steps: ID retrieval {row['id_retrieval']:.0%}, "
               f"recognised {row['recognised']:.0%}, faces {row['faces_found']:.0%}, sharpness "
@@ -86,6 +81,12 @@ def run_recipe(spec: str, faces_a, faces_b, dir_a: Path, gallery, source_track, 
         if stop_at is not None and row["id_retrieval"] >= stop_at and row["recognised"] >= stop_at:
             break
         budget += every
+    if model.colour_shift is not None:
+        # the colour question: the last model fed raw colours at conversion, as conversion did before
+        # the shift was recorded (the model trained on shifted A faces sees colours it never learned)
+        convert(video_path, dataclasses.replace(model, colour_shift=None), out, alignments=dir_a, progress=False)
+        raw = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
+        curve[-1]["raw_input"] = point(raw, curve[-1]["minutes"], curve[-1]["steps"])
     reached = next((r["minutes"] for r in curve if r["id_retrieval"] >= 0.9), None)
     return {"recipe": dataclasses.asdict(recipe), "precision": precision or "float32", "batch": trainer.batch_size,
             "images_per_s": 2 * trainer.batch_size * trainer.step / trainer.train_seconds,

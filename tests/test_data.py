@@ -16,10 +16,11 @@ PHOTO = "umass-vis-lfw/images_deepfunneled/Colin_Powell/Colin_Powell_0001.jpg"
 
 def test_registry_lists_every_sample_file():
     reg = data.registry()
-    assert len(reg) == 767
+    assert len(reg) == 967  # the video, 530 + 236 photos of B and Colin_Powell, 10 x 20 of the gallery
     assert reg[VIDEO] == "f7d30499bc380f4d18c18b1837fc1f6eb280fa21d79a9f7c6dd66db94296c43c"
     assert len(data.files_under(data.IDENTITIES["George_W_Bush"])) == 530
     assert len(data.files_under(data.IDENTITIES["Colin_Powell"])) == 236
+    assert len(data.GALLERY) == 10 and all(len(data.identity_files(name)) == 20 for name in data.GALLERY)
 
 
 def test_url_is_pinned_base_plus_path():

@@ -24,15 +24,6 @@ def test_identity_distance_is_zero_for_the_same_face_and_large_for_another_perso
     assert same_person < metrics.SAME_PERSON < other_person
 
 
-def test_identity_transfer_on_known_cases(encodings):
-    bush, powell = encodings
-    moved = metrics.identity_transfer(bush, source=powell, target=np.mean(bush, 0))
-    assert moved["faces"] == 3 and moved["nearer_target"] == 1.0 and moved["to_target"] < moved["to_source"]
-    stayed = metrics.identity_transfer([powell], source=powell, target=np.mean(bush, 0))
-    assert stayed["nearer_target"] == 0.0 and stayed["to_source"] < 1e-9
-    assert np.isnan(metrics.identity_transfer([], powell, powell)["nearer_target"])
-
-
 def test_jitter_and_expression_error():
     rng = np.random.default_rng(0)
     face = rng.uniform(0, 100, (68, 2))
@@ -60,11 +51,11 @@ def test_a_photo_of_b_is_retrieved_as_b_and_a_blur_is_not(gallery, photo):
     encoding = metrics.face_encoding(photo)
     scores = metrics.identity_scores([encoding], {"A": gallery["Colin_Powell"], **gallery}, "George_W_Bush")
     assert scores["id_retrieval"] == 1.0 and scores["recognised"] == 1.0 and scores["nearest"] == {"George_W_Bush": 1}
-    blurred = cv2.GaussianBlur(photo, (0, 0), 6)
-    assert metrics.sharpness(blurred) < 0.05 * metrics.sharpness(photo)  # the blur measure sees it
+    blurred = cv2.GaussianBlur(photo, (0, 0), 12)  # the autoencoder's failure, overdone
+    assert metrics.sharpness(blurred) < 0.02 * metrics.sharpness(photo)  # the blur measure sees it
     blur_encoding = metrics.face_encoding(blurred)
     blur_scores = metrics.identity_scores([blur_encoding], {"A": gallery["Colin_Powell"], **gallery}, "George_W_Bush")
-    assert blur_scores["recognised"] == 0.0  # a blur is nobody (or not found at all, a miss)
+    assert blur_scores["recognised"] == 0.0 and blur_scores["id_retrieval"] == 0.0  # a blur is nobody (here: a miss)
 
 
 def test_a_frame_without_a_face_counts_as_a_miss(gallery, photo):
