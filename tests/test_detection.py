@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from deepfake_utils import align, data, detection, extract, video
+from deepfake_utils import align, checks, data, detection, extract, video
 from deepfake_utils.errors import DeepfakeError, ImageError
 
 
@@ -180,3 +180,29 @@ def test_container_tags_read_the_synthetic_label(tmp_path):
     with pytest.raises(DeepfakeError):
         detection.container_tags(tmp_path / "missing.mp4")
 
+
+# --- checkers -----------------------------------------------------------------------------------------
+def test_checkers_accept_right_and_reject_wrong_answers():
+    def auc(labels, scores):
+        labels, scores = np.asarray(labels), np.asarray(scores, float)
+        pos, neg = scores[labels == 1], scores[labels == 0]
+        return float(((pos[:, None] > neg) + 0.5 * (pos[:, None] == neg)).mean())
+
+    def rates(labels, scores, threshold):
+        labels, flagged = np.asarray(labels), np.asarray(scores) >= threshold
+        return flagged[labels == 1].mean(), flagged[labels == 0].mean()
+
+    assert checks.check_boundary_map(lambda m: 4 * m * (1 - m))
+    assert checks.check_auc(auc)
+    assert checks.check_rates_at(rates)
+    with pytest.raises(AssertionError):
+        checks.check_boundary_map(lambda m: m * (1 - m))
+    with pytest.raises(AssertionError):
+        checks.check_auc(lambda labels, scores: float(np.mean((np.asarray(scores) > 0.5) == np.asarray(labels))))
+    with pytest.raises(AssertionError):
+        checks.check_rates_at(lambda labels, scores, threshold: rates(labels, scores, threshold)[::-1])
+
+    def todo(*args):
+        raise NotImplementedError
+
+    assert checks.check_auc(todo) is False
