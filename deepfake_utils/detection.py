@@ -88,22 +88,25 @@ def views_from_folder(folder: str | os.PathLike, size: int = VIEW_SIZE, coverage
 
 
 def views_from_video(path: str | os.PathLike, alignments: str | os.PathLike, *, max_frames: int | None = None,
-                     size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE) -> tuple[list[str], list[np.ndarray]]:
-    """The frame keys and views of a video's faces, placed by an extraction's landmarks (e.g. a swap of that
-    video and the video itself, seen through the same landmarks)."""
+                     size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE
+                     ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """The frame keys, views and view landmarks of a video's faces, placed by an extraction's landmarks (so a
+    swap of a video and the video itself are seen through the same landmarks)."""
     from . import video
     from .extract import load_alignments
 
     frames = load_alignments(alignments)["frames"]
-    keys, views = [], []
+    keys, views, points = [], [], []
     for index, frame in enumerate(video.iter_frames(path, max_frames=max_frames), 1):
         faces = frames.get(video.frame_key(index))
         if faces:
+            view, view_points = face_view(frame, faces[0]["landmarks"], size, coverage)
             keys.append(video.frame_key(index))
-            views.append(face_view(frame, faces[0]["landmarks"], size, coverage)[0])
+            views.append(view)
+            points.append(view_points)
     if not views:
         raise DeepfakeError(f"{path}: no frame has a face in {alignments}; extract the faces of this video first")
-    return keys, views
+    return keys, views, points
 
 
 # --- simulated artifacts ------------------------------------------------------------------------------
@@ -281,18 +284,20 @@ def accuracy_at(labels, scores, threshold: float) -> float:
 
 def occlusion_map(model: keras.Model, view: np.ndarray, patch: int = 16, stride: int = 8,
                   fill: int = 128) -> np.ndarray:
-    """Where the detector looks: how much its fake score drops when a grey ``patch`` px square covers each
-    place (averaged over the patches covering a pixel); an (H, W) float array, high = evidence of fake."""
+    """Where the detector looks: how much its fake score (as log-odds, which do not saturate near 0 and 1) drops
+    when a grey ``patch`` px square covers each place, averaged over the patches covering a pixel; an (H, W)
+    float array, > 0 where the image holds evidence of a fake, < 0 where it holds evidence of a real face."""
     ensure_rgb_uint8(view)
     height, width = view.shape[:2]
     corners = [(y, x) for y in range(0, height - patch + 1, stride) for x in range(0, width - patch + 1, stride)]
-    batch = np.repeat(view[None], len(corners), axis=0)
-    for i, (y, x) in enumerate(corners):
+    batch = np.repeat(view[None], len(corners) + 1, axis=0)  # the first one stays whole
+    for i, (y, x) in enumerate(corners, 1):
         batch[i, y:y + patch, x:x + patch] = fill
-    drop = fake_scores(model, view[None])[0] - fake_scores(model, batch)
+    p = np.clip(fake_scores(model, batch), 1e-7, 1 - 1e-7)
+    logits = np.log(p / (1 - p))
     total, count = np.zeros((height, width)), np.zeros((height, width))
-    for d, (y, x) in zip(drop, corners, strict=True):
-        total[y:y + patch, x:x + patch] += d
+    for drop, (y, x) in zip(logits[0] - logits[1:], corners, strict=True):
+        total[y:y + patch, x:x + patch] += drop
         count[y:y + patch, x:x + patch] += 1
     return total / np.maximum(count, 1)
 

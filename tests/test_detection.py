@@ -106,9 +106,10 @@ def test_xray_blend_keeps_the_target_outside_the_mask():
 def test_views_of_frames_and_of_extracted_faces_match(sample_video, tmp_path):
     extract.extract(sample_video, tmp_path / "A", max_frames=2, progress=False)
     views, points = detection.views_from_folder(tmp_path / "A")
-    keys, frame_views = detection.views_from_video(sample_video, tmp_path / "A", max_frames=2)
+    keys, frame_views, frame_points = detection.views_from_video(sample_video, tmp_path / "A", max_frames=2)
     assert keys == ["000001", "000002"] and len(views) == 2
     assert np.array_equal(views[0], frame_views[0]), "the same face, made the same way, must give the same view"
+    assert np.allclose(frame_points[1], points[1], atol=1e-3)
     landmarks = extract.load_alignments(tmp_path / "A")["frames"]["000001"][0]["landmarks"]
     view, view_points = detection.face_view(next(video.iter_frames(sample_video)), landmarks)
     assert np.array_equal(view, views[0]) and np.allclose(view_points, points[0], atol=1e-3)
