@@ -312,3 +312,47 @@ def check_exponential_smoothing(fn: Callable) -> None:
     assert np.allclose(got[0], track[0]), "the first frame is the filter's starting value"
     assert all(np.allclose(g, w, atol=1e-4) for g, w in zip(got, want, strict=True)), (
         "s_t = alpha * x_t + (1 - alpha) * s_(t-1)")
+
+
+# --- 10 detecting face swaps --------------------------------------------------------------------
+@_checker
+def check_boundary_map(fn: Callable) -> None:
+    """fn(mask) -> Face X-ray's boundary map 4 * M * (1 - M) of a float (H, W) blending mask."""
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:48, 16:48] = 1
+    mask = cv2.GaussianBlur(mask, (15, 15), 0)
+    got = np.asarray(fn(mask), np.float64)
+    assert got.shape == mask.shape, f"one value per pixel: shape {mask.shape}, got {got.shape}"
+    assert np.allclose(got, 4 * mask * (1 - mask), atol=1e-5), (
+        "B = 4 * M * (1 - M): 0 where M is 0 or 1, 1 where M = 0.5")
+    assert got[32, 32] < 1e-6 and got[0, 0] < 1e-6, "B is 0 inside the face and far outside it"
+
+
+@_checker
+def check_auc(fn: Callable) -> None:
+    """fn(labels, scores) -> the area under the ROC curve (label 1: fake), by hand: the chance that a random fake
+    scores higher than a random real face, ties counting half."""
+    from sklearn.metrics import roc_auc_score
+
+    cases = [([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.75), ([0, 1, 0, 1], [0.2, 0.9, 0.3, 0.7], 1.0),
+             ([1, 0, 1, 0], [0.2, 0.9, 0.3, 0.7], 0.0), ([0, 1], [0.5, 0.5], 0.5)]
+    for labels, scores, want in cases:
+        got = float(fn(np.array(labels), np.array(scores)))
+        assert abs(got - want) < 1e-9, (f"labels {labels}, scores {scores}: AUC {want}, you said {got} (count the "
+                                        "(fake, real) pairs where the fake scores higher; a tie counts 1/2)")
+    rng = np.random.default_rng(0)
+    labels, scores = rng.integers(0, 2, 300), rng.integers(0, 20, 300) / 20  # many ties
+    got, want = float(fn(labels, scores)), roc_auc_score(labels, scores)
+    assert abs(got - want) < 1e-9, f"300 scores with ties: scikit-learn says {want:.6f}, you said {got:.6f}"
+
+
+@_checker
+def check_rates_at(fn: Callable) -> None:
+    """fn(labels, scores, threshold) -> (true positive rate, false positive rate) when score >= threshold means fake."""
+    labels = np.array([0, 0, 0, 0, 1, 1, 1])
+    scores = np.array([0.1, 0.3, 0.6, 0.2, 0.9, 0.6, 0.4])
+    for threshold, want in [(0.5, (2 / 3, 1 / 4)), (0.6, (2 / 3, 1 / 4)), (0.05, (1.0, 1.0)), (0.95, (0.0, 0.0))]:
+        tpr, fpr = (float(v) for v in fn(labels, scores, threshold))
+        assert abs(tpr - want[0]) < 1e-9 and abs(fpr - want[1]) < 1e-9, (
+            f"threshold {threshold}: (TPR, FPR) = ({want[0]:.3f}, {want[1]:.3f}), you said ({tpr:.3f}, {fpr:.3f}); "
+            "TPR = fakes flagged / fakes, FPR = real faces flagged / real faces, flagged when score >= threshold")

@@ -1,0 +1,322 @@
+"""Stage 10: spotting face swaps with a detector that never sees a deepfake.
+
+A face swap leaves traces where the new face meets the old frame: a face of lower resolution than its
+surroundings, a blending seam, colours that do not quite match. Two published ideas make training data
+with those traces from real faces alone:
+
+* **Face-warping artifacts** (Li & Lyu, CVPRW 2019): shrink the face region by a random factor, blur it,
+  warp it back with the inverse of its alignment and blend it in through a feathered mask
+  (``warping_artifact``). Real faces are the negatives, these the positives.
+* **Face X-ray** (Li et al., CVPR 2020): blend one real face into another through a random, deformed
+  landmark-hull mask after a colour transfer (``xray_blend``); the target is the blending boundary
+  ``B = 4 M (1 - M)`` (``boundary_map``), which is zero in a real image.
+
+Faces are the detector's *view*: the middle ``VIEW_COVERAGE`` px of the 256 px aligned crop (notebook 04)
+resized to ``VIEW_SIZE`` px, with the face's landmarks in the same pixels. The detector is a small Keras
+CNN that scores a view from 0 (real) to 1 (fake); ``roc`` and ``occlusion_map`` evaluate and explain it.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+from sklearn.metrics import roc_auc_score, roc_curve
+from tqdm.auto import tqdm
+
+from . import align, blend
+from .errors import DeepfakeError, ImageError, VideoError
+from .fileio import ensure_rgb_uint8, read_image
+
+VIEW_SIZE = 128  # px: side of the face the detector sees
+VIEW_COVERAGE = 224  # px of the 256 px aligned crop in view: the swap's seams (inside its middle 192 px) and a margin
+SCALES = (0.2, 0.8)  # the face is shrunk to this share of its resolution (Li & Lyu's range)
+
+
+# --- faces as the detector sees them ----------------------------------------------------------------
+def view_matrix(size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE) -> np.ndarray:
+    """The 2x3 matrix from the 256 px aligned crop to the detector's view: its middle ``coverage`` px, resized."""
+    if not 0 < coverage <= align.ALIGNED_SIZE or (align.ALIGNED_SIZE - coverage) % 2:
+        raise DeepfakeError(f"coverage must be an even number of px in 2..{align.ALIGNED_SIZE}, got {coverage}")
+    scale, offset = size / coverage, (align.ALIGNED_SIZE - coverage) // 2
+    shift = scale * (0.5 - offset) - 0.5  # as cv2.resize maps pixel centres
+    return np.array([[scale, 0, shift], [0, scale, shift]])
+
+
+def crop_view(crop: np.ndarray, size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE) -> np.ndarray:
+    """The detector's view of a 256 px aligned crop (as extraction writes them)."""
+    ensure_rgb_uint8(crop)
+    if crop.shape[:2] != (align.ALIGNED_SIZE, align.ALIGNED_SIZE):
+        raise ImageError(f"an aligned crop is {align.ALIGNED_SIZE} px square, got {crop.shape[1]}x{crop.shape[0]}")
+    view_matrix(size, coverage)  # checks the coverage
+    offset = (align.ALIGNED_SIZE - coverage) // 2
+    middle = crop[offset:offset + coverage, offset:offset + coverage]
+    return cv2.resize(middle, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def face_view(image: np.ndarray, landmarks: np.ndarray, size: int = VIEW_SIZE,
+              coverage: int = VIEW_COVERAGE) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's view of the face in an image (a frame, a photo) and the landmarks in the view's pixels;
+    made as extraction makes a crop, so views of frames and of extracted faces match."""
+    matrix = align.alignment_matrix(landmarks)
+    view = crop_view(align.align_face(image, matrix), size, coverage)
+    to_view = view_matrix(size, coverage) @ np.vstack([matrix, [0, 0, 1]])
+    return view, align.transform_points(landmarks, to_view).astype(np.float32)
+
+
+def views_from_folder(folder: str | os.PathLike, size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE,
+                      limit: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The views and view landmarks of the faces of an extraction folder (its faces and alignments.json)."""
+    from .extract import load_alignments
+
+    folder = Path(folder)
+    views, points = [], []
+    for faces in load_alignments(folder)["frames"].values():
+        if not faces or "/" in faces[0]["face"] or not (folder / faces[0]["face"]).is_file():
+            continue  # no face, or a face set aside (blurry/, other/) or deleted
+        to_view = view_matrix(size, coverage) @ np.vstack([faces[0]["matrix"], [0, 0, 1]])
+        views.append(crop_view(read_image(folder / faces[0]["face"]), size, coverage))
+        points.append(align.transform_points(faces[0]["landmarks"], to_view).astype(np.float32))
+        if limit is not None and len(views) >= limit:
+            break
+    if not views:
+        raise DeepfakeError(f"{folder}: no aligned faces; run `python -m deepfake_utils extract` into it first")
+    return views, points
+
+
+def views_from_video(path: str | os.PathLike, alignments: str | os.PathLike, *, max_frames: int | None = None,
+                     size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE
+                     ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
+    """The frame keys, views and view landmarks of a video's faces, placed by an extraction's landmarks (so a
+    swap of a video and the video itself are seen through the same landmarks)."""
+    from . import video
+    from .extract import load_alignments
+
+    frames = load_alignments(alignments)["frames"]
+    keys, views, points = [], [], []
+    for index, frame in enumerate(video.iter_frames(path, max_frames=max_frames), 1):
+        faces = frames.get(video.frame_key(index))
+        if faces:
+            view, view_points = face_view(frame, faces[0]["landmarks"], size, coverage)
+            keys.append(video.frame_key(index))
+            views.append(view)
+            points.append(view_points)
+    if not views:
+        raise DeepfakeError(f"{path}: no frame has a face in {alignments}; extract the faces of this video first")
+    return keys, views, points
+
+
+# --- simulated artifacts ------------------------------------------------------------------------------
+def random_mask(shape: tuple[int, ...], landmarks: np.ndarray, rng: np.random.Generator, *, deform: float = 0.04,
+                feather: tuple[float, float] = (0.02, 0.1)) -> np.ndarray:
+    """A random blending mask: the landmark hull (or its inner part), deformed, grown or shrunk, feathered inwards."""
+    points = np.asarray(landmarks, np.float64)
+    side = float(np.ptp(points, axis=0).max())  # the face's size in pixels
+    kind = rng.integers(3)
+    if kind == 0:
+        mask = blend.hull_mask(shape, points)
+    elif kind == 1:
+        mask = blend.hull_mask(shape, points[17:])  # brows to mouth: no jaw
+    else:
+        left, top = points.min(0)
+        right, bottom = points.max(0)
+        mask = np.zeros(shape[:2], np.float32)
+        cv2.rectangle(mask, (round(left), round(top)), (round(right), round(bottom)), 1.0, -1)
+    if deform > 0:  # a smooth random displacement field: a 4x4 grid of offsets, interpolated
+        height, width = shape[:2]
+        grid = rng.normal(0, deform * side, (2, 4, 4)).astype(np.float32)
+        dx, dy = (cv2.resize(g, (width, height), interpolation=cv2.INTER_CUBIC) for g in grid)
+        xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        mask = cv2.remap(mask, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    grow = round(rng.uniform(-0.03, 0.06) * side)  # shrink (> 0) or grow (< 0) by a few % of the face, in px
+    out = blend.adjust_mask(mask, erode=grow, blur=max(1, round(rng.uniform(*feather) * side)))
+    return out if (out > 0.5).any() else blend.adjust_mask(blend.hull_mask(shape, points), blur=1)
+
+
+def warping_artifact(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, *,
+                     scale: tuple[float, float] = SCALES, mask: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Li & Lyu's negative: the aligned face shrunk (x ``scale``), blurred, warped back and blended in;
+    returns (image, mask). Pixels where the mask is 0 are unchanged."""
+    ensure_rgb_uint8(image)
+    if not 0 < scale[0] <= scale[1] <= 1:
+        raise DeepfakeError(f"scale must be a range inside (0, 1], got {scale}")
+    full = align.alignment_matrix(landmarks)  # to the 256 px aligned crop
+    resolution = np.sqrt(abs(np.linalg.det(full[:, :2])))  # crop pixels per image pixel
+    side = max(8, round(align.ALIGNED_SIZE / resolution * rng.uniform(*scale)))
+    matrix = align.alignment_matrix(landmarks, side)  # the face at the shrunk resolution
+    small = cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    kernel = int(rng.choice([1, 3, 5]))
+    if kernel > 1:
+        small = cv2.GaussianBlur(small, (kernel, kernel), 0)
+    back = align.unalign_face(small, matrix, image.shape)
+    if mask is None:
+        mask = random_mask(image.shape, landmarks, rng)
+    inside = blend.adjust_mask(blend.rect_mask(image.shape, matrix, side), erode=1) > 0.99
+    mask = np.where(inside, np.asarray(mask, np.float32), 0).astype(np.float32)  # never past the warped-back face
+    return blend.alpha_blend(image, back, mask), mask
+
+
+def boundary_map(mask: np.ndarray) -> np.ndarray:
+    """Face X-ray's target B = 4 M (1 - M): 1 where the blend is half and half, 0 where one image is kept whole."""
+    mask = np.asarray(mask, np.float32)
+    if mask.ndim != 2 or mask.min() < 0 or mask.max() > 1:
+        raise ImageError(f"a blending mask is an (H, W) array of values in 0..1, got shape {mask.shape}")
+    return 4 * mask * (1 - mask)
+
+
+def xray_blend(target: np.ndarray, source: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Face X-ray's training image: ``source`` blended into ``target`` (aligned faces of the same size) through a
+    random deformed hull mask of ``target``'s landmarks, after a colour transfer; returns (image, mask)."""
+    ensure_rgb_uint8(target)
+    ensure_rgb_uint8(source, name="source")
+    if source.shape != target.shape:
+        raise ImageError(f"the two faces must be aligned crops of one size, got {source.shape} and {target.shape}")
+    mask = random_mask(target.shape, landmarks, rng)
+    method = ("avg", "lab")[int(rng.integers(2))]  # over the whole crop: a step at the mask would be a seam of our own
+    source = blend.correct_colour(method, source, target, np.ones(target.shape[:2], np.float32))
+    return blend.alpha_blend(target, source, mask), mask
+
+
+# --- the detector -------------------------------------------------------------------------------------
+class LogEnergy(keras.layers.Layer):
+    """The log of the mean square of each channel over ``cell`` x ``cell`` px cells: how much detail is there."""
+
+    def __init__(self, cell: int = 8, **kwargs) -> None:
+        """``cell``: the side of the square cells, in px."""
+        super().__init__(**kwargs)
+        self.cell = cell
+
+    def call(self, x):
+        """(N, H, W, C) filter responses -> (N, H / cell, W / cell, C) log energies."""
+        pooled = keras.ops.average_pool(keras.ops.square(x), self.cell, self.cell, padding="valid")
+        return keras.ops.log(pooled + 1e-6)
+
+    def get_config(self) -> dict:
+        """The layer's settings, for saving."""
+        return {**super().get_config(), "cell": self.cell}
+
+
+def build_detector(size: int = VIEW_SIZE, width: int = 16, *, seed: int = 1234,
+                   learning_rate: float = 3e-3) -> keras.Model:
+    """A small CNN: uint8 (size, size, 3) faces in, the probability that the face is fake out."""
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    inputs = keras.Input((size, size, 3))
+    x = layers.Rescaling(1 / 255)(inputs)
+    x = layers.Subtract(name="residual")([x, layers.AveragePooling2D(3, 1, "same")(x)])  # the image minus its blur
+    x = layers.Conv2D(width, 3, padding="same", name="detail")(x)  # learned filters of the fine detail
+    x = LogEnergy(8, name="energy")(x)  # their log energy per 8x8 px cell: a ratio (face/frame) is a difference
+    x = layers.BatchNormalization(momentum=0.9, name="norm")(x)
+    x = layers.Conv2D(2 * width, 3, padding="same", activation="relu", name="compare")(x)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu", name="down")(x)
+    x = layers.Conv2D(8, 1, activation="relu", name="squeeze")(x)  # keep where things are: the face is in the middle
+    outputs = layers.Dense(1, activation="sigmoid", name="fake")(layers.Dropout(0.3)(layers.Flatten()(x)))
+    model = keras.Model(inputs, outputs, name="fwa_detector")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def simulated_set(views: list[np.ndarray], landmarks: list[np.ndarray], rng: np.random.Generator,
+                  scale: tuple[float, float] = SCALES) -> tuple[np.ndarray, np.ndarray]:
+    """Every real view (label 0) and a warping-artifact copy of it (label 1): (faces (2N, H, W, 3), labels)."""
+    if len(views) != len(landmarks) or not views:
+        raise DeepfakeError(f"need one landmark array per face (and a face at least), got {len(views)} faces "
+                            f"and {len(landmarks)} landmark arrays")
+    fakes = [warping_artifact(v, p, rng, scale=scale)[0] for v, p in zip(views, landmarks, strict=True)]
+    return np.stack(list(views) + fakes), np.repeat(np.array([0, 1], np.float32), len(views))
+
+
+def train_detector(model: keras.Model, views: list[np.ndarray], landmarks: list[np.ndarray],
+                   rng: np.random.Generator, *, epochs: int = 10, batch_size: int = 32,
+                   progress: bool = True) -> list[tuple[int, float, float]]:
+    """Train on real views and fresh warping artifacts of them every epoch (flipped at random);
+    returns (epoch, loss, accuracy) per epoch."""
+    history = []
+    bar = tqdm(range(1, epochs + 1), desc="train detector", unit="epoch", disable=not progress)
+    for epoch in bar:
+        faces, labels = simulated_set(views, landmarks, rng)
+        flip = rng.random(len(faces)) < 0.5
+        faces[flip] = faces[flip, :, ::-1]
+        order = rng.permutation(len(faces))
+        fit = model.fit(faces[order], labels[order], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        loss, accuracy = fit.history["loss"][-1], fit.history["accuracy"][-1]
+        history.append((epoch, float(loss), float(accuracy)))
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}")
+    return history
+
+
+def fake_scores(model: keras.Model, views: np.ndarray | list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+    """The detector's score (probability of fake, 0..1) for each view."""
+    views = np.asarray(views)
+    if views.ndim != 4 or views.dtype != np.uint8:
+        raise ImageError(f"fake_scores needs a uint8 (N, H, W, 3) batch of views, got {views.dtype} {views.shape}")
+    return np.asarray(model.predict(views, batch_size=batch_size, verbose=0), np.float64).ravel()
+
+
+# --- evaluation ---------------------------------------------------------------------------------------
+def _check_scores(labels, scores) -> tuple[np.ndarray, np.ndarray]:
+    labels, scores = np.asarray(labels).ravel(), np.asarray(scores, np.float64).ravel()
+    if labels.shape != scores.shape or not set(np.unique(labels)) <= {0, 1}:
+        raise DeepfakeError(f"need one 0/1 label per score, got {labels.shape} labels and {scores.shape} scores")
+    if len(np.unique(labels)) < 2:
+        raise DeepfakeError("a ROC curve needs both real (0) and fake (1) examples")
+    return labels.astype(int), scores
+
+
+def roc(labels, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The ROC curve of fake-vs-real scores (label 1: fake): (false positive rates, true positive rates,
+    thresholds, area under the curve)."""
+    labels, scores = _check_scores(labels, scores)
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    return fpr, tpr, thresholds, float(roc_auc_score(labels, scores))
+
+
+def accuracy_at(labels, scores, threshold: float) -> float:
+    """The share of faces classified right when a score >= ``threshold`` means fake."""
+    labels, scores = _check_scores(labels, scores)
+    return float(((scores >= threshold) == (labels == 1)).mean())
+
+
+def occlusion_map(model: keras.Model, view: np.ndarray, patch: int = 16, stride: int = 8,
+                  fill: int = 128) -> np.ndarray:
+    """Where the detector looks: how much its fake score (as log-odds, which do not saturate near 0 and 1) drops
+    when a grey ``patch`` px square covers each place, averaged over the patches covering a pixel; an (H, W)
+    float array, > 0 where the image holds evidence of a fake, < 0 where it holds evidence of a real face."""
+    ensure_rgb_uint8(view)
+    height, width = view.shape[:2]
+    corners = [(y, x) for y in range(0, height - patch + 1, stride) for x in range(0, width - patch + 1, stride)]
+    batch = np.repeat(view[None], len(corners) + 1, axis=0)  # the first one stays whole
+    for i, (y, x) in enumerate(corners, 1):
+        batch[i, y:y + patch, x:x + patch] = fill
+    p = np.clip(fake_scores(model, batch), 1e-7, 1 - 1e-7)
+    logits = np.log(p / (1 - p))
+    total, count = np.zeros((height, width)), np.zeros((height, width))
+    for drop, (y, x) in zip(logits[0] - logits[1:], corners, strict=True):
+        total[y:y + patch, x:x + patch] += drop
+        count[y:y + patch, x:x + patch] += 1
+    return total / np.maximum(count, 1)
+
+
+# --- labels and provenance ----------------------------------------------------------------------------
+def container_tags(path: str | os.PathLike) -> dict[str, str]:
+    """The global metadata tags of a video or image file (e.g. ``comment``), as ffmpeg reads them."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise VideoError(f"{path}: ffmpeg cannot read its metadata ({proc.stderr.strip()[-200:]})")
+    tags = {}
+    for line in proc.stdout.splitlines():
+        if line and not line.startswith(";") and "=" in line:
+            key, _, value = line.partition("=")
+            tags[key] = value
+    return tags
