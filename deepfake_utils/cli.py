@@ -13,7 +13,8 @@ from pathlib import Path
 from .defaults import COLOUR_METHODS, CONVERT, LABEL, MASKS
 from .errors import DeepfakeError
 
-DEMO_MINUTES_CPU = 6.0  # training time of `make demo` on a CPU (the swap is recognised well before: see README)
+DEMO_MINUTES_CPU = 5.0  # training time of `make demo` on a CPU: B is recognised after 1-2 minutes, expression
+# (landmark NME) settles below 0.06 after 2-4 (benchmarks/README.md)
 DEMO_MINUTES_GPU = 20.0
 
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
