@@ -465,40 +465,6 @@ class Trainer:
         finally:
             bar.close()
         return self.history
-        preview = (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
-                   preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
-        preview_every = preview_every or save_every
-        bar = tqdm(total=steps, initial=self.step, desc=f"train {self.preset.name}", unit="step", disable=not progress)
-        batches = iter(self.datasets(faces_a, faces_b))
-        self.input_waits = []
-        try:
-            while self.step < steps:
-                start = time.perf_counter()
-                (warped_a, target_a), (warped_b, target_b) = next(batches)
-                self.input_waits.append(time.perf_counter() - start)
-                loss_a, loss_b = (float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
-                if not (np.isfinite(loss_a) and np.isfinite(loss_b)):
-                    kept = self._state["step"] if self._state else 0
-                    raise TrainingError(f"the loss became {loss_a if not np.isfinite(loss_a) else loss_b} at step "
-                                        f"{self.step + 1}; training stopped and the last good checkpoint "
-                                        f"(step {kept}) in {self.model_dir} is kept. Try a lower learning rate.")
-                self._step_var.assign_add(1)
-                self.history.append([self.step, loss_a, loss_b])
-                if on_step is not None:
-                    on_step(self.step, loss_a, loss_b)
-                bar.update(1)
-                bar.set_postfix(loss_a=f"{loss_a:.4f}", loss_b=f"{loss_b:.4f}")
-                if save_every and (self.step % save_every == 0 or self.step == steps):
-                    self.save()
-                if save_every and (self.step % preview_every == 0 or self.step == steps):
-                    write_image(self.model_dir / "preview.png", preview_grid(self.model, *preview))
-        except KeyboardInterrupt:
-            if save_every:
-                self.save()  # the weights are whole between steps: keep them
-            raise
-        finally:
-            bar.close()
-        return self.history
 
     # --- checkpoints ----------------------------------------------------------------------------
     def _read_state(self) -> dict | None:
