@@ -426,7 +426,7 @@ class Trainer:
                if minutes is None else
                tqdm(total=round(budget), initial=min(round(self.train_seconds), round(budget)), unit="s",
                     desc=f"train {self.preset.name} {minutes:g} min", disable=not progress,
-                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{postfix}]"))
+                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}"))
         batches = iter(self.datasets(faces_a, faces_b))
         self.input_waits = []
         clock = time.perf_counter()
