@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,25 +65,79 @@ def quiet_tensorflow() -> None:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from .errors import NoFaceError, VideoError
     from .extract import extract, faces_found
 
     result = extract(args.input, args.out_dir, size=args.size, fps=args.fps, max_frames=args.max_frames,
-                     blur_threshold=args.blur_threshold, reference=args.reference, fast=not args.naive)
-    found = sum(1 for faces in result["frames"].values() if faces)
-    print(f"{found}/{len(result['frames'])} frames with a face ({faces_found(result):.0%}); "
+                     blur_threshold=args.blur_threshold, reference=args.reference, fast=not args.naive,
+                     overwrite=args.overwrite)
+    frames, run = result["frames"], result["run"]
+    found = sum(1 for faces in frames.values() if faces)
+    if run["resumed_frames"]:
+        print(f"continued an earlier extraction: {run['resumed_frames']} frames were already done")
+    if run["removed"] or run["moved"]:
+        print(f"your edits are kept: {run['removed']} deleted faces marked removed (not written again), "
+              f"{run['moved']} moved faces followed")
+    several = [key for key, faces in frames.items() if len(faces) > 1]
+    if several:
+        how = ("the reference person's at the top level, the others in other/" if args.reference else
+               "all kept as _0, _1, ... (_0 is the one nearest the centre; --reference keeps one person)")
+        print(f"{len(several)} images with several faces ({', '.join(several[:3])}{', ...' * (len(several) > 3)}): "
+              f"{how}")
+    skipped = result["skipped"]
+    if skipped:
+        print(f"{len(skipped)} unreadable images skipped (fix or remove them; a re-run adds them):", file=sys.stderr)
+        for reason in skipped.values():
+            print(f"  {reason}", file=sys.stderr)
+    print(f"{found}/{len(frames)} frames with a face ({faces_found(result):.0%}); "
           f"faces and alignments.json in {args.out_dir}")
+    truncated = result.get("truncated")
+    if truncated:
+        raise VideoError(f"{args.input}: truncated: only {truncated['frames']} of its {truncated['declared_frames']} "
+                         f"frames decode (an incomplete copy or download?); the faces of those are kept in "
+                         f"{args.out_dir}: copy the whole file and run extract again to continue")
+    if frames and not found:
+        raise NoFaceError(f"{args.input}: no face found in any of its {len(frames)} frames (recorded in "
+                          f"{args.out_dir}/alignments.json); use a video or photos with a clear, frontal face "
+                          "at least about 80 px high")
     return 0
+
+
+def _same_folder(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve() or (Path(a).is_dir() and Path(b).is_dir()
+                                                      and os.path.samefile(a, b))
+
+
+def _check_train_args(args: argparse.Namespace) -> None:
+    """The train arguments that are wrong whatever the folders hold (checked before TensorFlow loads)."""
+    if args.steps is None and args.minutes is None:
+        raise DeepfakeError("say how long to train: --steps N (in total) or --minutes M (of training in total)")
+    positive = [("--steps", args.steps, "the number of steps to reach in total, e.g. --steps 1000"),
+                ("--minutes", args.minutes, "the training minutes to reach in total"),
+                ("--batch-size", args.batch_size, "faces per side and step, e.g. 16; leave it out for the preset's"),
+                ("--learning-rate", args.learning_rate, "e.g. 5e-5; leave it out for the preset's"),
+                ("--save-every", args.save_every, "steps between checkpoints, e.g. 100")]
+    for flag, value, what in positive:
+        if value is not None and not value > 0:
+            raise DeepfakeError(f"{flag} {value}: must be positive ({what})")
+    if _same_folder(args.a_dir, args.b_dir):
+        raise DeepfakeError(f"{args.a_dir}: given as both A and B; the swap needs faces of two different people "
+                            "in two folders")
+    for faces in (args.a_dir, args.b_dir):
+        if _same_folder(faces, args.model_dir):
+            raise DeepfakeError(f"{args.model_dir}: the model folder is the face folder {faces}; checkpoints and "
+                                "preview.png would land among the faces: choose another model folder")
 
 
 def _train(args: argparse.Namespace) -> int:
     from .train import Trainer, load_faces
 
-    if args.steps is None and args.minutes is None:
-        raise DeepfakeError("say how long to train: --steps N (in total) or --minutes M (of training in total)")
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
     trainer = Trainer(args.model_dir, args.preset, recipe=args.recipe, seed=args.seed, batch_size=args.batch_size,
                       learning_rate=args.learning_rate, mixed_precision=_precision(args.precision))
     print(f"training {trainer.summary()}")
+    for change in trainer.changes:
+        print(f"changed: {change}")
     start = trainer.step
     history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every)
     if history:
@@ -206,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="move faces with a lower variance-of-Laplacian into blurry/")
     p.add_argument("--reference", default=None, help="image of the wanted person: others go into other/")
     p.add_argument("--naive", action="store_true", help="full-frame detection on every frame (slow; for comparison)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="OUT_DIR holds another extraction: delete its faces and start afresh (without it, a re-run "
+                        "of the same source continues where it stopped and keeps your deletions)")
     p.set_defaults(func=_extract)
 
     p = sub.add_parser("train", help="train the autoencoders on two folders of aligned faces (resumes)")
@@ -223,9 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "faster, else float32)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
     p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
-    p.add_argument("--save-every", type=int, default=100)
-    p.add_argument("--seed", type=int, default=1234)
-    p.set_defaults(func=_train, tensorflow=True)
+    p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints (default 100)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of a new model (default 1234); a resumed model keeps its own")
+    p.set_defaults(func=_train, check=_check_train_args, tensorflow=True)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
     p.add_argument("video", help="the video whose face is replaced (person A)")
@@ -254,13 +313,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """The package's own warnings as one ``warning: ...`` line; others as Python prints them."""
+    from .errors import DeepfakeWarning
+
+    if issubclass(category, DeepfakeWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors of the course package print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "check", None):
+            args.check(args)
         if getattr(args, "tensorflow", False):
             quiet_tensorflow()
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except DeepfakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

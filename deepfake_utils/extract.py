@@ -10,21 +10,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, video
-from .errors import AlignmentsError, DeepfakeError, NoFaceError
+from .errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, OutputError
 from .fileio import ensure_rgb_uint8, read_image, write_image, write_json_atomic
 
 ALIGNMENTS_VERSION = 1
 ALIGNMENTS_FILE = "alignments.json"
 BLURRY_DIR = "blurry"  # faces below the blur threshold are moved here, not deleted
 OTHER_DIR = "other"  # faces that fail the identity filter are moved here
+MIN_SIZE = 64  # px: the smallest aligned face extract writes
+SAVE_SECONDS = 2.0  # alignments.json is saved at least this often while extracting (a kill loses no more)
 
 
 @dataclass
@@ -88,12 +92,14 @@ class FaceFinder:
         return Face(box, points, align.alignment_matrix(points))
 
 
-def _frames(source: Path, fps: float | None, max_frames: int | None) -> Iterator[tuple[str, np.ndarray]]:
+def _frames(source: Path, fps: float | None, max_frames: int | None) -> Iterator[tuple[str, Callable[[], np.ndarray]]]:
+    """(frame key, a loader of its image): a video's frames are decoded in order, a folder's images only on demand."""
     if source.is_dir():
-        yield from video.iter_images(source, max_images=max_frames)
+        for path in video.list_images(source)[:max_frames]:
+            yield path.stem, partial(read_image, path)
     else:
         for i, frame in enumerate(video.iter_frames(source, fps=fps, max_frames=max_frames), 1):
-            yield video.frame_key(i), frame
+            yield video.frame_key(i), partial(lambda f: f, frame)
 
 
 def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
@@ -101,6 +107,125 @@ def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
     if encoding is None:
         raise NoFaceError(f"{path}: no face found in the identity reference image")
     return encoding
+
+
+def _check_options(size: int, fps: float | None, max_frames: int | None) -> None:
+    if not isinstance(size, int) or size < MIN_SIZE:
+        raise DeepfakeError(f"--size {size}: aligned faces must be at least {MIN_SIZE} px (the model reads up to "
+                            f"{MIN_SIZE * 2} px from them); leave it out for the usual {align.ALIGNED_SIZE} px")
+    if fps is not None and not fps > 0:
+        raise DeepfakeError(f"--fps {fps}: a frame rate must be positive; leave it out to keep the video's")
+    if max_frames is not None and max_frames < 1:
+        raise DeepfakeError(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
+
+
+def _check_out_dir(source: Path, out_dir: Path) -> None:
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{out_dir}: {'it' if folder == out_dir else folder} is a file, not a folder; "
+                              "choose another output folder")
+    if source.is_dir() and out_dir.is_dir() and os.path.samefile(source, out_dir):
+        raise OutputError(f"{out_dir}: is the input folder; the faces would be mixed with the photos: "
+                          "choose another output folder")
+
+
+def _make_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror}); "
+                          "check the path and its permissions") from exc
+
+
+def _face_files(frames: dict) -> list[str]:
+    return [face["face"] for faces in frames.values() for face in faces]
+
+
+def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
+    """The alignments of an earlier run into ``out_dir`` to continue, or None to start afresh (checked first)."""
+    path = out_dir / ALIGNMENTS_FILE
+    if not path.exists():
+        images = [p for sub in ("", BLURRY_DIR, OTHER_DIR) if (out_dir / sub).is_dir()
+                  for p in video.list_images(out_dir / sub)]
+        if images:
+            raise DeepfakeError(f"{out_dir}: holds {len(images)} images ({images[0].name}, ...) but no "
+                                f"{ALIGNMENTS_FILE}; new faces would be mixed with them (and trained on): move them "
+                                "away or choose an empty folder")
+        return None
+    try:
+        old = json.loads(path.read_bytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AlignmentsError(f"{path}: damaged ({type(exc).__name__}); move it away or restore it (the faces "
+                              "beside it are kept) and run extract again") from exc
+    if not isinstance(old, dict) or old.get("version") != ALIGNMENTS_VERSION or not isinstance(old.get("frames"), dict):
+        raise AlignmentsError(f"{path}: not a version-{ALIGNMENTS_VERSION} alignments file; move it away and run "
+                              "extract again")
+    old.setdefault("crop_size", align.ALIGNED_SIZE)  # files from before the size was recorded
+    differs = [f"{what} {old.get(key)!r}, not {meta[key]!r}" for key, what in
+               (("source", "source"), ("size", "frame size"), ("fps", "frame rate"), ("crop_size", "face size"))
+               if old.get(key) != meta[key]]
+    if not differs:
+        return old
+    if not overwrite:
+        raise DeepfakeError(f"{out_dir}: holds faces of another extraction ({'; '.join(differs)}); choose another "
+                            "folder, or pass --overwrite to delete those faces and start afresh")
+    for rel in _face_files(old["frames"]):
+        (out_dir / rel).unlink(missing_ok=True)
+    return None
+
+
+def _curate(frames: dict, out_dir: Path) -> tuple[int, int]:
+    """Follow the user's edits of a used folder: faces moved between the top level, blurry/ and other/ are
+    found again; deleted faces are marked ``"removed": true`` (never written again). Returns (removed, moved)."""
+    removed = moved = 0
+    for faces in frames.values():
+        for face in faces:
+            if (out_dir / face["face"]).is_file():
+                face.pop("removed", None)  # put back by the user
+                continue
+            name = Path(face["face"]).name
+            found = next((f"{sub}/{name}" if sub else name for sub in ("", BLURRY_DIR, OTHER_DIR)
+                          if (out_dir / sub / name).is_file()), None)
+            if found is not None:
+                face["face"] = found
+                face.pop("removed", None)
+                moved += 1
+            else:
+                removed += not face.get("removed")
+                face["removed"] = True
+    return removed, moved
+
+
+def _tracker_state(finder: FaceFinder | None) -> dict | None:
+    if finder is None or finder._box is None:
+        return None
+    return {"box": [int(v) for v in finder._box], "landmarks": np.asarray(finder._points, np.float32).tolist()}
+
+
+def _set_tracker(finder: FaceFinder | None, state: dict | None) -> None:
+    if finder is not None and state:
+        finder._box = tuple(state["box"])
+        finder._points = np.asarray(state["landmarks"], np.float32)
+
+
+def _all_faces(image: np.ndarray) -> list[Face]:
+    """Every face of a photo: the one nearest the centre first (``naive_find``'s), then the others by size."""
+    angle = 0.0
+    boxes = detect.detect_from_level(image, 0)
+    if not boxes:
+        boxes, angle = detect.detect_with_rotation(image, FaceFinder().angles)
+    if not boxes:
+        return []
+    shape = detect.rotate_image(image, angle).shape if angle else image.shape
+    first = detect.pick_face(boxes, shape)
+    ordered = [first] + sorted((b for b in boxes if b != first), key=detect.box_size, reverse=True)
+    faces = []
+    for box in ordered:
+        points = landmarks.predict_landmarks(image, box, angle=angle)
+        if angle:
+            box = detect.unrotate_box(box, angle, image.shape)
+        faces.append(Face(box, points, align.alignment_matrix(points)))
+    return faces
 
 
 def extract(
@@ -115,48 +240,93 @@ def extract(
     tolerance: float = 0.6,
     fast: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
-    """Write one aligned face per frame of ``source`` (video or image folder) and ``alignments.json``."""
+    """Write the aligned faces of ``source`` (video: one per frame; photos: all) and ``alignments.json``.
+
+    The alignments are saved as the run goes (atomically, every ``SAVE_SECONDS``), so a run that is killed
+    continues where it stopped when started again with the same source. Faces deleted from the folder are
+    marked removed and not written again; faces moved between the top level, blurry/ and other/ are followed.
+    Another source (or frame rate, or face size) in a used folder is refused unless ``overwrite`` (which
+    deletes the old faces). Unreadable images are skipped and listed under ``"skipped"``.
+    """
     source, out_dir = Path(source), Path(out_dir)
+    _check_options(size, fps, max_frames)
     if not source.exists():
         raise DeepfakeError(f"{source}: no such video or folder")
     if not source.is_dir() and not video.is_video(source):
         raise DeepfakeError(f"{source}: not a video ({', '.join(video.VIDEO_SUFFIXES)}) or an image folder")
-    meta = {"version": ALIGNMENTS_VERSION, "source": source.name, "fps": None, "size": None, "frames": {}}
+    _check_out_dir(source, out_dir)
+    meta = {"version": ALIGNMENTS_VERSION, "source": source.name, "fps": None, "size": None, "crop_size": size,
+            "frames": {}}
+    truncated = None
     if not source.is_dir():
         info = video.probe(source)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
         total = min(info.n_frames, max_frames or info.n_frames)
+        if info.truncated and (max_frames is None or max_frames > info.n_frames):
+            truncated = {"frames": info.n_frames, "declared_frames": info.declared_frames}
     else:
         total = min(len(video.list_images(source)), max_frames or 10**9)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ref = _reference_encoding(reference) if reference is not None else None
-    finder = FaceFinder() if fast else None
+    _make_out_dir(out_dir)
+    old = _previous_run(out_dir, meta, overwrite)
+    removed = moved = 0
+    if old is not None:
+        meta.update(old)
+        removed, moved = _curate(meta["frames"], out_dir)
+    meta.pop("truncated", None)
+    meta["skipped"] = {}  # unreadable images of this run (a re-run tries them again)
+    meta["complete"] = False
     frames = meta["frames"]
-    bar = tqdm(_frames(source, fps, max_frames), total=total, desc=f"extract {source.name}", unit="frame",
+    done = len(frames)
+    meta["run"] = {"resumed_frames": done, "removed": removed, "moved": moved}
+    tracker = meta.pop("tracker", None)
+    finder = FaceFinder() if fast else None
+    save_alignments(out_dir / ALIGNMENTS_FILE, meta)  # before the first face: a folder never has faces without it
+    bar = tqdm(total=total, initial=min(done, total), desc=f"extract {source.name}", unit="frame",
                disable=not progress)
+    last_save = time.monotonic()
     try:
-        for key, image in bar:
-            if source.is_dir() and finder is not None:
-                finder.reset()  # photos are unrelated: nothing to track
-            found = (finder or naive_find)(image)
-            frames[key] = []
-            if found is None:
+        for key, load in _frames(source, fps, max_frames):
+            if key in frames:
+                if not source.is_dir():
+                    _set_tracker(finder, tracker)  # as it was after the last frame done
                 continue
-            frames[key].append(_save_face(image, found, key, out_dir, size, blur_threshold, ref, tolerance))
+            try:
+                image = load()
+            except ImageError as exc:
+                meta["skipped"][key] = str(exc)
+                bar.update(1)
+                continue
+            if source.is_dir():
+                found = _all_faces(image)
+            else:
+                face = (finder or naive_find)(image)
+                found = [] if face is None else [face]
+            frames[key] = [_save_face(image, face, key, i, out_dir, size, blur_threshold, ref, tolerance)
+                           for i, face in enumerate(found)]
+            tracker = _tracker_state(finder) if not source.is_dir() else None
+            bar.update(1)
+            if time.monotonic() - last_save >= SAVE_SECONDS:
+                meta["tracker"] = tracker
+                save_alignments(out_dir / ALIGNMENTS_FILE, meta)
+                last_save = time.monotonic()
         meta["complete"] = True
     finally:  # even on a crash or Ctrl-C, keep the alignments of the faces already written
-        meta.setdefault("complete", False)
+        meta["tracker"] = tracker
+        if truncated:
+            meta["truncated"] = truncated
         save_alignments(out_dir / ALIGNMENTS_FILE, meta)
         bar.close()
     return meta
 
 
-def _save_face(image, found: Face, key, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:
+def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:
     matrix = found.matrix if size == align.ALIGNED_SIZE else align.alignment_matrix(found.landmarks, size)
     crop = align.align_face(image, matrix, size)
     blur = align.blur_score(crop)
-    name = f"{key}_0.png"
+    name = f"{key}_{index}.png"
     folder = ""
     if blur_threshold is not None and blur < blur_threshold:
         folder = BLURRY_DIR

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -30,12 +32,14 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from . import align, warp
-from .errors import DeepfakeError
-from .fileio import list_images, read_image, write_image, write_json_atomic
+from .errors import DeepfakeError, DeepfakeWarning, OutputError
+from .fileio import _output_error, _pid_alive, list_images, read_image, write_image, write_json_atomic
 from .model import COVERAGE, Preset, SwapModel, build, get_preset
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
+STATE_KEYS = ("step", "seed", "batch_size", "preset", "checkpoint")  # what a state.json must hold
+TMP_CKPT = re.compile(r"\.tmp-ckpt-\d+-(\d+)-\d+")  # a checkpoint being written: .tmp-ckpt-STEP-PID-NS
 
 
 class TrainingError(DeepfakeError):
@@ -63,10 +67,17 @@ def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.n
     paths = list_images(folder)[:limit]
     if not paths:
         raise DeepfakeError(f"{folder}: no face images; run `python -m deepfake_utils extract` into it first")
-    faces = [read_image(p) for p in paths]
-    sizes = {f.shape for f in faces}
-    if len(sizes) != 1 or faces[0].shape[0] != faces[0].shape[1]:
-        raise DeepfakeError(f"{folder}: faces must be square aligned crops of one size, found sizes {sorted(sizes)}")
+    faces = []
+    for path in paths:
+        face = read_image(path)
+        height, width = face.shape[:2]
+        if height != width:
+            raise DeepfakeError(f"{path}: {width}x{height} is not a square aligned face; remove it from {folder} "
+                                "(extract writes square crops)")
+        if height != align.ALIGNED_SIZE:  # any crop size: the pipeline frames the face in 256 px crops
+            face = cv2.resize(face, (align.ALIGNED_SIZE,) * 2,
+                              interpolation=cv2.INTER_AREA if height > align.ALIGNED_SIZE else cv2.INTER_CUBIC)
+        faces.append(face)
     return faces
 
 
@@ -178,8 +189,9 @@ def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: i
 
 
 def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
-    """The first ``n`` faces as unwarped training targets, float (n, size, size, 3)."""
-    picks = [warp.random_warp(f, np.random.default_rng(0), sigma=0, coverage=coverage, size=size)[1] for f in faces[:n]]
+    """The first ``n`` faces (repeated if there are fewer) as unwarped training targets, float (n, size, size, 3)."""
+    picks = [warp.random_warp(faces[i % len(faces)], np.random.default_rng(0), sigma=0, coverage=coverage,
+                              size=size)[1] for i in range(n)]
     return np.stack(picks).astype(np.float32) / 255.0
 
 
@@ -205,20 +217,25 @@ def _saved_recipe(state: dict) -> Recipe:
 
 def _read_state_file(path: Path) -> dict:
     try:
-        state = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: unreadable ({exc}); restore it or use a new model folder") from exc
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or "checkpoint" not in state:
-        raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state")
+        state = json.loads(path.read_bytes().decode())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        what = "binary data, not JSON" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise CheckpointError(f"{path}: unreadable ({what}); restore it from a backup or use a new model folder "
+                              "(the checkpoint folders beside it are kept)") from exc
+    if (not isinstance(state, dict) or state.get("version") != STATE_VERSION
+            or any(key not in state for key in STATE_KEYS)):
+        raise CheckpointError(f"{path}: not a version-{STATE_VERSION} training state; restore it from a backup or "
+                              "use a new model folder")
     return state
 
 
-def _read_checkpoint(ckpt: tf.train.Checkpoint, model_dir: Path, state: dict, *, partial: bool = False) -> Path:
-    """Load the model folder's current checkpoint into ``ckpt`` (``partial``: it may hold more, e.g. optimizers)."""
-    folder = model_dir / state["checkpoint"]
+def _checkpoint_step(name: str) -> int:
+    return int(name.rsplit("-", 1)[1])
+
+
+def _load_one(ckpt: tf.train.Checkpoint, folder: Path, partial: bool) -> None:
     if not folder.is_dir():
-        hint = f"; the previous one, {state['previous']}, may still load" if state.get("previous") else ""
-        raise CheckpointError(f"{folder}: checkpoint missing{hint}")
+        raise CheckpointError(f"{folder}: checkpoint missing")
     try:
         status = ckpt.read(str(folder / "ckpt"))
         if partial:
@@ -228,7 +245,29 @@ def _read_checkpoint(ckpt: tf.train.Checkpoint, model_dir: Path, state: dict, *,
     except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as exc:
         raise CheckpointError(f"{folder}: cannot load this checkpoint ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:200]}); it is corrupt or from another model") from exc
-    return folder
+
+
+def _read_checkpoint(ckpt: tf.train.Checkpoint, model_dir: Path, state: dict, *, partial: bool = False) -> Path:
+    """Load the model folder's current checkpoint into ``ckpt`` (``partial``: it may hold more, e.g. optimizers);
+    if it is missing or damaged, the previous one, with a ``DeepfakeWarning``. Returns the folder loaded."""
+    folder = model_dir / state["checkpoint"]
+    try:
+        _load_one(ckpt, folder, partial)
+        return folder
+    except CheckpointError as exc:
+        if not state.get("previous"):
+            raise
+        first = exc
+    previous = model_dir / state["previous"]
+    try:
+        _load_one(ckpt, previous, partial)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{first}; the previous one cannot be loaded either ({exc}); restore the folder from "
+                              "a backup or use a new model folder") from exc
+    warnings.warn(f"{first}; fell back to the previous checkpoint, {previous.name} (step "
+                  f"{_checkpoint_step(previous.name)}): the steps since then are trained again", DeepfakeWarning,
+                  stacklevel=3)
+    return previous
 
 
 def load_model(model_dir: str | os.PathLike) -> SwapModel:
@@ -276,7 +315,7 @@ class Trainer:
     """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
 
     def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *,
-                 recipe: str | Recipe | None = None, seed: int = 1234, batch_size: int | None = None,
+                 recipe: str | Recipe | None = None, seed: int | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, jit: bool | None = None,
                  mixed_precision: bool | str | None = None, strategy: tf.distribute.Strategy | None = None) -> None:
         """Open (or start) a model folder; ``preset`` and ``recipe`` default to the saved ones, else ``tiny``
@@ -286,8 +325,18 @@ class Trainer:
         and ``strategy`` to a ``MirroredStrategy`` over all GPUs when there are several (the batch size is
         then the global one, split between them). On a CPU, ``mixed_precision`` defaults to bfloat16 where
         ``bfloat16_by_default()`` says it wins, float32 elsewhere; ``"bfloat16"`` or ``False`` choose.
+
+        On resume, ``seed`` and ``batch_size`` (default 1234 and the preset's for a new model) must be left out
+        or equal the saved ones: they define the data stream. A new ``learning_rate`` is applied, recorded in
+        state.json and listed in ``changes``.
         """
         self.model_dir = Path(model_dir)
+        if batch_size is not None and batch_size < 1:
+            raise DeepfakeError(f"batch size {batch_size}: must be at least 1")
+        if learning_rate is not None and not learning_rate > 0:
+            raise DeepfakeError(f"learning rate {learning_rate}: must be positive (e.g. 5e-5)")
+        self.changes: list[str] = []  # what this run changed of the saved training (for the log)
+        self._clean_temp_checkpoints()
         state = self._read_state()
         if state is not None:
             saved = _saved_preset(state)
@@ -298,10 +347,17 @@ class Trainer:
             if recipe is not None and get_recipe(recipe) != saved_recipe:
                 raise CheckpointError(f"{self.model_dir}: was trained with the {saved_recipe.name!r} recipe, not "
                                       f"{get_recipe(recipe).name!r}; use another folder to start a new model")
+            for name, given, kept, why in (
+                    ("seed", seed, state["seed"], "the seed chooses the training pairs and their warps"),
+                    ("batch-size", batch_size, state["batch_size"], "the data stream is indexed by step x batch")):
+                if given is not None and given != kept:
+                    raise CheckpointError(f"{self.model_dir}: was trained with --{name} {kept}, not {given} ({why}, "
+                                          f"so a resumed run must keep it); leave --{name} out to resume, or use "
+                                          "another folder to start a new model")
             preset, recipe, seed, batch_size = saved, saved_recipe, state["seed"], state["batch_size"]
         self.preset = get_preset(preset or "tiny")
         self.recipe = get_recipe(recipe or "fast")
-        self.seed, self.coverage = seed, self.recipe.coverage
+        self.seed, self.coverage = (1234 if seed is None else seed), self.recipe.coverage
         self.batch_size = batch_size or self.recipe.batch_size or self.preset.batch_size
         self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
         self.train_seconds = float(state.get("train_seconds", 0.0)) if state else 0.0  # training time so far
@@ -334,8 +390,10 @@ class Trainer:
         self.history: list[list[float]] = []
         self.input_waits: list[float] = []  # seconds each step of the last ``fit`` waited for its batch
         self._state = state
+        self.learning_rate = float(learning_rate or self.recipe.learning_rate or self.preset.learning_rate)
+        self._rates = [[0, self.learning_rate]]  # [first step, learning rate] of each rate used (state.json)
         if state is not None:
-            self._restore(state)
+            self._restore(state, learning_rate)
         self._train_step = tf.function(self._replica_step if self.strategy.num_replicas_in_sync == 1
                                        else self._distributed_step, jit_compile=self.jit)
 
@@ -476,27 +534,72 @@ class Trainer:
             return None
         return _read_state_file(path)
 
-    def _restore(self, state: dict) -> None:
+    def _restore(self, state: dict, learning_rate: float | None) -> None:
         folder = _read_checkpoint(self._ckpt, self.model_dir, state)
-        if self.step != state["step"]:
-            raise CheckpointError(f"{folder}: holds step {self.step}, but {STATE_FILE} says {state['step']}")
-        self.history = state.get("history", [])
+        expected = _checkpoint_step(folder.name)
+        if self.step != expected:
+            raise CheckpointError(f"{folder}: holds step {self.step}, but its name says {expected}; the folder is "
+                                  "damaged: restore it from a backup or use a new model folder")
+        self.history = [h for h in state.get("history", []) if h[0] <= self.step]
+        if folder.name != state["checkpoint"]:  # fell back: the damaged newest is set aside, not deleted
+            damaged = self.model_dir / state["checkpoint"]
+            if damaged.exists():
+                os.replace(damaged, self.model_dir / f"damaged-{damaged.name}")
+            self.train_seconds = float(state.get("previous_train_seconds", self.train_seconds))
+            state = {**state, "step": self.step, "checkpoint": folder.name, "previous": None}
+            self._state = state
+        # Adam restores the learning rate it was saved with: a new one is set again and recorded
+        saved_rate = float(state.get("learning_rate") or self.opt_a.learning_rate.numpy())
+        self._rates = [r for r in state.get("learning_rates") or [[0, saved_rate]] if r[0] <= self.step]
+        if learning_rate is None:
+            self.learning_rate = saved_rate
+        elif not np.isclose(learning_rate, saved_rate, rtol=1e-6, atol=0):
+            self.changes.append(f"learning rate {saved_rate:g} -> {learning_rate:g} from step {self.step} "
+                                "(recorded in state.json)")
+            self._rates.append([self.step, self.learning_rate])
+        for opt in (self.opt_a, self.opt_b):
+            opt.learning_rate = self.learning_rate
+
+    def _clean_temp_checkpoints(self) -> None:
+        """Remove the half-written checkpoints of runs that died while saving (their process is gone)."""
+        if not self.model_dir.is_dir():
+            return
+        for entry in self.model_dir.iterdir():
+            match = TMP_CKPT.fullmatch(entry.name)
+            if match and not _pid_alive(int(match.group(1))):
+                shutil.rmtree(entry, ignore_errors=True)
 
     def save(self) -> Path:
-        """Write a checkpoint of the current step atomically and keep the previous one; returns its folder."""
-        self.model_dir.mkdir(parents=True, exist_ok=True)
+        """Write a checkpoint of the current step atomically and keep the previous one; returns its folder.
+
+        A failed write (disk full, read-only) raises ``OutputError`` and leaves the last checkpoint as it was.
+        """
         name = f"ckpt-{self.step:06d}"
         final = self.model_dir / name
         tmp = self.model_dir / f".tmp-{name}-{os.getpid()}-{time.monotonic_ns()}"
-        self._ckpt.write(str(tmp / "ckpt"))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        kept = (f"; the last checkpoint ({self._state['checkpoint']}, step {self._state['step']}) is kept"
+                if self._state else "")
+        try:
+            self.model_dir.mkdir(parents=True, exist_ok=True)
+            self._ckpt.write(str(tmp / "ckpt"))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise OutputError(f"{_output_error(final, exc, 'cannot save the checkpoint')}{kept}") from exc
+        except tf.errors.OpError as exc:  # TensorFlow's own file writes: ENOSPC and EROFS come back as OpError
+            shutil.rmtree(tmp, ignore_errors=True)
+            cause = str(exc).strip().splitlines()[0][:200]
+            fix = ("free some space there or choose another model folder" if "space" in cause.lower()
+                   else "check the model folder and its permissions")
+            raise OutputError(f"{final}: cannot save the checkpoint ({cause}); {fix}{kept}") from exc
         previous = self._state["checkpoint"] if self._state and self._state["checkpoint"] != name else None
         state = {"version": STATE_VERSION, "step": self.step, "seed": self.seed, "batch_size": self.batch_size,
-                 "preset": asdict(self.preset), "recipe": asdict(self.recipe), "colour_shift": self.colour_shift,
-                 "train_seconds": round(self.train_seconds, 3), "checkpoint": name, "previous": previous,
-                 "history": self.history}
+                 "learning_rate": self.learning_rate, "preset": asdict(self.preset), "recipe": asdict(self.recipe),
+                 "colour_shift": self.colour_shift, "train_seconds": round(self.train_seconds, 3),
+                 "previous_train_seconds": self._state.get("train_seconds") if previous and self._state else None,
+                 "learning_rates": self._rates, "checkpoint": name, "previous": previous, "history": self.history}
         write_json_atomic(self.model_dir / STATE_FILE, state)
         self._state = state
         for old in self.model_dir.glob("ckpt-*"):

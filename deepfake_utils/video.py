@@ -40,6 +40,18 @@ class VideoInfo:
     duration: float
     codec: str
     audio_codec: str | None
+    declared_duration: float | None = None  # what the container's header says (more than decodes: truncated)
+
+    @property
+    def declared_frames(self) -> int | None:
+        """The frame count the header promises (duration x fps), or None if it says nothing."""
+        return round(self.declared_duration * self.fps) if self.declared_duration else None
+
+    @property
+    def truncated(self) -> bool:
+        """True when fewer frames decode than the header promises (an incomplete copy or download)."""
+        declared = self.declared_frames
+        return declared is not None and self.n_frames < declared - max(2, 0.02 * declared)
 
     @property
     def has_audio(self) -> bool:
@@ -74,7 +86,9 @@ def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
     except (OSError, RuntimeError, StopIteration) as exc:
         gen.close()
         msg = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no video stream"
-        raise VideoError(f"{path}: ffmpeg cannot decode this file as a video ({msg})") from exc
+        hint = ("; the file may be truncated (an incomplete copy or download): copy it again"
+                if "moov atom not found" in str(exc) or "Invalid data found" in str(exc) else "")
+        raise VideoError(f"{path}: ffmpeg cannot decode this file as a video ({msg}){hint}") from exc
     return meta, gen
 
 
@@ -97,6 +111,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         duration=float(duration),
         codec=str(meta.get("codec")),
         audio_codec=meta.get("audio_codec"),
+        declared_duration=float(meta["duration"]) if meta.get("duration") else None,
     )
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from deepfake_utils import extract, video
-from deepfake_utils.errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, VideoError
+from deepfake_utils.errors import AlignmentsError, DeepfakeError, NoFaceError, VideoError
 from deepfake_utils.landmarks import landmark_error
 
 
@@ -76,17 +76,31 @@ def test_identity_filter_moves_other_people_aside(tmp_path, bush_photos):
     assert all(v.startswith("other/") for k, v in where.items() if "Powell" in k)
 
 
-def test_crash_mid_run_keeps_what_was_written(tmp_path, bush_photos):
+def test_crash_mid_run_keeps_what_was_written(tmp_path, bush_photos, monkeypatch):
     folder = tmp_path / "photos"
     folder.mkdir()
-    for p in bush_photos[:3]:
+    for p in bush_photos[:4]:
         shutil.copy(p, folder)
-    (folder / "zz_broken.jpg").write_bytes(b"not a jpeg")
-    with pytest.raises(ImageError, match="zz_broken.jpg"):
+    (folder / "0_broken.jpg").write_bytes(b"not a jpeg")  # reported and skipped, no longer a crash
+    save = extract._save_face
+    calls = []
+
+    def crash_on_the_fourth(*args):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return save(*args)
+
+    monkeypatch.setattr(extract, "_save_face", crash_on_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
         extract.extract(folder, tmp_path / "out", progress=False)
     kept = extract.load_alignments(tmp_path / "out")
     assert kept["complete"] is False and len(kept["frames"]) == 3
+    assert "0_broken" in kept["skipped"] and "0_broken.jpg" in kept["skipped"]["0_broken"]
     assert len(list((tmp_path / "out").glob("*.png"))) == 3
+    monkeypatch.undo()
+    again = extract.extract(folder, tmp_path / "out", progress=False)  # continues with the fourth photo
+    assert again["run"]["resumed_frames"] == 3 and again["complete"] is True and len(again["frames"]) == 4
 
 
 def test_bad_inputs(tmp_path, bush_photos):

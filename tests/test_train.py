@@ -90,12 +90,14 @@ def test_missing_or_corrupt_checkpoints_are_clear_errors(faces, tmp_path):
     trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=4)
     trainer.fit(a, b, 2, save_every=1, progress=False)
     ckpt = tmp_path / "m" / "ckpt-000002"
-    data_file = next(ckpt.glob("ckpt.data-*"))
-    data_file.write_bytes(data_file.read_bytes()[:100])
-    with pytest.raises(train.CheckpointError, match="ckpt-000002"):
+    for folder in (ckpt, tmp_path / "m" / "ckpt-000001"):  # the newest and the previous one both damaged
+        data_file = next(folder.glob("ckpt.data-*"))
+        data_file.write_bytes(data_file.read_bytes()[:100])
+    with pytest.raises(train.CheckpointError, match="ckpt-000002.*previous one cannot be loaded.*ckpt-000001"):
         train.Trainer(tmp_path / "m")
     shutil.rmtree(ckpt)
-    with pytest.raises(train.CheckpointError, match="missing.*ckpt-000001"):
+    shutil.rmtree(tmp_path / "m" / "ckpt-000001")
+    with pytest.raises(train.CheckpointError, match="ckpt-000002: checkpoint missing.*ckpt-000001: checkpoint missing"):
         train.Trainer(tmp_path / "m")
     (tmp_path / "m" / "state.json").write_text("{broken")
     with pytest.raises(train.CheckpointError, match="unreadable"):

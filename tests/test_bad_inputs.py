@@ -1,0 +1,315 @@
+"""Bad inputs against the real command line: each gets one clear error line (or a repair), the right exit code,
+and no file already on disk is lost (issue 14)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from deepfake_utils import cli, extract, video
+from deepfake_utils.fileio import read_image, write_image
+
+
+def _error_line(err: str) -> str:
+    """The one ``error:`` line on stderr (progress bars write there too), which must be the last line."""
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    assert sum(line.startswith("error:") for line in lines) == 1, err
+    assert lines[-1].startswith("error:"), err
+    return lines[-1]
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes (to check that nothing was lost or changed)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _fails(args: list[str], capsys, *expected: str) -> str:
+    assert cli.main(args) == 1, args
+    line = _error_line(capsys.readouterr().err)
+    for text in expected:
+        assert text in line, line
+    return line
+
+
+@pytest.fixture(scope="module")
+def photos(bush_photos, tmp_path_factory) -> Path:
+    """Three photos of one person."""
+    folder = tmp_path_factory.mktemp("photos")
+    for p in bush_photos[:3]:
+        shutil.copy(p, folder)
+    return folder
+
+
+# --- extract ------------------------------------------------------------------------------------
+def test_extract_continues_keeps_deletions_and_refuses_another_source(sample_video, photos, tmp_path, capsys):
+    out = tmp_path / "faces"
+    assert cli.main(["extract", str(sample_video), str(out), "--max-frames", "4"]) == 0
+    (out / "000002_0.png").unlink()  # the user excludes a face
+    (out / "blurry").mkdir()
+    (out / "000003_0.png").rename(out / "blurry" / "000003_0.png")  # and sets one aside
+    capsys.readouterr()
+    assert cli.main(["extract", str(sample_video), str(out), "--max-frames", "6"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 frames were already done" in printed and "1 deleted faces marked removed" in printed, printed
+    assert not (out / "000002_0.png").exists()  # never written again
+    meta = json.loads((out / "alignments.json").read_text())
+    assert list(meta["frames"]) == [f"{i:06d}" for i in range(1, 7)] and meta["complete"] is True
+    assert meta["frames"]["000002"][0]["removed"] is True
+    assert meta["frames"]["000003"][0]["face"] == "blurry/000003_0.png"
+    from deepfake_utils.swap import _faces_from_alignments
+
+    faces, removed = _faces_from_alignments(out)  # convert's reading: both are left unswapped
+    assert removed == 2 and faces["000002"] is None and faces["000003"] is None and faces["000004"] is not None
+
+    before = _snapshot(out)
+    _fails(["extract", str(photos), str(out)], capsys, str(out), "another extraction", "source '2.mp4'",
+           "--overwrite")
+    assert _snapshot(out) == before
+    _fails(["extract", str(sample_video), str(out), "--max-frames", "6", "--size", "128"], capsys,
+           "face size 256, not 128", "--overwrite")
+    assert _snapshot(out) == before
+    assert cli.main(["extract", str(photos), str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(f"{p.stem}_0.png" for p in photos.iterdir())
+    assert not list(out.rglob("0000*.png"))  # the other video's faces are gone: they are not trained on
+
+
+def test_extract_into_a_folder_of_untracked_images_is_refused(photos, tmp_path, capsys):
+    out = tmp_path / "faces"
+    out.mkdir()
+    shutil.copy(next(photos.iterdir()), out / "mine.jpg")
+    _fails(["extract", str(photos), str(out)], capsys, str(out), "1 images", "no alignments.json", "move them away")
+    assert [p.name for p in out.iterdir()] == ["mine.jpg"]
+    (out / "mine.jpg").unlink()
+    (out / "alignments.json").write_bytes(os.urandom(200))
+    _fails(["extract", str(photos), str(out)], capsys, "alignments.json: damaged", "move it away")
+
+
+def test_extract_skips_unreadable_images_and_keeps_every_face_of_a_group_photo(bush_photos, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(bush_photos[0], folder / "a.jpg")
+    (folder / "b_broken.jpg").write_bytes(b"not a jpeg")
+    from deepfake_utils import data
+
+    powell = data.identity_photos("Colin_Powell", 1)[0]
+    two = np.concatenate([read_image(bush_photos[1]), read_image(powell)], axis=1)
+    write_image(folder / "c_pair.png", two)
+    out = tmp_path / "faces"
+    assert cli.main(["extract", str(folder), str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "1 unreadable images skipped" in captured.err and "b_broken.jpg" in captured.err
+    assert "1 images with several faces (c_pair): all kept as _0, _1" in captured.out, captured.out
+    assert {p.name for p in out.glob("*.png")} == {"a_0.png", "c_pair_0.png", "c_pair_1.png"}
+    meta = json.loads((out / "alignments.json").read_text())
+    assert "b_broken" in meta["skipped"] and "b_broken" not in meta["frames"]
+    # with a reference, the reference person stays, the other face goes into other/
+    assert cli.main(["extract", str(folder), str(tmp_path / "ref"), "--reference", str(bush_photos[1])]) == 0
+    assert "the reference person's at the top level, the others in other/" in capsys.readouterr().out
+    pair = json.loads((tmp_path / "ref" / "alignments.json").read_text())["frames"]["c_pair"]
+    assert sorted(face["face"].startswith("other/") for face in pair) == [False, True]
+    assert all((tmp_path / "ref" / face["face"]).is_file() for face in pair)
+
+
+def test_extract_of_a_video_without_a_face_exits_1(tmp_path, capsys):
+    clip = video.write_video([np.full((96, 128, 3), 90, np.uint8)] * 3, tmp_path / "wall.mp4", fps=25)
+    _fails(["extract", str(clip), str(tmp_path / "out")], capsys, "wall.mp4: no face found in any of its 3 frames")
+    assert len(extract.load_alignments(tmp_path / "out")["frames"]) == 3  # recorded: a re-run has nothing to redo
+
+
+def test_extract_reports_a_truncated_video(sample_video, tmp_path, capsys):
+    import imageio_ffmpeg
+
+    whole = tmp_path / "whole.mp4"  # the index at the front: a cut file still plays its first frames
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(sample_video), "-c", "copy",
+                    "-movflags", "faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:70_000])
+    line = _fails(["extract", str(cut), str(tmp_path / "out")], capsys, "cut.mp4: truncated: only",
+                  "of its 125 frames decode", "run extract again to continue")
+    n = int(line.split("only ")[1].split()[0])
+    assert 0 < n < 125 and len(extract.load_alignments(tmp_path / "out")["frames"]) == n
+    # cut where the index is missing (the usual layout keeps it at the end)
+    cut.write_bytes(sample_video.read_bytes()[:70_000])
+    _fails(["extract", str(cut), str(tmp_path / "out2")], capsys, "cut.mp4", "may be truncated")
+
+
+def test_extract_refuses_bad_sizes_and_outputs(sample_video, photos, tmp_path, capsys):
+    for size in ("0", "-5", "32"):
+        _fails(["extract", str(sample_video), str(tmp_path / "out"), "--size", size], capsys,
+               f"--size {size}: aligned faces must be at least 64 px")
+    _fails(["extract", str(sample_video), str(tmp_path / "out"), "--max-frames", "0"], capsys, "--max-frames 0")
+    (tmp_path / "afile").write_text("keep me")
+    _fails(["extract", str(sample_video), str(tmp_path / "afile")], capsys, "afile: it is a file, not a folder")
+    _fails(["extract", str(sample_video), str(tmp_path / "afile" / "faces")], capsys, "is a file, not a folder")
+    before = _snapshot(photos)
+    _fails(["extract", str(photos), str(photos)], capsys, "is the input folder")
+    assert _snapshot(photos) == before and (tmp_path / "afile").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_a_killed_extraction_resumes_and_matches_an_uninterrupted_one(sample_video, tmp_path):
+    frames = 14
+    straight = extract.extract(sample_video, tmp_path / "straight", max_frames=frames, progress=False)
+    out = tmp_path / "killed"
+    script = textwrap.dedent(f"""
+        import time
+        from deepfake_utils import align, extract
+        extract.SAVE_SECONDS = 0  # save after every frame, and go slowly, so that the kill lands mid-run
+        score = align.blur_score
+        align.blur_score = lambda crop: (time.sleep(0.3), score(crop))[1]
+        extract.extract({str(sample_video)!r}, {str(out)!r}, max_frames={frames}, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            done = len(json.loads((out / "alignments.json").read_text())["frames"])
+        except (OSError, ValueError):
+            done = 0
+        if done >= 4:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    killed = json.loads((out / "alignments.json").read_text())
+    assert killed["complete"] is False and 4 <= len(killed["frames"]) < frames
+    resumed = extract.extract(sample_video, out, max_frames=frames, progress=False)
+    assert resumed["run"]["resumed_frames"] == len(killed["frames"]) and resumed["complete"] is True
+    saved = lambda m: {k: [{f: v for f, v in face.items()} for face in faces]  # noqa: E731
+                       for k, faces in m["frames"].items()}
+    assert saved(json.loads((out / "alignments.json").read_text())) == saved(
+        json.loads((tmp_path / "straight" / "alignments.json").read_text()))
+    assert _snapshot(out).keys() == _snapshot(tmp_path / "straight").keys()  # no temp files left
+    for name in straight["frames"]:
+        assert (out / f"{name}_0.png").read_bytes() == (tmp_path / "straight" / f"{name}_0.png").read_bytes()
+
+
+# --- train --------------------------------------------------------------------------------------
+def _train(faces: Path, model: Path, *extra: str) -> list[str]:
+    return ["train", str(faces / "A"), str(faces / "B"), str(model), *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(sample_faces, tmp_path_factory) -> Path:
+    """A model folder trained through the command line: 2 steps of batch 4, a checkpoint after each."""
+    model = tmp_path_factory.mktemp("trained") / "m"
+    assert cli.main(_train(sample_faces, model, "--steps", "2", "--batch-size", "4", "--save-every", "1")) == 0
+    return model
+
+
+def _copy(model: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(model, tmp_path / "m"))
+
+
+def test_train_refuses_bad_arguments_before_loading_anything(sample_faces, tmp_path, capsys):
+    model = tmp_path / "m"
+    cases = [(["--steps", "0"], "--steps 0: must be positive"), (["--steps", "-3"], "--steps -3: must be positive"),
+             (["--steps", "5", "--batch-size", "0"], "--batch-size 0: must be positive"),
+             (["--minutes", "0"], "--minutes 0.0: must be positive"),
+             (["--steps", "5", "--learning-rate", "-1"], "--learning-rate -1.0: must be positive"),
+             ([], "say how long to train")]
+    for extra, expected in cases:
+        _fails(_train(sample_faces, model, *extra), capsys, expected)
+    a = str(sample_faces / "A")
+    _fails(["train", a, a + "/", str(model), "--steps", "1"], capsys, "given as both A and B")
+    _fails(["train", a, str(sample_faces / "B"), a, "--steps", "1"], capsys, "the model folder is the face folder")
+    assert not model.exists()
+
+
+def test_train_resume_applies_a_new_learning_rate_and_refuses_a_new_seed_or_batch(sample_faces, trained, tmp_path,
+                                                                                 capsys):
+    from deepfake_utils import train
+
+    model = _copy(trained, tmp_path)
+    capsys.readouterr()
+    assert cli.main(_train(sample_faces, model, "--steps", "3", "--learning-rate", "1e-4")) == 0
+    assert "changed: learning rate 0.0002 -> 0.0001 from step 2" in capsys.readouterr().out
+    state = json.loads((model / "state.json").read_text())
+    assert state["learning_rate"] == 1e-4 and state["learning_rates"] == [[0, 2e-4], [2, 1e-4]]
+    resumed = train.Trainer(model)
+    assert resumed.learning_rate == 1e-4 and float(resumed.opt_a.learning_rate.numpy()) == pytest.approx(1e-4)
+    before = _snapshot(model)
+    _fails(_train(sample_faces, model, "--steps", "4", "--batch-size", "8"), capsys,
+           "trained with --batch-size 4, not 8", "leave --batch-size out to resume")
+    _fails(_train(sample_faces, model, "--steps", "4", "--seed", "7"), capsys, "trained with --seed 1234, not 7")
+    assert _snapshot(model) == before
+
+
+def test_train_falls_back_to_the_previous_checkpoint_and_cleans_temp_leftovers(sample_faces, trained, tmp_path,
+                                                                                capsys):
+    model = _copy(trained, tmp_path)
+    data = next((model / "ckpt-000002").glob("ckpt.data-*"))
+    data.write_bytes(data.read_bytes()[:100])  # the newest checkpoint is damaged
+    leftover = model / ".tmp-ckpt-000003-999999999-1"  # a save killed half-way (its process is gone)
+    (leftover / "ckpt").mkdir(parents=True)
+    capsys.readouterr()
+    assert cli.main(_train(sample_faces, model, "--steps", "3")) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "fell back to the previous checkpoint, ckpt-000001 (step 1)" in captured.err
+    assert "steps 1 -> 3" in captured.out
+    assert (model / "damaged-ckpt-000002").is_dir() and not leftover.exists()  # set aside, not deleted
+    state = json.loads((model / "state.json").read_text())
+    assert state["step"] == 3 and [h[0] for h in state["history"]] == [1, 2, 3]
+
+
+def test_train_state_json_of_binary_garbage_is_a_clear_error(sample_faces, trained, tmp_path, capsys):
+    model = _copy(trained, tmp_path)
+    (model / "state.json").write_bytes(bytes(range(256)) * 4)
+    before = _snapshot(model)
+    _fails(_train(sample_faces, model, "--steps", "2"), capsys, "state.json: unreadable (binary data, not JSON)",
+           "checkpoint folders beside it are kept")
+    assert _snapshot(model) == before
+
+
+def test_a_checkpoint_save_on_a_full_disk_fails_clearly_and_keeps_the_last_one(sample_faces, trained, tmp_path,
+                                                                               capsys, monkeypatch):
+    import tensorflow as tf
+
+    model = _copy(trained, tmp_path)
+    before = _snapshot(model)
+
+    def full_disk(self, prefix, options=None):
+        Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+        Path(prefix + ".index").write_bytes(b"half")
+        raise tf.errors.ResourceExhaustedError(None, None, f"{prefix}.data-00000-of-00001; No space left on device")
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", full_disk)
+    capsys.readouterr()
+    _fails(_train(sample_faces, model, "--steps", "3"), capsys, "ckpt-000003: cannot save the checkpoint",
+           "No space left on device", "free some space", "the last checkpoint (ckpt-000002, step 2) is kept")
+    after = _snapshot(model)
+    assert {k: v for k, v in after.items() if k != "preview.png"} == {k: v for k, v in before.items()
+                                                                      if k != "preview.png"}
+    monkeypatch.undo()
+    from deepfake_utils import train
+
+    assert train.Trainer(model).step == 2
+
+
+def test_train_resizes_faces_of_any_crop_size_and_needs_no_four_faces(sample_faces, tmp_path, capsys):
+    from deepfake_utils import train
+
+    small, large = tmp_path / "A128", tmp_path / "B512"
+    small.mkdir()
+    large.mkdir()
+    for path in sorted((sample_faces / "A").glob("*.png"))[:3]:
+        write_image(small / path.name, cv2.resize(read_image(path), (128, 128), interpolation=cv2.INTER_AREA))
+    for path in sorted((sample_faces / "B").glob("*.png"))[:2]:
+        write_image(large / path.name, cv2.resize(read_image(path), (512, 512), interpolation=cv2.INTER_CUBIC))
+    assert {f.shape for f in train.load_faces(small) + train.load_faces(large)} == {(256, 256, 3)}
+    model = tmp_path / "m"
+    assert cli.main(["train", str(small), str(large), str(model), "--steps", "1", "--batch-size", "2"]) == 0
+    assert read_image(model / "preview.png").shape[0] == 4 * 64  # four rows, faces repeated
+    write_image(small / "zz_wide.png", np.zeros((128, 200, 3), np.uint8))
+    _fails(["train", str(small), str(large), str(tmp_path / "m2"), "--steps", "1"], capsys,
+           "zz_wide.png: 200x128 is not a square aligned face")
