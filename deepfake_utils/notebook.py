@@ -22,7 +22,8 @@ REPO_URL = "https://github.com/deepfake-course/deepfake-course"  # = pyproject's
 COLAB_HOME = "/content/deepfake-course"
 QUICK_FROM_ENV = os.environ.get(QUICK_ENV)  # set before the kernel started (CI, `DEEPFAKE_QUICK=1 make lab`): wins
 
-SETUP_CELL = f'''# Setup: run me first. QUICK: a few frames and a small model, minutes on a CPU; untick it for the full course.
+SETUP_CELL = f'''\
+# Setup: run me first. QUICK: a few frames and a small model, minutes on a CPU; untick it for the full course.
 # DRIVE_OUT (Colab only): a Google Drive folder for out/, e.g. /content/drive/MyDrive/deepfake-course,
 # so that training resumes after a disconnect.
 QUICK = True  #@param {{type:"boolean"}}
@@ -31,9 +32,9 @@ import os
 import subprocess
 import sys
 
-if "google.colab" in sys.modules:  # fetch and install the course once per runtime; stop with a reason if that fails
-    HOME = "{COLAB_HOME}"
-    steps = [] if os.path.isdir(HOME + "/.git") else [["git", "clone", "-q", "--depth", "1", "{REPO_URL}", HOME]]
+if "google.colab" in sys.modules:  # fetch and install the course once per runtime; stop with a reason on failure
+    HOME, REPO = "{COLAB_HOME}", "{REPO_URL}"
+    steps = [] if os.path.isdir(HOME + "/.git") else [["git", "clone", "-q", "--depth", "1", REPO, HOME]]
     if not os.path.exists(HOME + "/.installed"):
         steps += [[sys.executable, "-m", "pip", "install", "-q", "-e", HOME],
                   [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "face_recognition==1.3.0"],

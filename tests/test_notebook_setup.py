@@ -50,7 +50,8 @@ def test_training_plan_names_preset_steps_and_eta(monkeypatch):
 
 def test_version_problems_are_readable_and_name_the_fix():
     floors = {"scikit-image": "0.25", "tensorflow": "2.20"}
-    assert notebook.version_problems(floors, {"scikit-image": "0.25.2", "tensorflow": "2.20.0", "dlib": "19.24.6"}) == []
+    fine = {"scikit-image": "0.25.2", "tensorflow": "2.20.0", "dlib": "19.24.6"}
+    assert notebook.version_problems(floors, fine) == []
     problems = notebook.version_problems(floors, {"scikit-image": "0.24.0", "tensorflow": None, "dlib": "19.24.6"})
     assert len(problems) == 2
     assert "scikit-image 0.24.0 is older" in problems[0] and 'pip install -U "scikit-image>=0.25"' in problems[0]
