@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow lab lint bench clean
+.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,24 @@ test: setup
 test-fast: setup
 	DEEPFAKE_QUICK=1 $(PY) -m pytest tests
 
+# The unit tests (not the notebooks) in a second venv with Colab's current library versions
+# (ci/colab-constraints.txt says where they come from): catches code that needs newer libraries than Colab has.
+COLAB_VENV ?= .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+
+$(COLAB_STAMP): pyproject.toml ci/colab-constraints.txt
+	$(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c ci/colab-constraints.txt -e ".[dlib]" "pytest>=8" nbformat
+	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
+	touch $(COLAB_STAMP)
+
+test-colab: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python -c "import skimage, tensorflow, numpy, cv2, dlib; \
+	print('colab versions: scikit-image', skimage.__version__, '| tensorflow', tensorflow.__version__, \
+	'| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest tests
+
 # The demo's targets on the sample data (a working swap within its training budget): about 10 minutes.
 test-slow: setup
 	$(PY) -m pytest tests -m slow
@@ -55,5 +73,5 @@ lint: setup
 	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -prune -exec rm -rf {} +

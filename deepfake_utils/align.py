@@ -11,7 +11,7 @@ from importlib import resources
 
 import cv2
 import numpy as np
-from skimage.transform import SimilarityTransform
+from skimage.transform import EuclideanTransform, SimilarityTransform
 
 from .fileio import ensure_rgb_uint8
 
@@ -34,11 +34,24 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
         raise ValueError(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
-    if estimate_scale:
-        return np.asarray(SimilarityTransform.from_estimate(src, dst).params)
-    from skimage.transform import EuclideanTransform
+    return _fit(SimilarityTransform if estimate_scale else EuclideanTransform, src, dst)
 
-    return np.asarray(EuclideanTransform.from_estimate(src, dst).params)
+
+def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Fit a scikit-image transform class, on scikit-image 0.26+ (``from_estimate``) and 0.25 (``estimate``).
+
+    0.26 added the class method ``from_estimate`` and deprecated the in-place ``estimate``; Colab still
+    ships 0.25, which has only ``estimate``. Both run the same Umeyama fit.
+    """
+    if hasattr(transform_class, "from_estimate"):
+        fitted = transform_class.from_estimate(src, dst)
+        if not fitted:  # 0.26 returns a falsy failure object instead of raising
+            raise ValueError(f"{transform_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
+        return np.asarray(fitted.params)
+    fitted = transform_class()
+    if not fitted.estimate(src, dst):
+        raise ValueError(f"{transform_class.__name__} fit failed (degenerate points?)")
+    return np.asarray(fitted.params)
 
 
 def alignment_matrix(landmarks: np.ndarray, size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:

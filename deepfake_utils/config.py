@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 
 QUICK_ENV = "DEEPFAKE_QUICK"
 SEED = 1234
@@ -27,10 +30,64 @@ class Settings:
     seed: int = SEED
 
 
+# Full mode on a CPU trains the tiny preset for about this long (the original model on a CPU takes days).
+CPU_TRAIN_MINUTES = 20
+# Training speed, steps per second, for the ETA printed before training. CPU: tiny at batch 16 per side
+# made 172.7 images/s on 2 cores (benchmarks/README.md, 2026-11-22), i.e. 5.4 steps/s, 2.7 per core;
+# more cores are assumed to help linearly, which overestimates big machines. GPU: the original at
+# batch 64 per side is NOT measured yet (benchmarks/README.md); 7 steps/s is an assumption for a
+# Colab T4 with mixed precision, so the GPU ETA is a rough guess.
+CPU_TINY_STEPS_PER_S_PER_CORE = 2.7
+GPU_ORIGINAL_STEPS_PER_S = 7.0
+
+
+@lru_cache(maxsize=1)
+def gpu_names() -> tuple[str, ...]:
+    """The NVIDIA GPUs ``nvidia-smi`` lists (empty without one); cheap, and no TensorFlow import."""
+    if shutil.which("nvidia-smi") is None:
+        return ()
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=20, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return ()
+    return tuple(line.strip() for line in out.splitlines() if line.strip())
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def full_settings(gpu: bool, cores: int) -> Settings:
+    """Full mode for the hardware found: the original model on a GPU; the tiny one for a fixed time on a CPU."""
+    if gpu:
+        return Settings(quick=False, max_frames=None, n_stills=None, train_preset="original", train_steps=20000,
+                        batch_size=64)
+    steps = CPU_TRAIN_MINUTES * 60 * CPU_TINY_STEPS_PER_S_PER_CORE * max(1, cores)
+    return Settings(quick=False, max_frames=None, n_stills=None, train_preset="tiny",
+                    train_steps=int(min(20000, round(steps, -2))), batch_size=16)
+
+
+def train_eta_minutes(cfg: Settings, gpu: bool, cores: int) -> float:
+    """Estimated minutes of the training notebooks' main run (see the rates above: GPU figures are guesses)."""
+    if cfg.train_preset == "tiny":
+        rate = CPU_TINY_STEPS_PER_S_PER_CORE * max(1, cores) * 16 / cfg.batch_size
+        if gpu:
+            rate *= 4  # assumed: a GPU runs the tiny model a few times faster than 2 CPU cores
+    elif gpu:
+        rate = GPU_ORIGINAL_STEPS_PER_S * 64 / cfg.batch_size
+    else:
+        rate = 0.28 * max(1, cores) / 2 * 16 / cfg.batch_size  # original, 2 cores: 9.0 images/s = 0.28 steps/s at 16
+    return cfg.train_steps / rate / 60
+
+
 def settings() -> Settings:
-    """The settings for the current mode (quick when ``DEEPFAKE_QUICK=1``)."""
+    """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
                         gallery_photos=(8, 2))
-    return Settings(quick=False, max_frames=None, n_stills=None, train_preset="original", train_steps=20000,
-                    batch_size=64)
+    return full_settings(bool(gpu_names()), cpu_cores())

@@ -69,3 +69,77 @@ def test_blur_score_drops_when_blurred(frame):
 def test_umeyama_rejects_mismatched_points():
     with pytest.raises(ValueError):
         align.umeyama(np.zeros((5, 2)), np.zeros((4, 2)))
+
+
+def _umeyama_np(src, dst, scale=True):
+    """An independent Umeyama fit (numpy only): the reference for the two scikit-image API paths."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    u, d, vt = np.linalg.svd((dst - mu_d).T @ (src - mu_s) / len(src))
+    s = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
+    c = np.trace(np.diag(d) @ s) / (src - mu_s).var(0).sum() if scale else 1.0
+    out = np.eye(3)
+    out[:2, :2] = c * u @ s @ vt
+    out[:2, 2] = mu_d - out[:2, :2] @ mu_s
+    return out
+
+
+class _Fitted:
+    def __init__(self, params):
+        self.params = params
+
+    def __bool__(self):
+        return self.params is not None
+
+
+def _fake_transforms(api, calls, fail=False):
+    """Stand-ins for SimilarityTransform / EuclideanTransform offering only the 0.26 or only the 0.25 API."""
+
+    def make(scale):
+        if api == "0.26":
+            class New:
+                @classmethod
+                def from_estimate(cls, src, dst):
+                    calls.append("from_estimate")
+                    return _Fitted(None if fail else _umeyama_np(src, dst, scale))
+
+            return New
+
+        class Old:
+            params = None
+
+            def estimate(self, src, dst):
+                calls.append("estimate")
+                self.params = None if fail else _umeyama_np(src, dst, scale)
+                return not fail
+
+        return Old
+
+    return make(True), make(False)
+
+
+@pytest.mark.parametrize("api", ["0.26", "0.25"])
+def test_umeyama_works_with_both_scikit_image_apis(monkeypatch, api):
+    calls = []
+    similarity, euclidean = _fake_transforms(api, calls)
+    monkeypatch.setattr(align, "SimilarityTransform", similarity)
+    monkeypatch.setattr(align, "EuclideanTransform", euclidean)
+    rng = np.random.default_rng(1)
+    truth = _random_similarity(rng)
+    src = rng.uniform(0, 256, (51, 2))
+    assert np.abs(align.umeyama(src, align.transform_points(src, truth[:2])) - truth).max() < 1e-6
+    rigid = align.umeyama(src, align.transform_points(src, truth[:2]), estimate_scale=False)
+    assert np.allclose(np.linalg.det(rigid[:2, :2]), 1)  # no scale in the rigid fit
+    assert calls == ["from_estimate" if api == "0.26" else "estimate"] * 2
+
+
+@pytest.mark.parametrize("api", ["0.26", "0.25"])
+def test_umeyama_reports_a_failed_fit_with_both_apis(monkeypatch, api):
+    similarity, euclidean = _fake_transforms(api, [], fail=True)
+    monkeypatch.setattr(align, "SimilarityTransform", similarity)
+    with pytest.raises(ValueError, match="fit failed"):
+        align.umeyama(np.eye(3, 2), np.eye(3, 2))
+
+
+def test_umeyama_rejects_degenerate_points_with_the_installed_scikit_image():
+    with pytest.raises(ValueError, match="fit failed"):
+        align.umeyama(np.zeros((5, 2)), np.zeros((5, 2)))

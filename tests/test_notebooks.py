@@ -1,0 +1,130 @@
+"""Notebook lint (part of `make test`): the course's notebooks follow one pattern, and what links them holds.
+
+Outputs stripped; one setup cell, identical to ``deepfake_utils.notebook.SETUP_CELL``; the Colab badge
+points at the notebook itself in the repository pyproject.toml names; numbers continuous (documented
+gaps only); objectives, prerequisites, time, summary, references and a "next" link in every notebook;
+every notebook linked from the index (00) and the README.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import tomllib
+from packaging.requirements import Requirement
+
+from deepfake_utils import notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NB_DIR = ROOT / "notebooks"
+# Numbers left free on purpose, with the reason: the lint accepts only these gaps.
+GAPS = {9: "09 GAN: the generator with a mask and a PatchGAN, planned after the autoencoder course"}
+NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+NAMES = [p.name for p in NOTEBOOKS]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+REPO_URL = PYPROJECT["project"]["urls"]["Repository"]
+COLAB_PREFIX = "https://colab.research.google.com/github/" + REPO_URL.removeprefix("https://github.com/")
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _badge(name: str) -> str:
+    return f"{COLAB_PREFIX}/blob/main/notebooks/{name}"
+
+
+def test_numbering_is_continuous_with_only_documented_gaps():
+    numbers = [int(name[:2]) for name in NAMES]
+    assert len(set(numbers)) == len(numbers), f"two notebooks share a number: {NAMES}"
+    expected = [n for n in range(max(numbers) + 1) if n not in GAPS]
+    assert numbers == expected, f"notebook numbers {numbers}, expected {expected} (documented gaps: {GAPS})"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_are_stripped(name):
+    for i, cell in enumerate(_cells(NB_DIR / name), 1):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, f"{name} cell {i} has outputs"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_one_setup_cell_identical_to_the_template(name):
+    code = [c for c in _cells(NB_DIR / name) if c["cell_type"] == "code"]
+    setup = [i for i, c in enumerate(code) if "google.colab" in _source(c) or "deepfake_utils.notebook" in _source(c)]
+    assert setup == [0], f"{name}: the setup cell must be the first code cell and the only one (found {setup})"
+    assert _source(code[0]) == notebook.SETUP_CELL.rstrip("\n"), (
+        f"{name}: the setup cell differs from deepfake_utils.notebook.SETUP_CELL; paste the template in")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_badge_opens_this_very_notebook(name):
+    cells = _cells(NB_DIR / name)
+    assert cells[0]["cell_type"] == "markdown" and _source(cells[0]).startswith(f"# {name[:2]} · ")
+    badges = re.findall(r"https://colab\.research\.google\.com/github/[^)\s]+", json.dumps(cells))
+    assert badges == [_badge(name)], f"{name}: Colab links {badges}, expected only its own badge {_badge(name)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scaffolding_objectives_time_summary_references_next(name):
+    cells = _cells(NB_DIR / name)
+    intro = "".join(_source(c) for c in cells[:2] if c["cell_type"] == "markdown")  # title cell or the one after
+    for field in ("**Objectives**", "**Prerequisites**", "**Time**"):
+        assert field in intro, f"{name}: the first two cells lack {field}"
+    text = [_source(c) for c in cells if c["cell_type"] == "markdown"]
+    closing = [t for t in text if t.startswith("## Summary")]
+    assert len(closing) == 1, f"{name}: needs one markdown cell starting with '## Summary'"
+    assert "## References" in closing[0]
+    index = NAMES.index(name)
+    following = NAMES[index + 1] if index + 1 < len(NAMES) else NAMES[0]
+    assert "**Next**: [" in closing[0] and f"]({following})" in closing[0], f"{name}: no next link to {following}"
+    at = next(i for i, c in enumerate(cells) if _source(c) == closing[0])
+    solutions = [i for i, c in enumerate(cells) if re.search(r"^## (Appendix: )?[Ss]olutions", _source(c), re.M)]
+    assert solutions and all(at <= i for i in solutions), f"{name}: the summary comes before the solutions appendix"
+
+
+def test_index_links_every_notebook_and_has_a_glossary():
+    text = "\n".join(_source(c) for c in _cells(NB_DIR / NAMES[0]))
+    for name in NAMES[1:]:
+        assert f"]({name})" in text, f"00 does not link {name}"
+    assert "## Glossary" in text
+
+
+def test_readme_links_every_notebook_with_its_badge():
+    readme = (ROOT / "README.md").read_text()
+    for name in NAMES:
+        row = next((line for line in readme.splitlines() if f"](notebooks/{name})" in line), None)
+        assert row is not None, f"the README's table has no row linking notebooks/{name}"
+        assert _badge(name) in row, f"the README's row of {name} lacks its Colab badge"
+    badges = re.findall(r"https://colab\.research\.google\.com/github/[^)\s]+", readme)
+    assert badges and all(b.startswith(COLAB_PREFIX + "/") for b in badges)
+
+
+def test_repository_url_is_defined_once_and_used_everywhere():
+    assert notebook.REPO_URL == REPO_URL
+    assert f'"{REPO_URL}"' in notebook.SETUP_CELL
+    for path in [ROOT / "README.md", *NOTEBOOKS]:
+        for url in re.findall(r"https://github\.com/deepfake-course[^\s)\"']*", path.read_text()):
+            assert url.startswith(REPO_URL), f"{path.name}: {url} is not {REPO_URL}"
+
+
+def test_setup_cell_template_compiles_as_python():
+    compile(notebook.SETUP_CELL, "setup cell", "exec")
+
+
+def test_colab_constraints_meet_the_declared_floors():
+    requirements = {Requirement(r).name.lower(): Requirement(r) for r in PYPROJECT["project"]["dependencies"]}
+    pins = [line.split("#")[0].strip() for line in (ROOT / "ci" / "colab-constraints.txt").read_text().splitlines()]
+    pins = [Requirement(p) for p in pins if p]
+    assert {"scikit-image", "tensorflow", "dlib-bin", "numpy"} <= {p.name.lower() for p in pins}
+    for pin in pins:
+        version = next(iter(pin.specifier)).version
+        if pin.name.lower() in requirements:
+            assert requirements[pin.name.lower()].specifier.contains(version), (
+                f"Colab's {pin.name} {version} does not meet pyproject's {requirements[pin.name.lower()]}")
