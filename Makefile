@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 data: setup
-	$(PY) -m deepfake_utils data --identity George_W_Bush --identity Colin_Powell
+	$(PY) -m deepfake_utils data --all
 
 demo: setup
 	$(PY) -m deepfake_utils demo --out-dir out/demo

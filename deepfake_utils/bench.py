@@ -173,9 +173,11 @@ def bench_convert(preset: str, frames: int | None) -> dict:
             face = naive_find(frame)
             out = frame
             if face is not None:
-                new = autoencoder.predict(swap.model_input(frame, face.landmarks, model.preset.size)[None] / 255,
+                face_in = swap.model_input(frame, face.landmarks, model.preset.size, model.coverage, model.colour_shift)
+                new = autoencoder.predict(face_in[None] / 255,
                                           verbose=0)[0]
-                out = swap.composite(frame, face.landmarks, (new * 255).round().astype(np.uint8), options)
+                out = swap.composite(frame, face.landmarks, (new * 255).round().astype(np.uint8), options,
+                                     model.coverage)
             write_image(tmp / "naive" / f"{i:06d}.png", swap.label_frame(out))
         pngs = sorted((tmp / "naive").glob("*.png"))
         write_video((read_image(p) for p in pngs), tmp / "naive.mp4", fps, audio_from=video_path)

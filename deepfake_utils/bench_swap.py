@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import data, metrics
 from .extract import ALIGNMENTS_FILE, extract_sample_faces
 from .swap import convert
-from .train import Recipe, Trainer, get_recipe, load_faces, load_model
+from .train import Recipe, Trainer, cpu_flags, get_recipe, load_faces, load_model
 
 
 def parse_recipe(spec: str) -> tuple[Recipe, str | None]:
@@ -44,30 +47,29 @@ def parse_recipe(spec: str) -> tuple[Recipe, str | None]:
 
 def machine() -> str:
     """A one-line description of this CPU (model, cores, bf16 support)."""
-    model, flags = platform.processor() or platform.machine(), ""
+    model = platform.processor() or platform.machine()
     try:
-        text = Path("/proc/cpuinfo").read_text()
-        model = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
-        flags = next(line for line in text.splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
         pass
-    import os
-
-    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in flags.split()]
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in cpu_flags()]
     return f"{model}, {os.cpu_count()} cores" + (f", {'/'.join(bf16)}" if bf16 else "")
 
 
-def run_recipe(spec: str, faces_a, faces_b, dir_a: Path, gallery, source_track, work: Path, *, minutes: float,
+def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], dir_a: Path,
+               gallery: dict[str, np.ndarray], source_track: metrics.FaceTrack, work: Path, *, minutes: float,
                every: float, stop_at: float | None, progress: bool) -> dict:
     """Train one recipe for ``minutes`` (measuring every ``every`` minutes); its curve of metrics."""
+    if not 0 < every <= minutes:
+        raise ValueError(f"measure every 0 < N <= minutes (got every={every}, minutes={minutes})")
     recipe, precision = parse_recipe(spec)
     video_path = data.sample_video()
     trainer = Trainer(work / "model", "tiny", recipe=recipe, mixed_precision=precision or False)
     curve = []
     budget = every
     while budget <= minutes + 1e-9:
-        trainer.fit(faces_a, faces_b, minutes=budget, save_every=10**9, progress=progress)
-        trainer.save()
+        trainer.fit(faces_a, faces_b, minutes=budget, save_every=10**9, progress=progress)  # saves at the end
         model = load_model(work / "model")
         out = work / f"swapped-{len(curve)}.mp4"
         convert(video_path, model, out, alignments=dir_a, progress=False)
@@ -100,7 +102,7 @@ def point(report: dict, minutes: float, steps: int) -> dict:
             "recognised": swapped["recognised"], "faces_found": report["faces_found"]["swapped"] / report["frames"],
             "to_target": swapped["to_target"], "sharpness_kept": report["sharpness_kept"],
             "expression_error": report["expression_error"],
-            "jitter_ratio": report["jitter"]["swapped"] / report["jitter"]["source"],
+            "jitter_ratio": report["jitter"]["swapped"] / max(report["jitter"]["source"], 1e-9),
             "nearer_target": swapped["nearer_target"]}
 
 
@@ -114,7 +116,7 @@ def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: fl
             dir_a, dir_b = extract_sample_faces(faces or Path(tmp) / "faces", n_photos=200, progress=progress)
         faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
         gallery = metrics.sample_gallery(progress=progress)
-        source_track = metrics.face_track(data.sample_video(), progress=progress)
+        source_track = metrics.face_track(data.sample_video(), track=False, progress=progress)
         result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "minutes": minutes, "every": every,
                   "faces": {"A": len(faces_a), "B": len(faces_b)}, "gallery": sorted(gallery) + [metrics.SOURCE],
                   "recipes": {}}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .defaults import COLOUR_METHODS, CONVERT, LABEL, MASKS
+from .defaults import COLOUR_METHODS, CONVERT, LABEL, MASKS, RECIPES
 from .errors import DeepfakeError
 
 DEMO_MINUTES_CPU = 5.0  # training time of `make demo` on a CPU: B is recognised after 1-2 minutes, expression
@@ -213,6 +213,7 @@ def _demo(args: argparse.Namespace) -> int:
     gallery = metrics.sample_gallery(args.identity, n_target, n_other)
     report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames)
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
+    report["gallery_photos"] = {"target": n_target, "other": n_other}
     report["training"] = {"steps": trainer.step, "minutes": round(trainer.train_seconds / 60, 2),
                           "recipe": trainer.recipe.name, "summary": trainer.summary()}
     metrics.save_report(report, swapped.with_suffix(".metrics.json"))
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="train until this many steps are done in total")
     p.add_argument("--minutes", type=float, default=None,
                    help="train until this many minutes of training are done in total (with or without --steps)")
-    p.add_argument("--recipe", default=None,
+    p.add_argument("--recipe", default=None, choices=RECIPES,
                    help="loss and framing: fast (default for new models) or original (the original trainer's)")
     p.add_argument("--precision", choices=("float32", "float16", "bfloat16"), default=None,
                    help="compute precision (default: float16 on a GPU, bfloat16 on CPUs where it was measured "
@@ -307,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training minutes in total (default {DEMO_MINUTES_CPU:g} on a CPU, {DEMO_MINUTES_GPU:g} on a "
                         "GPU); a re-run resumes and trains only what is missing")
     p.add_argument("--steps", type=int, default=None, help="stop training at this many steps at the latest")
-    p.add_argument("--recipe", default="fast", help="training recipe: fast (default) or original")
+    p.add_argument("--recipe", default="fast", choices=RECIPES, help="training recipe (default fast)")
     p.add_argument("--ncols", type=int, default=13)
     p.set_defaults(func=_demo, tensorflow=True)
     return parser

@@ -44,6 +44,10 @@ IDENTITIES: dict[str, str] = {name: f"umass-vis-lfw/images_deepfunneled/{name}"
                               for name in ("George_W_Bush", "Colin_Powell", *GALLERY)}
 
 
+#: The last photos of each identity are held out from training (see ``training_photos``).
+HELD_OUT = 64
+
+
 @lru_cache(maxsize=1)
 def registry() -> dict[str, str]:
     """Map every known relative path to its sha256 (from the packaged SHA256SUMS list)."""
@@ -173,3 +177,13 @@ def identity_files(name: str) -> list[str]:
 def identity_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
     """The first ``n`` (default all) LFW photos of an identity, fetched and verified."""
     return fetch_many(identity_files(name)[:n], cache=cache, desc=name)
+
+
+def training_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
+    """The first ``n`` (default all) photos of an identity that may be trained on: all but the last
+    ``HELD_OUT``, which the metrics keep to measure the swap against photos the model never saw."""
+    files = identity_files(name)[:-HELD_OUT]
+    if not files:
+        raise DataError(f"{name!r}: only {len(identity_files(name))} photos, all held out for measuring; "
+                        "train on an identity with more photos")
+    return fetch_many(files[:n], cache=cache, desc=name)

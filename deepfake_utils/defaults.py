@@ -1,7 +1,7 @@
 """The choices and defaults the command line shows, free of heavy imports so that ``--help`` is instant.
 
-The real ones live in ``blend`` (MASKS, COLOUR_METHODS) and ``swap`` (LABEL, Options), which import
-OpenCV and TensorFlow; ``tests/test_cli.py`` checks that these copies match them.
+The real ones live in ``blend`` (MASKS, COLOUR_METHODS), ``swap`` (LABEL, Options) and ``train``
+(RECIPES), which import OpenCV and TensorFlow; ``tests/test_cli.py`` checks that these copies match them.
 """
 from __future__ import annotations
 
@@ -9,3 +9,4 @@ MASKS = ("rect", "hull", "hull_rect")
 COLOUR_METHODS = ("none", "avg", "hist", "lab")
 LABEL = "SYNTHETIC"
 CONVERT = {"mask": "hull_rect", "erode": 0.0, "blur": 0.06, "colour": "avg", "sharpen": 0.0, "side": "b"}
+RECIPES = ("fast", "original")

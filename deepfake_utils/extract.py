@@ -351,7 +351,7 @@ def extract_sample_faces(out_dir: str | os.PathLike, *, max_frames: int | None =
 
     out_dir = Path(out_dir)
     extract(data.sample_video(), out_dir / "A", max_frames=max_frames, progress=progress)
-    photos = data.identity_photos(identity, n_photos)
+    photos = data.training_photos(identity, n_photos)  # never the photos held out for the metrics
     # the cache folder holds these photos first in name order (and maybe more fetched earlier)
     extract(photos[0].parent, out_dir / "B", max_frames=len(photos), progress=progress)
     return out_dir / "A", out_dir / "B"

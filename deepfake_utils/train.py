@@ -155,7 +155,8 @@ def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
     return (weights / weights.mean())[..., None]
 
 
-def reconstruction_loss(output, target, weights=None, ssim: float = 0.0):
+def reconstruction_loss(output: tf.Tensor, target: tf.Tensor, weights: tf.Tensor | None = None,
+                        ssim: float = 0.0) -> tf.Tensor:
     """The training loss of faces in 0..1: mean absolute error (weighted per pixel) plus ``ssim`` x DSSIM."""
     error = tf.abs(output - target)
     loss = tf.reduce_mean(error * weights if weights is not None else error)
@@ -457,6 +458,7 @@ class Trainer:
         """Train until ``steps`` steps are done in total, or until ``minutes`` of training in total (a resumed
         run continues both counts), whichever comes first; returns the history of (step, loss A, loss B).
 
+        The minutes are the wall time of the training loop, checkpoint and preview writes included.
         Faces are given as extracted: with the recipe's ``colour="shift"`` the trainer moves A's faces to
         B's mean colour and records the shift, so that ``convert`` feeds the model the same colours.
         ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, loss_a,
@@ -545,7 +547,7 @@ class Trainer:
             damaged = self.model_dir / state["checkpoint"]
             if damaged.exists():
                 os.replace(damaged, self.model_dir / f"damaged-{damaged.name}")
-            self.train_seconds = float(state.get("previous_train_seconds", self.train_seconds))
+            self.train_seconds = float(state.get("previous_train_seconds") or self.train_seconds)
             state = {**state, "step": self.step, "checkpoint": folder.name, "previous": None}
             self._state = state
         # Adam restores the learning rate it was saved with: a new one is set again and recorded
@@ -594,11 +596,15 @@ class Trainer:
             fix = ("free some space there or choose another model folder" if "space" in cause.lower()
                    else "check the model folder and its permissions")
             raise OutputError(f"{final}: cannot save the checkpoint ({cause}); {fix}{kept}") from exc
-        previous = self._state["checkpoint"] if self._state and self._state["checkpoint"] != name else None
+        if self._state and self._state["checkpoint"] == name:  # the same step saved again: keep its previous
+            previous, previous_seconds = self._state.get("previous"), self._state.get("previous_train_seconds")
+        else:
+            previous = self._state["checkpoint"] if self._state else None
+            previous_seconds = self._state.get("train_seconds") if self._state else None
         state = {"version": STATE_VERSION, "step": self.step, "seed": self.seed, "batch_size": self.batch_size,
                  "learning_rate": self.learning_rate, "preset": asdict(self.preset), "recipe": asdict(self.recipe),
                  "colour_shift": self.colour_shift, "train_seconds": round(self.train_seconds, 3),
-                 "previous_train_seconds": self._state.get("train_seconds") if previous and self._state else None,
+                 "previous_train_seconds": previous_seconds,
                  "learning_rates": self._rates, "checkpoint": name, "previous": previous, "history": self.history}
         write_json_atomic(self.model_dir / STATE_FILE, state)
         self._state = state

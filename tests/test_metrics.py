@@ -58,6 +58,17 @@ def test_a_photo_of_b_is_retrieved_as_b_and_a_blur_is_not(gallery, photo):
     assert blur_scores["recognised"] == 0.0 and blur_scores["id_retrieval"] == 0.0  # a blur is nobody (here: a miss)
 
 
+def test_an_average_face_is_found_but_is_nobody(gallery):
+    # what an undertrained autoencoder paints: the blurry mean of many faces; the detector finds it, and
+    # retrieval must not call it B (the old "nearer B than A" could)
+    people = [data.identity_photos(name, 1)[0] for name in data.GALLERY]
+    average = np.mean([read_image(p).astype(np.float64) for p in people], axis=0).round().astype(np.uint8)
+    encoding = metrics.face_encoding(average)
+    assert encoding is not None  # a face, not a miss
+    scores = metrics.identity_scores([encoding], {"A": gallery["Colin_Powell"], **gallery}, "George_W_Bush")
+    assert scores["id_retrieval"] == 0.0 and scores["recognised"] == 0.0
+
+
 def test_a_frame_without_a_face_counts_as_a_miss(gallery, photo):
     encoding = metrics.face_encoding(photo)
     identities = {"A": gallery["Colin_Powell"], **gallery}
