@@ -57,7 +57,7 @@ test-colab: $(COLAB_STAMP)
 	'| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
 	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest tests
 
-# The demo's targets on the sample data (a working swap within its training budget): about 10 minutes.
+# The demo's targets on the sample data (a working swap within its training budget): about 8 minutes.
 test-slow: setup
 	$(PY) -m pytest tests -m slow
 
