@@ -54,12 +54,16 @@ def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.asarray(fitted.params)
 
 
-def alignment_matrix(landmarks: np.ndarray, size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:
-    """The 2x3 matrix taking image pixels to a ``size`` px crop where the face sits on the mean face."""
+def mean_face_target(size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:
+    """Where the mean face's 51 points sit in a ``size`` px aligned crop (``padding`` px of context kept)."""
     if padding is None:
         padding = round(PADDING * size / ALIGNED_SIZE)
-    target = mean_face() * (size - 2 * padding) + padding
-    return umeyama(np.asarray(landmarks)[FIT_POINTS], target)[:2]
+    return mean_face() * (size - 2 * padding) + padding
+
+
+def alignment_matrix(landmarks: np.ndarray, size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:
+    """The 2x3 matrix taking image pixels to a ``size`` px crop where the face sits on the mean face."""
+    return umeyama(np.asarray(landmarks)[FIT_POINTS], mean_face_target(size, padding))[:2]
 
 
 def align_face(image: np.ndarray, matrix: np.ndarray, size: int = ALIGNED_SIZE) -> np.ndarray:
@@ -90,10 +94,8 @@ def unalign_face(face: np.ndarray, matrix: np.ndarray, frame_shape: tuple[int, .
 
 def alignment_residual(landmarks: np.ndarray, matrix: np.ndarray, size: int = ALIGNED_SIZE) -> float:
     """How far the aligned inner points sit from the mean face, as a fraction of the crop: low is a clean fit."""
-    padding = round(PADDING * size / ALIGNED_SIZE)
-    target = mean_face() * (size - 2 * padding) + padding
     aligned = transform_points(np.asarray(landmarks)[FIT_POINTS], matrix)
-    return float(np.linalg.norm(aligned - target, axis=1).mean() / size)
+    return float(np.linalg.norm(aligned - mean_face_target(size), axis=1).mean() / size)
 
 
 def blur_score(image: np.ndarray) -> float:

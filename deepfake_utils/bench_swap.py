@@ -97,13 +97,7 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
 
 def point(report: dict, minutes: float, steps: int) -> dict:
     """One measurement of a training curve: the swap metrics that matter, flat."""
-    swapped = report["identity"]["swapped"]
-    return {"minutes": round(minutes, 3), "steps": steps, "id_retrieval": swapped["id_retrieval"],
-            "recognised": swapped["recognised"], "faces_found": report["faces_found"]["swapped"] / report["frames"],
-            "to_target": swapped["to_target"], "sharpness_kept": report["sharpness_kept"],
-            "expression_error": report["expression_error"],
-            "jitter_ratio": report["jitter"]["swapped"] / max(report["jitter"]["source"], 1e-9),
-            "nearer_target": swapped["nearer_target"]}
+    return {"minutes": round(minutes, 3), "steps": steps, **metrics.headline(report)}
 
 
 def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: float | None = None,

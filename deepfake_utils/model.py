@@ -12,12 +12,21 @@ import math
 from dataclasses import dataclass, replace
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from .align import ALIGNED_SIZE
 from .errors import DeepfakeError
 
 COVERAGE = 160  # px of the 256 px aligned crop that the model sees (the original's framing)
+
+
+def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
+    scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)
+    offset = -scale * (ALIGNED_SIZE - coverage) / 2 - 0.5
+    return np.array([[scale, 0, offset], [0, scale, offset]])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from . import align, blend, video
 from .errors import DeepfakeError, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import inter_ocular_distance
-from .model import COVERAGE, SwapModel
+from .model import COVERAGE, SwapModel, crop_to_model
 from .train import load_model, shift_colour
 
 LABEL = "SYNTHETIC"
@@ -31,13 +31,6 @@ METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course 
 
 
 # --- geometry ---------------------------------------------------------------------------------------
-def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
-    """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
-    scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)
-    offset = -scale * (align.ALIGNED_SIZE - coverage) / 2 - 0.5
-    return np.array([[scale, 0, offset], [0, scale, offset]])
-
-
 def model_matrix(landmarks: np.ndarray, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
     """The 2x3 matrix from frame pixels to the ``size`` px model face (the training targets' framing)."""
     aligned = np.vstack([align.alignment_matrix(landmarks), [0, 0, 1]])

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from . import align, warp
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _pid_alive, list_images, read_image, write_image, write_json_atomic
-from .model import COVERAGE, Preset, SwapModel, build, get_preset
+from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -137,9 +137,7 @@ def get_recipe(recipe: str | Recipe) -> Recipe:
 
 def mean_face_points(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
     """The mean face's 51 points (landmarks 17..67) in the pixels of a ``size`` px model face."""
-    pad = align.PADDING
-    aligned = align.mean_face() * (align.ALIGNED_SIZE - 2 * pad) + pad
-    return (aligned - (align.ALIGNED_SIZE - coverage) / 2) * size / coverage - 0.5
+    return align.transform_points(align.mean_face_target(), crop_to_model(size, coverage))
 
 
 def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
