@@ -96,5 +96,5 @@ def settings() -> Settings:
     """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
-                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=40)
+                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=20)
     return full_settings(bool(gpu_names()), cpu_cores())

@@ -295,11 +295,13 @@ class GanModel:
         return np.asarray(self.discriminator(side)(pair))[..., 0]
 
 
-def build_gan(preset: str | GanPreset = "standard", *, discriminators: bool = True, **changes) -> GanModel:
+def build_gan(preset: str | GanPreset = "standard", *, discriminators: bool = True, coverage: int = COVERAGE,
+              colour_shift: tuple[float, float, float] | None = None, **changes) -> GanModel:
     """A fresh GAN of a preset (see ``GAN_PRESETS``); ``discriminators=False`` builds the generator only."""
     p = get_gan_preset(preset, **changes)
     discs = (build_discriminator(p, "disc_a"), build_discriminator(p, "disc_b")) if discriminators else (None, None)
-    return GanModel(p, build_encoder(p), build_decoder(p, "decoder_a"), build_decoder(p, "decoder_b"), *discs)
+    return GanModel(p, build_encoder(p), build_decoder(p, "decoder_a"), build_decoder(p, "decoder_b"), *discs,
+                    coverage=coverage, colour_shift=colour_shift)
 
 
 def warm_start(model: GanModel, autoencoder: SwapModel) -> dict[str, list[str]]:
@@ -460,12 +462,8 @@ class GanConfig:
     beta_1: float = 0.5  # Adam
     beta_2: float = 0.999
     schedule: tuple[Phase, ...] = FACESWAP_GAN_SCHEDULE  # in fractions of the run's steps
-    coverage: int = COVERAGE  # px of the 256 px aligned crop the model sees (a warm start takes the autoencoder's)
-    colour: str = "shift"  # "shift": A moved to B's mean colour in training and conversion; "raw": neither
 
     def __post_init__(self) -> None:
-        if self.colour not in ("shift", "raw"):
-            raise DeepfakeError(f"GAN config: colour must be 'shift' or 'raw', not {self.colour!r}")
         starts = [phase.start for phase in self.schedule]
         if not starts or starts[0] != 0 or starts != sorted(starts):
             raise DeepfakeError("GAN config: the schedule's phases must start at 0 and be in order")
@@ -500,11 +498,12 @@ def load_gan(model_dir: str | os.PathLike) -> GanModel:
     if model_kind(state) != "gan":
         raise CheckpointError(f"{model_dir}: holds an autoencoder, not a GAN; load it with "
                               "train.load_model or swap.load")
-    model = build_gan(_saved_gan_preset(state), discriminators=False)
+    shift = state.get("colour_shift")
+    model = build_gan(_saved_gan_preset(state), discriminators=False, coverage=state.get("coverage", COVERAGE),
+                      colour_shift=tuple(shift) if shift else None)
     ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
     read_checkpoint(ckpt, model_dir, state, partial=True)
-    shift = state.get("colour_shift")
-    return replace(model, coverage=_saved_config(state).coverage, colour_shift=tuple(shift) if shift else None)
+    return model
 
 
 def preview_grid(model: GanModel, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
@@ -530,14 +529,17 @@ class GanTrainer(CheckpointedTrainer):
     def __init__(self, model_dir: str | os.PathLike, preset: str | GanPreset | None = None, *,
                  config: GanConfig | None = None, seed: int | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, total_steps: int | None = None,
-                 warm_start_from: str | os.PathLike | SwapModel | None = None, jit: bool | None = None) -> None:
+                 warm_start_from: str | os.PathLike | SwapModel | None = None, coverage: int | None = None,
+                 colour: str | None = None, jit: bool | None = None) -> None:
         """Open (or start) a GAN model folder; ``preset`` and ``config`` default to the saved ones, else
         ``tiny`` and ``GanConfig()``.
 
         ``total_steps`` is the length of the run the schedule is spread over (default: the saved one, else the
         steps of the first ``fit``). ``warm_start_from`` (a new folder only): an autoencoder model folder (or
         ``SwapModel``) of the preset's family whose weights the generator starts from; its framing
-        (coverage) and colour shift are taken over. ``learning_rate`` is the generators' (the
+        (coverage) and colours (its colour shift, or none) are taken over. Otherwise ``coverage`` (px of the
+        256 px aligned crop, default 160) and ``colour`` ("shift": A moved to B's mean colour in training and
+        conversion, the default; "raw": neither) frame a new model. ``learning_rate`` is the generators' (the
         discriminators' is ``config.discriminator_lr_ratio`` times it); on resume, ``seed`` and
         ``batch_size`` must be left out or equal the saved ones, as for the autoencoder.
         """
@@ -556,7 +558,12 @@ class GanTrainer(CheckpointedTrainer):
                 raise CheckpointError(f"{self.model_dir}: already holds a trained GAN (step {state['step']}); a warm "
                                       "start only starts a new model: use another folder")
             self._check_stream(state, seed, batch_size)
+            for name, given in (("coverage", coverage), ("colour", colour)):
+                if given is not None and given != state.get(name):
+                    raise CheckpointError(f"{self.model_dir}: was trained with {name} {state.get(name)}, not "
+                                          f"{given}; leave it out to resume, or use another folder")
             preset, config, seed, batch_size = saved, saved_config, state["seed"], state["batch_size"]
+            coverage, colour = state.get("coverage", COVERAGE), state.get("colour", "shift")
             if total_steps and state.get("total_steps") and total_steps != state["total_steps"]:
                 self.changes.append(f"loss schedule spread over {total_steps} steps, not {state['total_steps']} "
                                     f"(from step {state['step']}; recorded in state.json)")
@@ -568,10 +575,12 @@ class GanTrainer(CheckpointedTrainer):
         if warm_start_from is not None:
             autoencoder = (warm_start_from if isinstance(warm_start_from, SwapModel)
                            else load_model(warm_start_from))
-            self.config = replace(self.config, coverage=autoencoder.coverage,
-                                  colour="shift" if autoencoder.colour_shift else "raw")
+            coverage, colour = autoencoder.coverage, "shift" if autoencoder.colour_shift else "raw"
+        self.coverage = coverage or COVERAGE
+        self.colour = colour or "shift"
+        if self.colour not in ("shift", "raw"):
+            raise DeepfakeError(f"colour must be 'shift' or 'raw', not {self.colour!r}")
         self.seed = 1234 if seed is None else seed
-        self.coverage = self.config.coverage
         self.batch_size = batch_size or self.preset.batch_size
         self.total_steps = total_steps
         self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
@@ -581,7 +590,7 @@ class GanTrainer(CheckpointedTrainer):
         self.gpus = len(tf.config.list_physical_devices("GPU"))
         self.jit = bool(self.gpus) if jit is None else jit
         keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
-        self.model = build_gan(self.preset)
+        self.model = build_gan(self.preset, coverage=self.coverage, colour_shift=self.colour_shift)
         if autoencoder is not None:
             report = warm_start(self.model, autoencoder)
             source = warm_start_from if not isinstance(warm_start_from, SwapModel) else "a SwapModel"
@@ -682,7 +691,10 @@ class GanTrainer(CheckpointedTrainer):
                 raise DeepfakeError("the GAN's loss schedule is spread over the run's steps: give total_steps to "
                                     "GanTrainer, or steps to fit")
             self.total_steps = steps
-        return super().fit(faces_a, faces_b, steps, **kwargs)
+        try:
+            return super().fit(faces_a, faces_b, steps, **kwargs)
+        finally:
+            self.model.colour_shift = self.colour_shift  # set by the first fit: the model converts as it trained
 
     @property
     def label(self) -> str:
@@ -692,7 +704,7 @@ class GanTrainer(CheckpointedTrainer):
     @property
     def colour_mode(self) -> str:
         """'shift' (A moved to B's mean colour, as the autoencoder it may start from) or 'raw'."""
-        return self.config.colour
+        return self.colour
 
     def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:
         """The zipped A and B streams of (warped, target, eye mask), positioned at the current step; the pairs
@@ -728,4 +740,4 @@ class GanTrainer(CheckpointedTrainer):
 
     def _state_fields(self) -> dict:
         return {"preset": asdict(self.preset), "config": asdict(self.config), "total_steps": self.total_steps,
-                "warm_start": self.warm_start_report}
+                "coverage": self.coverage, "colour": self.colour, "warm_start": self.warm_start_report}

@@ -139,7 +139,7 @@ def test_warm_start_paints_the_autoencoders_faces(tiny_model, gan_dir):
         gan.warm_start(gan.build_gan("lite"), autoencoder)
     state = json.loads((gan_dir / "state.json").read_text())
     assert state["model"] == "gan" and state["warm_start"]["copied"] == 15
-    assert state["config"]["coverage"] == autoencoder.coverage and state["colour_shift"] == list(
+    assert state["coverage"] == autoencoder.coverage and state["colour_shift"] == list(
         autoencoder.colour_shift)  # the warm start takes over the autoencoder's framing and colours
 
 
