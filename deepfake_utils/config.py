@@ -40,9 +40,10 @@ CPU_TRAIN_MINUTES = 20
 # batch 64 per side is NOT measured yet (benchmarks/README.md); 7 steps/s is an assumption for a
 # Colab T4 with mixed precision, so the GPU ETA is a rough guess.
 CPU_TINY_STEPS_PER_S_PER_CORE = 2.7
-# The tiny GAN at batch 8 (notebook 09's full mode on a CPU), measured beside the tiny autoencoder (see
-# benchmarks/README.md): PLACEHOLDER steps/s per core.
-CPU_GAN_TINY_STEPS_PER_S_PER_CORE = 1.0
+# The tiny GAN at batch 8 (notebook 09's full mode on a CPU) made 0.85x the steps/s of the tiny autoencoder at
+# batch 16, measured side by side on 2 busy cores (benchmarks/README.md, 2026-11-23); scaled to the figure above:
+# an estimate, not an idle measurement.
+CPU_GAN_TINY_STEPS_PER_S_PER_CORE = 2.3
 GPU_ORIGINAL_STEPS_PER_S = 7.0
 
 
@@ -96,5 +97,5 @@ def settings() -> Settings:
     """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
-                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=20)
+                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=16)
     return full_settings(bool(gpu_names()), cpu_cores())

@@ -53,6 +53,8 @@ from .errors import DeepfakeError, DeepfakeWarning
 from .model import COVERAGE, SwapModel, upscale
 from .train import load_model, onednn_enabled, pair_dataset, preview_faces
 
+Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
+
 # --- presets ----------------------------------------------------------------------------------------
 
 
@@ -114,7 +116,7 @@ class SelfAttention(layers.Layer):
         super().__init__(**kwargs)
         self.squeeze = squeeze
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Create the projections for ``input_shape`` (N, H, W, C): one kernel and bias for the queries, keys
         and values together (fewer variables: a cheaper optimiser step)."""
         channels = int(input_shape[-1])
@@ -124,7 +126,7 @@ class SelfAttention(layers.Layer):
         self.bias = self.add_weight(shape=(2 * self.inner + channels,), initializer="zeros", name="bias")
         self.gamma = self.add_weight(shape=(), initializer="zeros", name="gamma")
 
-    def _project(self, x):
+    def _project(self, x: Array) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """Queries (N, HW, C/8), keys (N, HW, C/8) and values (N, HW, C) of every position."""
         if not self.built:
             self.build(tuple(x.shape))
@@ -133,15 +135,15 @@ class SelfAttention(layers.Layer):
         return flat[..., :self.inner], flat[..., self.inner:2 * self.inner], flat[..., 2 * self.inner:]
 
     @staticmethod
-    def _map(queries, keys):
+    def _map(queries: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
         return ops.softmax(ops.matmul(queries, ops.transpose(keys, (0, 2, 1))), axis=-1)
 
-    def attention(self, x):
+    def attention(self, x: Array) -> tf.Tensor:
         """The attention map (N, H*W, H*W): row i is where position i looks (sums to 1)."""
         queries, keys, _ = self._project(x)
         return self._map(queries, keys)
 
-    def call(self, x):
+    def call(self, x: Array) -> tf.Tensor:
         """x + gamma * (attention @ values), same shape as x."""
         queries, keys, values = self._project(x)
         return x + self.gamma * ops.reshape(ops.matmul(self._map(queries, keys), values), ops.shape(x))
@@ -151,7 +153,7 @@ class SelfAttention(layers.Layer):
         return {**super().get_config(), "squeeze": self.squeeze}
 
 
-def residual_block(x, filters: int, name: str):
+def residual_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
     """x + conv(LeakyReLU(conv(x))), 3x3 convolutions; the second starts at zero, so the block starts as the
     identity (faceswap-GAN's block, with its last activation left out so that this holds)."""
     y = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv1")(x)
@@ -248,24 +250,24 @@ class GanModel:
             raise DeepfakeError("this GanModel was loaded for conversion, without its discriminators")
         return disc
 
-    def generate(self, faces, side: str, *, training: bool = False):
+    def generate(self, faces: Array, side: str, *, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         """Encode faces (float 0..1) and decode them with one side's decoder: (face, alpha), both 0..1."""
         face, alpha = self.decoder(side)(self.encoder(faces, training=training), training=training)
         return face, alpha
 
-    def reconstruct(self, faces, side: str, *, training: bool = False):
+    def reconstruct(self, faces: Array, side: str, *, training: bool = False) -> tf.Tensor:
         """The raw face one side's decoder paints (without the mask), as ``SwapModel.reconstruct``."""
         return self.generate(faces, side, training=training)[0]
 
-    def swap(self, faces, to: str = "b"):
+    def swap(self, faces: Array, to: str = "b") -> tf.Tensor:
         """The swap's raw face: encode faces of one identity and decode them as the other."""
         return self.reconstruct(faces, to)
 
-    def swap_with_mask(self, faces, to: str = "b"):
+    def swap_with_mask(self, faces: Array, to: str = "b") -> tuple[tf.Tensor, tf.Tensor]:
         """The swap's face and its alpha mask (N, size, size, 1)."""
         return self.generate(faces, to)
 
-    def composite(self, faces, to: str = "b"):
+    def composite(self, faces: Array, to: str = "b") -> tf.Tensor:
         """alpha * new face + (1 - alpha) * the input face: what the masked swap shows."""
         face, alpha = self.generate(faces, to)
         return alpha * face + (1 - alpha) * faces
@@ -279,7 +281,7 @@ class GanModel:
         discs = [d for d in (self.disc_a, self.disc_b) if d is not None]
         return self.generator_params() + sum(d.count_params() for d in discs)
 
-    def attention_map(self, faces, name: str | None = None) -> np.ndarray:
+    def attention_map(self, faces: Array, name: str | None = None) -> np.ndarray:
         """The attention map (N, H*W, H*W) of one of the encoder's self-attention layers (default: the
         first, at the highest resolution) for faces (float 0..1)."""
         attention = [layer for layer in self.encoder.layers if isinstance(layer, SelfAttention)]
@@ -289,7 +291,7 @@ class GanModel:
         features = keras.Model(self.encoder.input, layer.input)(faces)
         return np.asarray(layer.attention(features))
 
-    def patch_verdicts(self, faces, inputs, side: str) -> np.ndarray:
+    def patch_verdicts(self, faces: Array, inputs: Array, side: str) -> np.ndarray:
         """The discriminator's 8x8 verdicts (N, 8, 8) on faces given the inputs they came from (float 0..1)."""
         pair = np.concatenate([np.asarray(faces, np.float32), np.asarray(inputs, np.float32)], axis=-1)
         return np.asarray(self.discriminator(side)(pair))[..., 0]
@@ -328,19 +330,19 @@ def warm_start(model: GanModel, autoencoder: SwapModel) -> dict[str, list[str]]:
 
 
 # --- losses (faces float 0..1, NHWC) ---------------------------------------------------------------
-def lsgan_loss(prediction, target) -> tf.Tensor:
+def lsgan_loss(prediction: Array, target: Array | float) -> tf.Tensor:
     """The least-squares GAN loss: the mean of (prediction - target)^2 (target 1: real, 0: fake, or a mix)."""
     return ops.mean(ops.square(prediction - target))
 
 
-def image_gradients(images) -> tuple[tf.Tensor, tf.Tensor]:
+def image_gradients(images: Array) -> tuple[tf.Tensor, tf.Tensor]:
     """The first differences of images along y and x (faceswap-GAN's ``first_order``), both (N, H-1, W-1, C)."""
     dy = images[:, 1:, :-1, :] - images[:, :-1, :-1, :]
     dx = images[:, :-1, 1:, :] - images[:, :-1, :-1, :]
     return dy, dx
 
 
-def edge_loss(output, target, weights=None) -> tf.Tensor:
+def edge_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:
     """L1 between the image gradients (x and y) of output and target: sharp edges in the right places.
     ``weights`` (N, H, W, 1) weighs the pixels (e.g. the eye regions)."""
     loss = 0.0
@@ -350,36 +352,37 @@ def edge_loss(output, target, weights=None) -> tf.Tensor:
     return loss
 
 
-def l1_loss(output, target, weights=None) -> tf.Tensor:
+def l1_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:
     """The mean absolute error, optionally weighted per pixel."""
     error = ops.abs(output - target)
     return ops.mean(error if weights is None else error * weights)
 
 
-def mask_l1(alpha) -> tf.Tensor:
+def mask_l1(alpha: Array) -> tf.Tensor:
     """The mean of the mask: a small pull towards showing the input where the new face is not needed."""
     return ops.mean(ops.abs(alpha))
 
 
-def mask_hinge(alpha, margin) -> tf.Tensor:
+def mask_hinge(alpha: Array, margin: Array | float) -> tf.Tensor:
     """mean(max(0, margin - alpha)): zero once the mask is at least ``margin`` everywhere."""
     return ops.mean(ops.maximum(0.0, margin - alpha))
 
 
-def total_variation(alpha) -> tf.Tensor:
+def total_variation(alpha: Array) -> tf.Tensor:
     """The mean absolute difference of neighbouring mask pixels (y and x): zero for a flat mask."""
     dy, dx = image_gradients(alpha)
     return ops.mean(ops.abs(dy)) + ops.mean(ops.abs(dx))
 
 
-def instance_norm(features) -> tf.Tensor:
+def instance_norm(features: Array) -> tf.Tensor:
     """Normalise every channel of every image to mean 0 and variance 1 over its positions."""
     mean = ops.mean(features, axis=(1, 2), keepdims=True)
     var = ops.var(features, axis=(1, 2), keepdims=True)
     return (features - mean) / ops.sqrt(var + 1e-5)
 
 
-def perceptual_loss(features: keras.Model, output, target, weights=(0.01, 0.1, 0.3, 0.1)) -> tf.Tensor:
+def perceptual_loss(features: keras.Model, output: Array, target: Array,
+                    weights: tuple[float, ...] = (0.01, 0.1, 0.3, 0.1)) -> tf.Tensor:
     """Weighted mean squared differences of instance-normalised features of output and target (0..1 faces
     resized to 224 px, ImageNet/caffe preprocessing); ``features`` returns one map per weight."""
     def feats(images):

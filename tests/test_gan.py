@@ -118,10 +118,11 @@ def test_eye_mask_covers_the_mean_faces_eyes_and_moves_with_each_pair(sample_fac
 
 @pytest.fixture(scope="module")
 def gan_dir(sample_faces, tiny_model, tmp_path_factory):
-    """A tiny GAN warm-started from the tiny autoencoder and trained 2 steps through the command line."""
+    """A tiny GAN warm-started from the tiny autoencoder and trained 3 steps through the command line (a
+    checkpoint after each: the last two are kept)."""
     model = tmp_path_factory.mktemp("gan") / "m"
     assert cli.main(["train", str(sample_faces / "A"), str(sample_faces / "B"), str(model), "--model", "gan",
-                     "--steps", "2", "--batch-size", "4", "--save-every", "1", "--warm-start", str(tiny_model)]) == 0
+                     "--steps", "3", "--batch-size", "4", "--save-every", "1", "--warm-start", str(tiny_model)]) == 0
     return model
 
 
@@ -143,37 +144,51 @@ def test_warm_start_paints_the_autoencoders_faces(tiny_model, gan_dir):
         autoencoder.colour_shift)  # the warm start takes over the autoencoder's framing and colours
 
 
-def test_gan_steps_on_real_faces_change_the_weights_keep_losses_finite_and_resume_exactly(sample_faces, gan_dir,
-                                                                                         tmp_path):
-    a, b = train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B")
-    state = json.loads((gan_dir / "state.json").read_text())
-    assert state["step"] == 2 and np.isfinite(np.array(state["history"])).all() and len(state["history"][0]) == 7
-    assert (gan_dir / "preview.png").is_file()
+def test_gan_steps_on_real_faces_change_the_weights_keep_losses_finite_and_resume_exactly(sample_faces, tiny_model,
+                                                                                         gan_dir, tmp_path, capsys):
+    import keras
+
     from deepfake_utils.fileio import read_image
 
+    a, b = train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B")
+    state = json.loads((gan_dir / "state.json").read_text())
+    assert state["step"] == 3 and state["total_steps"] == 3 and len(state["history"][0]) == 7
+    assert np.isfinite(np.array(state["history"])).all()
     assert read_image(gan_dir / "preview.png").shape == (4 * 64, 8 * 64, 3)  # A, A->A, A->B, mask | B, ...
-    # two more steps straight through, against one step, a save, a new trainer and the last step: the same
-    straight = gan.GanTrainer(shutil.copytree(gan_dir, tmp_path / "straight"), total_steps=4)
-    assert straight.step == 2 and "loss schedule spread over 4 steps, not 2" in straight.changes[0]
-    before = [v.numpy().copy() for v in straight.model.encoder.weights + straight.model.disc_b.weights]
-    straight.fit(a, b, 3, save_every=3, progress=False)
-    resumed_dir = shutil.copytree(tmp_path / "straight", tmp_path / "resumed")
-    straight.fit(a, b, 4, save_every=0, progress=False)
-    after = [v.numpy() for v in straight.model.encoder.weights + straight.model.disc_b.weights]
-    assert all(np.isfinite(w).all() for w in after)
-    assert np.mean([np.abs(x - y).mean() for x, y in zip(before, after, strict=True)]) > 1e-6  # G and D learned
-    resumed = gan.GanTrainer(resumed_dir)
-    assert resumed.step == 3 and resumed.total_steps == 4
+    straight = gan.GanTrainer(gan_dir)  # the 3 steps straight through (loaded, not trained again)
+    keras.utils.set_random_seed(state["seed"])
+    fresh = gan.build_gan("tiny")  # the trainer's initial discriminators: the same seed
+    autoencoder = train.load_model(tiny_model)  # where the generator started (its copied layers)
+    for trained, start in [(straight.model.encoder.get_layer(n), autoencoder.encoder.get_layer(n))
+                           for n in ("conv1", "bottleneck", "up0_conv")] + [(straight.model.disc_b, fresh.disc_b)]:
+        # the generator and the discriminators learned
+        assert np.mean([np.abs(x - y).mean() for x, y in zip(trained.get_weights(), start.get_weights(),
+                                                               strict=True)]) > 1e-6
+    # the same run, killed after step 2 (its newest checkpoint lost) and resumed: the same weights and losses
+    resumed_dir = shutil.copytree(gan_dir, tmp_path / "resumed")
+    shutil.rmtree(resumed_dir / "ckpt-000003")
+    with pytest.warns(gan.DeepfakeWarning, match="fell back to the previous checkpoint, ckpt-000002"):
+        resumed = gan.GanTrainer(resumed_dir)
+    assert resumed.step == 2 and resumed.total_steps == 3
     assert resumed.phase().lr_factor == 0.3 and resumed.opt_d["b"].learning_rate.numpy() == pytest.approx(
-        0.3 * 2 * resumed.learning_rate)  # the schedule's late learning rate, restored with the step
-    resumed.fit(a, b, 4, save_every=0, progress=False)
-    networks = ("encoder", "decoder_a", "decoder_b", "disc_a", "disc_b")
-    for x, y in zip([w for n in networks for w in getattr(straight.model, n).weights],
-                    [w for n in networks for w in getattr(resumed.model, n).weights], strict=True):
-        np.testing.assert_array_equal(x.numpy(), y.numpy())
+        0.3 * 2 * resumed.learning_rate)  # the schedule's late learning rate (from 2/3), restored with the step
+    resumed.fit(a, b, 3, save_every=0, progress=False)
+    def state_of(trainer):  # every network's weights and every optimiser's moments and step count
+        nets = [w for n in ("encoder", "decoder_a", "decoder_b", "disc_a", "disc_b")
+                for w in getattr(trainer.model, n).weights]
+        opts = [v for o in (*trainer.opt_g.values(), *trainer.opt_d.values()) for v in o.variables
+                if "learning_rate" not in v.name]  # (the rate is set per step by the schedule)
+        return [np.asarray(v) for v in nets + opts]
+
+    for x, y in zip(state_of(straight), state_of(resumed), strict=True):
+        np.testing.assert_array_equal(x, y)
     assert resumed.history == straight.history
     with pytest.raises(train.CheckpointError, match="holds a GAN, not an autoencoder"):
         train.Trainer(resumed_dir)
+    # the command line finds the kind of model in the folder: a GAN resumes without --model gan
+    assert cli.main(["train", str(sample_faces / "A"), str(sample_faces / "B"), str(gan_dir), "--steps", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "training tiny GAN preset, batch 4" in printed and "steps 3 -> 3; G A" in printed
 
 
 def test_learned_mask_composites_inside_the_frame():
