@@ -15,14 +15,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench clean
+.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench student clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install --quiet -e ".[dlib,dev]"
+	$(PY) -m pip install --quiet -e ".[dlib,dev,teach]"
 	$(PY) -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	touch $(STAMP)
@@ -66,6 +66,13 @@ bench: setup
 	$(PY) -m deepfake_utils.bench train
 	$(PY) -m deepfake_utils.bench convert
 
+# Student copies for a class, made by nbgrader (nbgrader_config.py): student/notebooks/, the notebooks without their
+# solutions, every exercise's checker kept as a graded test; and student/gradebook.db for autograding (README).
+student: setup
+	mkdir -p student
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment notebooks --force
+	@echo "student copies in student/notebooks/ (README: For teachers)"
+
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
@@ -73,5 +80,5 @@ lint: setup
 	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) out student .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -prune -exec rm -rf {} +
