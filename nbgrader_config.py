@@ -22,6 +22,7 @@ c.CourseDirectory.feedback_directory = "student/feedback"
 c.CourseDirectory.solution_directory = "student/solution"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "student", "gradebook.db")
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "sanitize.cfg"]  # nbval's, not students'
-# What replaces a solution in the student copy: a comment (the learner writes in the exercise's own cell, above).
-c.ClearSolutions.code_stub = {"python": "# (not in the student copy: write your solution in the exercise above)"}
+# What replaces a solution in the student copy: a comment (the learner writes in the exercise's own cell, above,
+# and the graded check after it runs that).
+c.ClearSolutions.code_stub = {"python": "# (removed from the student copy)"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
