@@ -26,3 +26,5 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "sanit
 # and the graded check after it runs that).
 c.ClearSolutions.code_stub = {"python": "# (removed from the student copy)"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# autograde runs every notebook top to bottom: training cells take minutes (nbgrader's default is 30 s a cell)
+c.Execute.timeout = 600

@@ -1,12 +1,17 @@
 """Checkers for the notebooks' exercises: ``check_x(your_function)`` tests it on known answers.
 
 A checker returns True when the function is right, returns False (and says so) while it still raises
-``NotImplementedError``, and raises AssertionError with a hint when an answer is wrong.
+``NotImplementedError``, and raises AssertionError with a hint when an answer is wrong. It prints only to
+stdout and keeps warnings quiet while it runs: nbgrader's autograde scores a graded test cell 0 when the cell
+writes anything to stderr, and a right answer must not lose its points to a library's deprecation warning.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import logging
+import warnings
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -14,11 +19,28 @@ import numpy as np
 from . import align, detect, landmarks, warp
 
 
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """No warnings and no TensorFlow/Keras log lines (both go to stderr) while a checker runs."""
+    loggers = [logging.getLogger(name) for name in ("tensorflow", "keras", "absl")]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for logger in loggers:
+            logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
+
+
 def _checker(func: Callable[[Callable], None]) -> Callable[[Callable], bool]:
     @functools.wraps(func)
     def wrapper(candidate: Callable) -> bool:
         try:
-            func(candidate)
+            with _quiet():
+                func(candidate)
         except NotImplementedError:
             print(f"… {func.__name__}: not done yet — fill in the function above, then run this cell again")
             return False
