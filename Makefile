@@ -13,6 +13,10 @@ endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# make test runs in TEST_WORKERS processes (pytest-xdist), a file per process at a time, so a notebook's
+# cells stay in order in one kernel; TensorFlow leaves much of 2 cores idle in a single process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
 .PHONY: setup data demo test test-fast test-slow test-colab lab lint bench clean
@@ -34,7 +38,7 @@ demo: setup
 	$(PY) -m deepfake_utils demo --out-dir out/demo
 
 test: setup
-	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks $(NB_FLAGS)
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest $(XDIST) tests notebooks $(NB_FLAGS)
 
 test-fast: setup
 	DEEPFAKE_QUICK=1 $(PY) -m pytest tests
@@ -47,7 +51,7 @@ COLAB_STAMP := $(COLAB_VENV)/.installed
 $(COLAB_STAMP): pyproject.toml ci/colab-constraints.txt
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(COLAB_VENV)/bin/python -m pip install --quiet -c ci/colab-constraints.txt -e ".[dlib]" "pytest>=8" nbformat
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c ci/colab-constraints.txt -e ".[dlib]" "pytest>=8" "pytest-xdist>=3.5" nbformat
 	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	touch $(COLAB_STAMP)
 
@@ -55,7 +59,7 @@ test-colab: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -c "import skimage, tensorflow, numpy, cv2, dlib; \
 	print('colab versions: scikit-image', skimage.__version__, '| tensorflow', tensorflow.__version__, \
 	'| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
-	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest tests
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest $(XDIST) tests
 
 # The demo's targets on the sample data (a working swap within its training budget): about 8 minutes.
 test-slow: setup
