@@ -106,7 +106,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
+	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)

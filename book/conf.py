@@ -13,7 +13,9 @@ from pathlib import Path
 from docutils import nodes
 from latex2mathml.converter import convert as latex_to_mathml
 from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
+from sphinx.writers.html5 import HTML5Translator
 
 from deepfake_utils.notebook import REPO_URL
 
@@ -82,7 +84,7 @@ def offline_images(app: Sphinx, doctree: nodes.document) -> None:
                            location=image)
 
 
-def _mathml(self, node: nodes.Element, display: str) -> None:
+def _mathml(self: HTML5Translator, node: nodes.Element, display: str) -> None:
     """Write one formula as MathML (a warning, and the TeX as code, when latex2mathml cannot read it)."""
     latex = node.astext() if display == "inline" else node["latex"]
     try:
@@ -96,17 +98,18 @@ def _mathml(self, node: nodes.Element, display: str) -> None:
     raise nodes.SkipNode
 
 
-def visit_math(self, node: nodes.Element) -> None:
+def visit_math(self: HTML5Translator, node: nodes.Element) -> None:
     """Inline formula ($...$) as MathML."""
     _mathml(self, node, "inline")
 
 
-def visit_math_block(self, node: nodes.Element) -> None:
+def visit_math_block(self: HTML5Translator, node: nodes.Element) -> None:
     """Display formula ($$...$$) as MathML."""
     _mathml(self, node, "block")
 
 
-def reread_root_on_new_notebooks(app: Sphinx, env, added: set[str], changed: set[str], removed: set[str]) -> list[str]:
+def reread_root_on_new_notebooks(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                                 removed: set[str]) -> list[str]:
     """A notebook added or removed changes the home page's table of contents: read the home page again."""
     return [app.config.root_doc] if added or removed else []
 

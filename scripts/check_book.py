@@ -63,6 +63,7 @@ class Report:
     """What the check found: pages visited, figures seen, problems."""
 
     pages: list[str] = field(default_factory=list)
+    pages_failed: list[str] = field(default_factory=list)  # pages with at least one problem
     figures: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -83,8 +84,7 @@ def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, dict[str, int]]:
 
 
 def expected_figures(notebooks: Path, cache: Path) -> dict[str, int | None]:
-    """Image outputs per notebook page, counted in the notebooks as MyST-NB executed them (its jupyter-cache);
-    None for a notebook the cache does not hold (not executed, or changed since)."""
+    """Image outputs per notebook page in MyST-NB's executed notebooks (None: not in its cache)."""
     import nbformat
     from jupyter_cache import get_cache
 
@@ -163,19 +163,20 @@ def check_site(site: Path, notebooks: Path, cache: Path, chromium: str = CHROMIU
 
             # from the home page, then the site's other top-level pages (the index, the search page);
             # a page reached only that way is not linked from the book
-            todo = [base + "index.html"] + [base + p.name for p in sorted(site.glob("*.html"))]
+            todo = [(base + p, p) for p in ["index.html"] + sorted(p.name for p in site.glob("*.html"))]
             linked, seen, fragments, others = {"index.html"}, set(), [], set()
             ids: dict[str, set[str]] = {}
             while todo:
-                url = todo.pop(0)
+                url, referrer = todo.pop(0)
                 if url in seen:
                     continue
                 seen.add(url)
                 name = url[len(base):]
-                current["page"] = name
+                current["page"] = referrer  # a page that does not load is the fault of the page linking to it
                 response = page.goto(url, wait_until="networkidle")
                 if response is None or response.status >= 400:
-                    report.add(name, f"does not load (HTTP {response.status if response else 'no response'})")
+                    report.add(referrer, f"link to {name} does not load "
+                                         f"(HTTP {response.status if response else 'no response'})")
                     continue
                 name = page.url[len(base):] if page.url.startswith(base) else name  # after a redirect
                 current["page"] = name
@@ -208,7 +209,7 @@ def check_site(site: Path, notebooks: Path, cache: Path, chromium: str = CHROMIU
                     path = urlsplit(target).path
                     if path.endswith(".html") or path.endswith("/"):
                         linked.add(target[len(base):])
-                        todo.append(target)
+                        todo.append((target, name))
                         if fragment:
                             fragments.append((name, target[len(base):], fragment))
                     else:
@@ -228,6 +229,7 @@ def check_site(site: Path, notebooks: Path, cache: Path, chromium: str = CHROMIU
     for path, status in sorted(statuses.items()):
         if status >= 400:
             report.add("server", f"HTTP {status} for {path}")
+    report.pages_failed = sorted({p.split(": ", 1)[0] for p in report.problems} & set(report.pages))
     for page in figures:
         if page not in report.pages:
             report.add(page.replace(".html", ".ipynb"), "has no page in the book (not built)")
@@ -252,7 +254,7 @@ def break_copy(site: Path, work: Path) -> tuple[Path, list[str]]:
                         "<script>console.error('injected error')</script></p></article>", 1)
     other_page.write_text(html, encoding="utf-8")
     return broken, [rf"image did not load or decode: .*{re.escape(figure)}",
-                    r"no_such_page\.html.*HTTP 404|does not load \(HTTP 404\)",
+                    rf"{re.escape(other_page.name)}: link to no_such_page\.html does not load \(HTTP 404\)",
                     r"request to the network blocked: https://example\.org/remote\.png",
                     r"console error: injected error"]
 
@@ -292,9 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     missed = self_test(args.site, args.notebooks, args.cache, args.chromium) if args.self_test else []
     for pattern in missed:
         print(f"  self-test: fault not reported: {pattern}")
-    # one closing line: pages without a problem passed, pages with one (or the self-test) failed
-    failed = {problem.split(": ", 1)[0] for problem in report.problems} | ({"self-test"} if missed else set())
-    print(f"book-check: {len(set(report.pages) - failed)} passed, {len(failed)} failed")
+    # one closing line: pages without a problem passed; pages with one, the site-wide checks (the server's
+    # log, notebooks without a page) if any of them found one, and the self-test if it missed a fault, failed
+    site_wide = len(report.problems) > sum(p.split(": ", 1)[0] in report.pages_failed for p in report.problems)
+    failed = len(report.pages_failed) + int(site_wide) + int(bool(missed))
+    print(f"book-check: {len(report.pages) - len(report.pages_failed)} passed, {failed} failed")
     return 1 if failed else 0
 
 
