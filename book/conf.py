@@ -108,15 +108,18 @@ def visit_math_block(self: HTML5Translator, node: nodes.Element) -> None:
     _mathml(self, node, "block")
 
 
-def reread_root_on_new_notebooks(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
-                                 removed: set[str]) -> list[str]:
-    """A notebook added or removed changes the home page's table of contents: read the home page again."""
-    return [app.config.root_doc] if added or removed else []
+def new_or_removed_notebooks(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                             removed: set[str]) -> list[str]:
+    """A notebook added or removed changes every page's navigation: read all again (their executions are cached),
+    and delete the pages of removed notebooks."""
+    for docname in removed:
+        Path(app.outdir, docname + ".html").unlink(missing_ok=True)
+    return sorted(env.found_docs) if added or removed else []
 
 
 def setup(app: Sphinx) -> dict:
     """Register the book's MathML formulas and its offline images."""
     app.add_html_math_renderer("mathml", inline_renderers=(visit_math, None), block_renderers=(visit_math_block, None))
     app.connect("doctree-read", offline_images, priority=100)
-    app.connect("env-get-outdated", reread_root_on_new_notebooks)
+    app.connect("env-get-outdated", new_or_removed_notebooks)
     return {"parallel_read_safe": False}
