@@ -19,7 +19,7 @@ TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench clean
+.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench book book-check book-clean clean
 
 setup: $(STAMP)
 
@@ -70,12 +70,48 @@ bench: setup
 	$(PY) -m deepfake_utils.bench train
 	$(PY) -m deepfake_utils.bench convert
 
+# The course as a static HTML book in book/_build/html (open book/_build/html/index.html): MyST-NB executes
+# every notebooks/NN_*.ipynb once in quick mode (in notebooks/, as nbval does) and caches the results by their
+# code, so a rebuild re-runs only notebooks whose code changed; a change to the package (or to
+# book/kernel_startup.py) clears the cache.
+# Nothing is fetched from the network, neither to build nor to read the pages.
+BOOK_BUILD := book/_build
+BOOK_STAMP := $(VENV)/.book-installed
+
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $(BOOK_STAMP)
+
+$(BOOK_BUILD)/.package: $(wildcard deepfake_utils/*.py deepfake_utils/*.txt) book/kernel_startup.py
+	rm -rf $(BOOK_BUILD)/.jupyter_cache $(BOOK_BUILD)/.doctrees
+	mkdir -p $(BOOK_BUILD)
+	touch $@
+
+$(BOOK_BUILD)/ipython/profile_default/startup/00-book.py: book/kernel_startup.py
+	mkdir -p $(@D)
+	cp $< $@
+
+# The kernels: quick mode, figures inline (whatever MPLBACKEND the shell has), book/kernel_startup.py run first.
+book: $(BOOK_STAMP) $(BOOK_BUILD)/.package $(BOOK_BUILD)/ipython/profile_default/startup/00-book.py
+	DEEPFAKE_QUICK=1 MPLBACKEND=module://matplotlib_inline.backend_inline IPYTHONDIR=$(abspath $(BOOK_BUILD)/ipython) \
+	  $(PY) -m sphinx -b html --fail-on-warning -c book -d $(BOOK_BUILD)/.doctrees notebooks $(BOOK_BUILD)/html
+	@echo "The book: $(BOOK_BUILD)/html/index.html"
+
+# Every page of the book in headless Chromium (Debian's: apt-get install -y chromium): no console errors,
+# every figure decoded, every internal link resolves, no request beyond localhost; then the same check
+# on a deliberately broken copy must fail.
+book-check: $(BOOK_STAMP)
+	$(PY) scripts/check_book.py --self-test
+
+book-clean:
+	rm -rf $(BOOK_BUILD)
+
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
+	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)
 	find . -name __pycache__ -prune -exec rm -rf {} +
