@@ -496,6 +496,56 @@ def check_one_euro(fn: Callable) -> None:
             "min_cutoff + beta * |smoothed speed|")
 
 
+# --- 09 GAN upgrade -----------------------------------------------------------------------------
+@_checker
+def check_lsgan_loss(fn: Callable) -> None:
+    """fn(prediction, target) -> the least-squares GAN loss: mean of (prediction - target)^2."""
+    rng = np.random.default_rng(9)
+    verdicts = rng.normal(0.5, 0.4, (4, 8, 8, 1))
+    for target, meaning in [(1.0, "real"), (0.0, "fake"), (0.3, "a mix: 30 % real")]:
+        got = float(fn(verdicts, target))
+        want = float(np.mean((verdicts - target) ** 2))
+        assert abs(got - want) < 1e-6, (f"verdicts against {meaning} (target {target}): {want:.5f}, you said "
+                                        f"{got:.5f}; average the squared differences over every patch")
+    assert abs(float(fn(np.ones((2, 8, 8, 1)), 1.0))) < 1e-9, "a discriminator that is exactly right costs 0"
+
+
+@_checker
+def check_edge_loss(fn: Callable) -> None:
+    """fn(output, target) -> mean |dy(output) - dy(target)| + mean |dx(output) - dx(target)| for (N, H, W, C)
+    images, with dy[i, j] = x[i + 1, j] - x[i, j] and dx[i, j] = x[i, j + 1] - x[i, j] (on the (H-1) x (W-1)
+    pixels that have both neighbours)."""
+    from . import gan
+
+    rng = np.random.default_rng(10)
+    target = rng.random((2, 16, 16, 3)).astype(np.float32)
+    output = rng.random((2, 16, 16, 3)).astype(np.float32)
+    want = float(gan.edge_loss(output, target))
+    got = float(fn(output, target))
+    assert abs(got - want) < 1e-5, (f"edge loss {want:.5f}, you said {got:.5f}: differences of neighbouring pixels "
+                                    "along y and along x, on the (H-1) x (W-1) pixels with both neighbours")
+    assert abs(float(fn(target + 0.2, target))) < 1e-6, (
+        "brightening the whole image keeps every edge: the edge loss of target + 0.2 against target is 0")
+
+
+@_checker
+def check_attention_shapes(fn: Callable) -> None:
+    """fn(height, width, channels, squeeze) -> the shapes (one image, no batch axis) of the queries, keys, values,
+    attention map and output of a self-attention block: queries and keys have channels // squeeze channels."""
+    from . import gan
+
+    for h, w, c, sq in [(16, 16, 64, 8), (8, 8, 128, 8), (32, 16, 40, 4)]:
+        want = {"queries": (h * w, c // sq), "keys": (h * w, c // sq), "values": (h * w, c),
+                "attention": (h * w, h * w), "output": (h, w, c)}
+        got = {k: tuple(v) for k, v in dict(fn(h, w, c, sq)).items()}
+        for name, shape in want.items():
+            assert got.get(name) == shape, (f"{h}x{w}x{c}, squeeze {sq}: {name} {shape}, you said {got.get(name)} "
+                                            "(every one of the h*w positions is one row)")
+    layer = gan.SelfAttention(squeeze=8)  # the package's block gives the same shapes
+    x = np.zeros((1, 8, 8, 128), np.float32)
+    assert tuple(layer.attention(x).shape[1:]) == (64, 64) and tuple(layer(x).shape[1:]) == (8, 8, 128)
+
+
 # --- 10 detecting face swaps --------------------------------------------------------------------
 @_checker
 def check_boundary_map(fn: Callable) -> None:

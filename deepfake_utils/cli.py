@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .defaults import COLOUR_METHODS, CONVERT, LABEL, MASKS, RECIPES
+from .defaults import COLOUR_METHODS, CONVERT, CONVERT_MASKS, GAN_PRESETS, LABEL, MODELS, RECIPES
 from .errors import DeepfakeError
 
 DEMO_MINUTES_CPU = 5.0  # training time of `make demo` on a CPU: B is recognised after 1-2 minutes, expression
@@ -127,23 +127,57 @@ def _check_train_args(args: argparse.Namespace) -> None:
         if _same_folder(faces, args.model_dir):
             raise DeepfakeError(f"{args.model_dir}: the model folder is the face folder {faces}; checkpoints and "
                                 "preview.png would land among the faces: choose another model folder")
+    _check_model_options(args, args.model)
+
+
+def _check_model_options(args: argparse.Namespace, kind: str | None) -> None:
+    """Options that only one kind of model takes (``kind`` None: not known yet)."""
+    if kind == "gan":
+        for flag, value in (("--recipe", args.recipe), ("--precision", args.precision)):
+            if value is not None:
+                raise DeepfakeError(f"{flag} is an option of the autoencoder; the GAN's losses are its own "
+                                    f"(deepfake_utils.gan.GanConfig): leave {flag} out")
+        if args.preset is not None and args.preset not in GAN_PRESETS:
+            raise DeepfakeError(f"--preset {args.preset}: a GAN preset is one of {', '.join(GAN_PRESETS)}")
+    elif kind == "autoencoder":
+        for flag, value in (("--warm-start", args.warm_start), ("--perceptual", args.perceptual or None)):
+            if value is not None:
+                raise DeepfakeError(f"{flag} is an option of the GAN: add --model gan")
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .train import Trainer, load_faces
+    from .checkpoint import saved_kind
+    from .train import load_faces
 
+    saved = saved_kind(args.model_dir)
+    kind = args.model or saved or "autoencoder"
+    _check_model_options(args, kind)
+    if kind == "gan" and saved is None and args.steps is None:
+        raise DeepfakeError("a new GAN needs --steps: its loss schedule (perceptual loss, mask hinge, learning "
+                            "rate) switches at fractions of the run's steps (--minutes may stop it earlier)")
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
-    trainer = Trainer(args.model_dir, args.preset, recipe=args.recipe, seed=args.seed, batch_size=args.batch_size,
-                      learning_rate=args.learning_rate, mixed_precision=_precision(args.precision))
+    if kind == "gan":
+        from .gan import GanConfig, GanTrainer
+
+        config = GanConfig(perceptual=True) if args.perceptual else None
+        trainer = GanTrainer(args.model_dir, args.preset, config=config, seed=args.seed, batch_size=args.batch_size,
+                             learning_rate=args.learning_rate, total_steps=args.steps,
+                             warm_start_from=args.warm_start)
+    else:
+        from .train import Trainer
+
+        trainer = Trainer(args.model_dir, args.preset, recipe=args.recipe, seed=args.seed,
+                          batch_size=args.batch_size, learning_rate=args.learning_rate,
+                          mixed_precision=_precision(args.precision))
     print(f"training {trainer.summary()}")
     for change in trainer.changes:
         print(f"changed: {change}")
     start = trainer.step
     history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every)
     if history:
-        _, loss_a, loss_b = history[-1]
-        print(f"steps {start} -> {trainer.step}; loss A {loss_a:.4f}, B {loss_b:.4f}; "
-              f"checkpoint and preview.png in {args.model_dir}")
+        losses = ", ".join(f"{name} {value:.4f}" for name, value in zip(trainer.history_columns, history[-1][1:],
+                                                                         strict=True))
+        print(f"steps {start} -> {trainer.step}; {losses}; checkpoint and preview.png in {args.model_dir}")
     return 0
 
 
@@ -232,7 +266,8 @@ def _add_convert_options(p: argparse.ArgumentParser) -> None:
                         "that folder are not swapped (default: find faces as we go)")
     p.add_argument("--frames", default=None, help="1-based frame ranges to swap, e.g. 1-50,80,100- (others kept)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
-    p.add_argument("--mask", choices=MASKS, default=d.mask, help=f"default {d.mask}")
+    p.add_argument("--mask", choices=CONVERT_MASKS, default=d.mask,
+                   help="default: learned for a GAN model (its own alpha mask), hull_rect for the autoencoder")
     p.add_argument("--erode", type=float, default=d.erode,
                    help=f"shrink the mask by this share of the face size, negative grows it (default {d.erode})")
     p.add_argument("--blur", type=float, default=d.blur, help=f"feather width, share of the face size ({d.blur})")
@@ -267,12 +302,23 @@ def build_parser() -> argparse.ArgumentParser:
                         "of the same source continues where it stopped and keeps your deletions)")
     p.set_defaults(func=_extract)
 
-    p = sub.add_parser("train", help="train the autoencoders on two folders of aligned faces (resumes)")
+    p = sub.add_parser("train", help="train the autoencoders (or the GAN) on two folders of aligned faces (resumes)")
     p.add_argument("a_dir", help="aligned faces of person A (the face in the video to convert)")
     p.add_argument("b_dir", help="aligned faces of person B (the face swapped in)")
     p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here; training resumes from it")
-    p.add_argument("--preset", default=None, help="original, lowmem, tiny or 128 (default: the saved one, else tiny)")
-    p.add_argument("--steps", type=int, default=None, help="train until this many steps are done in total")
+    p.add_argument("--model", choices=MODELS, default=None,
+                   help="autoencoder or gan (default: the folder's, else autoencoder)")
+    p.add_argument("--preset", default=None,
+                   help="original, lowmem, tiny or 128; for the GAN standard, lite or tiny (default: the saved one, "
+                        "else tiny)")
+    p.add_argument("--warm-start", default=None, metavar="AE_DIR",
+                   help="GAN only: start the generator from a trained autoencoder of the preset's family "
+                        "(tiny from tiny, standard from original, lite from lowmem)")
+    p.add_argument("--perceptual", action="store_true",
+                   help="GAN only: add the perceptual loss (downloads ResNet50's ImageNet weights once; "
+                        "offline it is switched off with a warning)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train until this many steps are done in total (the GAN spreads its loss schedule over them)")
     p.add_argument("--minutes", type=float, default=None,
                    help="train until this many minutes of training are done in total (with or without --steps)")
     p.add_argument("--recipe", default=None, choices=RECIPES,

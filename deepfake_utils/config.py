@@ -28,6 +28,8 @@ class Settings:
     batch_size: int  # faces per side per training step
     gallery_photos: tuple[int, int] = (64, 20)  # photos of B and of every other identity in the metrics' gallery
     seed: int = SEED
+    gan_preset: str = "tiny"  # GAN preset of notebook 09 (warm-started from the autoencoder of its family)
+    gan_steps: int = 0  # GAN steps of notebook 09 (its loss schedule is spread over them)
 
 
 # Full mode on a CPU trains the tiny preset for about this long (the original model on a CPU takes days).
@@ -38,6 +40,10 @@ CPU_TRAIN_MINUTES = 20
 # batch 64 per side is NOT measured yet (benchmarks/README.md); 7 steps/s is an assumption for a
 # Colab T4 with mixed precision, so the GPU ETA is a rough guess.
 CPU_TINY_STEPS_PER_S_PER_CORE = 2.7
+# The tiny GAN at batch 8 (notebook 09's full mode on a CPU) made 0.85x the steps/s of the tiny autoencoder at
+# batch 16, measured side by side on 2 busy cores (benchmarks/README.md, 2026-11-23); scaled to the figure above:
+# an estimate, not an idle measurement.
+CPU_GAN_TINY_STEPS_PER_S_PER_CORE = 2.3
 GPU_ORIGINAL_STEPS_PER_S = 7.0
 
 
@@ -64,12 +70,14 @@ def cpu_cores() -> int:
 
 def full_settings(gpu: bool, cores: int) -> Settings:
     """Full mode for the hardware found: the original model on a GPU; the tiny one for a fixed time on a CPU."""
-    if gpu:
+    if gpu:  # the GAN: faceswap-GAN's notebook trains its standard model for 40 000 steps of batch 8; half here
         return Settings(quick=False, max_frames=None, n_stills=None, train_preset="original", train_steps=20000,
-                        batch_size=64)
+                        batch_size=64, gan_preset="standard", gan_steps=20000)
     steps = CPU_TRAIN_MINUTES * 60 * CPU_TINY_STEPS_PER_S_PER_CORE * max(1, cores)
+    gan_steps = CPU_TRAIN_MINUTES * 60 * CPU_GAN_TINY_STEPS_PER_S_PER_CORE * max(1, cores)
     return Settings(quick=False, max_frames=None, n_stills=None, train_preset="tiny",
-                    train_steps=int(min(20000, round(steps, -2))), batch_size=16)
+                    train_steps=int(min(20000, round(steps, -2))), batch_size=16, gan_preset="tiny",
+                    gan_steps=int(min(20000, round(gan_steps, -2))))
 
 
 def train_eta_minutes(cfg: Settings, gpu: bool, cores: int) -> float:
@@ -89,5 +97,5 @@ def settings() -> Settings:
     """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
-                        gallery_photos=(8, 2))
+                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=16)
     return full_settings(bool(gpu_names()), cpu_cores())

@@ -4,7 +4,9 @@ and stream the frames back into a video with the source's fps and audio.
 
 ``convert`` reuses the landmarks of an extraction (``alignments.json``) when it is given one, or finds
 the faces as it goes; it predicts the faces of many frames in one batch and never holds the video in
-memory. Masks and colour live in ``blend``; the swap-quality numbers in ``metrics``.
+memory. Masks and colour live in ``blend``; the swap-quality numbers in ``metrics``. A GAN model folder
+(stage 9) converts too: its decoders paint a face and an alpha mask, and ``mask="learned"`` (its default)
+blends by that mask.
 """
 from __future__ import annotations
 
@@ -14,19 +16,25 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, blend, video
+from .checkpoint import saved_kind
 from .errors import DeepfakeError, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel, crop_to_model
 from .train import load_model, shift_colour
 
+if TYPE_CHECKING:
+    from .gan import GanModel
+
 LABEL = "SYNTHETIC"
+MASKS = (*blend.MASKS, "learned")  # "learned": the GAN's own alpha mask
 METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
 
 
@@ -60,6 +68,30 @@ def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
     return (np.clip(np.asarray(out, np.float32), 0, 1) * 255).round().astype(np.uint8)
 
 
+def predict_with_mask(model: GanModel, faces: np.ndarray, side: str = "b") -> tuple[np.ndarray, np.ndarray]:
+    """As ``predict`` for a GAN: the swapped faces (uint8) and their learned alpha masks (float32 (N, size, size))."""
+    faces = np.asarray(faces)
+    if faces.ndim != 4 or faces.shape[1:] != (model.preset.size, model.preset.size, 3):
+        raise DeepfakeError(f"predict needs (N, {model.preset.size}, {model.preset.size}, 3) faces, got {faces.shape}")
+    face, alpha = model.swap_with_mask(faces.astype(np.float32) / 255, side)
+    face = (np.clip(np.asarray(face, np.float32), 0, 1) * 255).round().astype(np.uint8)
+    return face, np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
+
+
+def load(model_dir: str | os.PathLike) -> SwapModel | GanModel:
+    """The trained model of a model folder for converting: an autoencoder, or a GAN (state.json says which)."""
+    if saved_kind(model_dir) == "gan":
+        from .gan import load_gan  # stage 9 builds on this stage; it is imported only for a GAN folder
+
+        return load_gan(model_dir)
+    return load_model(model_dir)
+
+
+def has_learned_mask(model) -> bool:
+    """Whether a model paints an alpha mask with its faces (a GAN) or only faces (the autoencoder)."""
+    return hasattr(model, "swap_with_mask")
+
+
 def paste_face(frame: np.ndarray, face: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Warp a model face back into the frame (inverse map, transparent border): the frame outside it is kept."""
     out = frame.copy()
@@ -73,7 +105,8 @@ def paste_face(frame: np.ndarray, face: np.ndarray, matrix: np.ndarray) -> np.nd
 class Options:
     """How faces are put back: mask, its erosion and feather (fractions of the face's size), colour, extras."""
 
-    mask: str = "hull_rect"  # rect | hull | hull_rect (the original converter's default)
+    mask: str | None = None  # rect | hull | hull_rect | learned; None: the model's own (learned for a GAN, else
+    # hull_rect, the original converter's default)
     erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
     blur: float = 0.06  # feather the mask edge over this share of the face size
     colour: str = "avg"  # none | avg | hist | lab
@@ -86,8 +119,8 @@ class Options:
     side: str = "b"  # the decoder that paints the new face
 
     def __post_init__(self) -> None:
-        if self.mask not in blend.MASKS:
-            raise DeepfakeError(f"unknown mask {self.mask!r}; choose one of {blend.MASKS}")
+        if self.mask is not None and self.mask not in MASKS:
+            raise DeepfakeError(f"unknown mask {self.mask!r}; choose one of {MASKS}")
         if self.colour not in blend.COLOUR_METHODS:
             raise DeepfakeError(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
         if self.side not in ("a", "b"):
@@ -95,20 +128,40 @@ class Options:
 
 
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
-              coverage: int = COVERAGE) -> np.ndarray:
-    """Put one predicted face into its frame: warp back, colour-correct, mask and blend."""
+              coverage: int = COVERAGE, alpha: np.ndarray | None = None) -> np.ndarray:
+    """Put one predicted face into its frame: warp back, colour-correct, mask and blend.
+
+    With ``alpha`` (the GAN's mask, (size, size) in 0..1) and ``options.mask`` "learned" (or None), the face
+    is mixed as alpha x face + (1 - alpha) x frame inside the model's square, whose edge is feathered as the
+    other masks are; colour correction then compares the pixels where alpha > 0.5.
+    """
     ensure_rgb_uint8(frame)
     size = new_face.shape[0]
+    kind = options.mask or ("learned" if alpha is not None else "hull_rect")
+    if kind == "learned" and alpha is None:
+        raise DeepfakeError("the learned mask is the GAN's: this model paints no mask; choose rect, hull or "
+                            "hull_rect, or convert with a GAN model (train --model gan)")
     matrix = model_matrix(landmarks, size, coverage)
     if options.sharpen > 0:
         new_face = blend.sharpen(new_face, options.sharpen)
     layer = paste_face(frame, new_face, matrix)
-    mask = blend.face_mask(options.mask, frame.shape, landmarks, matrix, size)
-    if not (mask > 0.5).any():
-        return frame.copy()  # the face lies outside the frame
-    layer = blend.correct_colour(options.colour, layer, frame, mask)
     px = face_size(matrix, size)
-    mask = blend.adjust_mask(mask, round(options.erode * px), round(options.blur * px))
+    if kind == "learned":
+        square = blend.rect_mask(frame.shape, matrix, size)
+        if not (square > 0.5).any():
+            return frame.copy()  # the face lies outside the frame
+        learned = cv2.warpAffine(np.asarray(alpha, np.float32), np.asarray(matrix, np.float64),
+                                 (frame.shape[1], frame.shape[0]), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_CONSTANT) * square
+        if options.colour != "none" and (learned > 0.5).any():
+            layer = blend.correct_colour(options.colour, layer, frame, learned)
+        mask = learned * blend.adjust_mask(square, round(options.erode * px), round(options.blur * px))
+    else:
+        mask = blend.face_mask(kind, frame.shape, landmarks, matrix, size)
+        if not (mask > 0.5).any():
+            return frame.copy()  # the face lies outside the frame
+        layer = blend.correct_colour(options.colour, layer, frame, mask)
+        mask = blend.adjust_mask(mask, round(options.erode * px), round(options.blur * px))
     if options.seamless:
         return blend.seamless_clone(frame, layer, mask)
     return blend.alpha_blend(frame, layer, mask)
@@ -252,7 +305,7 @@ def _check_convert_paths(source: str | os.PathLike, out_path: str | os.PathLike,
 
 def convert(
     source: str | os.PathLike,
-    model: str | os.PathLike | SwapModel,
+    model: str | os.PathLike | SwapModel | GanModel,
     out_path: str | os.PathLike,
     *,
     alignments: str | os.PathLike | None = None,
@@ -262,13 +315,20 @@ def convert(
     batch_size: int = 32,
     progress: bool = True,
 ) -> ConvertResult:
-    """Swap the face in every frame of a video and write the result with the source's fps and audio."""
+    """Swap the face in every frame of a video and write the result with the source's fps and audio.
+
+    ``model``: a model folder (autoencoder or GAN) or a loaded model; a GAN blends by its learned mask
+    unless ``options.mask`` names another."""
     _check_convert_paths(source, out_path, alignments)
     from .extract import FaceFinder
 
     wanted = parse_ranges(frames)
     info = video.probe(source)
-    swap_model = model if isinstance(model, SwapModel) else load_model(model)
+    swap_model = load(model) if isinstance(model, (str, os.PathLike)) else model
+    learned = has_learned_mask(swap_model) and options.mask in (None, "learned")
+    if options.mask == "learned" and not has_learned_mask(swap_model):
+        raise DeepfakeError(f"--mask learned needs a GAN model (train --model gan); {model} paints no mask: "
+                            "choose rect, hull or hull_rect")
     known, removed = _faces_from_alignments(alignments) if alignments is not None else (None, 0)
     finder = FaceFinder() if known is None else None
     total = min(info.n_frames, max_frames or info.n_frames)
@@ -313,12 +373,18 @@ def convert(
                         todo.append((index, frame, points))
                         result.landmarks[video.frame_key(index)] = points
                 faces = [model_input(f, p, size, swap_model.coverage, swap_model.colour_shift) for _, f, p in todo]
-                new_faces = predict(swap_model, np.stack(faces), options.side) if todo else []
-                swapped = {i: (p, face) for (i, _, p), face in zip(todo, new_faces, strict=True)}
+                if not todo:
+                    new_faces, alphas = [], []
+                elif learned:
+                    new_faces, alphas = predict_with_mask(swap_model, np.stack(faces), options.side)
+                else:
+                    new_faces, alphas = predict(swap_model, np.stack(faces), options.side), [None] * len(todo)
+                swapped = {i: (p, face, a) for (i, _, p), face, a in zip(todo, new_faces, alphas, strict=True)}
                 for index, frame in chunk:
                     out = frame
                     if index in swapped:
-                        out = composite(frame, swapped[index][0], swapped[index][1], options, swap_model.coverage)
+                        points, face, alpha = swapped[index]
+                        out = composite(frame, points, face, options, swap_model.coverage, alpha)
                         result.swapped += 1
                     if options.label:
                         out = label_frame(out, options.label)

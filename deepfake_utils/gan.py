@@ -1,0 +1,746 @@
+"""Stage 9: the GAN upgrade. A generator with a learned mask, PatchGAN discriminators and their losses,
+after faceswap-GAN v2.2 (shaoanlu/faceswap-GAN: its figures, our own Keras 3 code).
+
+Generator = the autoencoder with residual and self-attention blocks, one shared encoder and one decoder
+per identity; each decoder paints a face **and an alpha mask** (1 channel, sigmoid): where the mask is
+low the input shows through, so the network learns which pixels it should replace.
+
+- ``standard`` (faceswap-GAN's): a 5x5 convolution to 64 channels, four 3x3 stride-2 blocks to
+  128/256/512/1024 channels with self-attention at 16x16 and 8x8, a dense bottleneck of 1024, dense to
+  4x4x1024, one pixel-shuffle upscale to 8x8x512; the decoder upscales to 256/128/64 channels with
+  self-attention at 32x32, a residual block and self-attention at 64x64, then the two heads.
+- ``lite``: every width halved, and upsampling + convolution instead of pixel shuffle.
+- ``tiny`` (CPU, quick mode): the course's ``tiny`` autoencoder with self-attention at 16x16 and 8x8 only,
+  a residual block and the mask head, so that it can start from a trained ``tiny`` autoencoder
+  (``GanTrainer(warm_start=...)``): attention starts at gamma = 0 and the residual branch at zero, so the
+  warm-started generator paints exactly the autoencoder's faces at step 0.
+
+Discriminator (one per identity): PatchGAN conditioned on the warped input (6 channels: a face and the
+warped input it came from): 4x4 stride-2 convolutions (64/128/256 in ``standard``) with LeakyReLU 0.2,
+self-attention, a 4x4 convolution to one channel: an 8x8 map of real/fake verdicts, one per patch.
+
+Losses (``GanConfig``, faceswap-GAN's defaults): least-squares GAN with mixup on the masked composite and
+on the raw face; L1 reconstruction; an edge loss (L1 of the image gradients); both weighted up on the
+eyes; L1 or a hinge on the mask and its total variation; optionally a perceptual loss on ImageNet
+features. The schedule (switches at fractions of the run's steps) turns the perceptual loss and the mask
+hinge on and lowers the learning rate late. ``GanTrainer`` shares the autoencoder trainer's model folder,
+checkpoints and resume (``deepfake_utils.checkpoint``).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers, ops
+
+from . import align
+from .checkpoint import (
+    STATE_FILE,
+    CheckpointedTrainer,
+    CheckpointError,
+    model_kind,
+    read_checkpoint,
+    read_state_file,
+)
+from .errors import DeepfakeError, DeepfakeWarning
+from .model import COVERAGE, SwapModel, upscale
+from .train import load_model, onednn_enabled, pair_dataset, preview_faces
+
+Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
+
+# --- presets ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GanPreset:
+    """The sizes of one GAN: encoder (stem, kernel, widths, attention), bottleneck, decoder, discriminator."""
+
+    name: str
+    size: int = 64
+    stem: int | None = 64  # a 5x5 stride-1 convolution to this many channels first (None: no stem)
+    kernel: int = 3  # kernel of the stride-2 encoder convolutions
+    encoder_filters: tuple[int, ...] = (128, 256, 512, 1024)
+    encoder_attention: tuple[int, ...] = (16, 8)  # resolutions (px) with self-attention after the convolution
+    dense: int = 1024
+    encoder_upscale: int = 512
+    decoder_filters: tuple[int, ...] = (256, 128, 64)
+    decoder_attention: tuple[int, ...] = (32, 64)  # resolutions with self-attention (at the last: after the res block)
+    upscale: str = "shuffle"  # or "upsample"
+    disc_filters: tuple[int, ...] = (64, 128, 256)
+    learning_rate: float = 1e-4  # the generators'; the discriminators' is GanConfig.discriminator_lr_ratio x it
+    batch_size: int = 8
+    autoencoder: str = "original"  # the autoencoder preset of the same family (warm start)
+
+
+GAN_PRESETS: dict[str, GanPreset] = {
+    # faceswap-GAN v2.2's 64 px model: 73.2 M parameters with two decoders and two discriminators.
+    "standard": GanPreset("standard"),
+    # Every width halved and upsampling instead of pixel shuffle: 12.4 M.
+    "lite": GanPreset("lite", stem=32, encoder_filters=(64, 128, 256, 512), dense=512, encoder_upscale=256,
+                      decoder_filters=(128, 64, 32), upscale="upsample", disc_filters=(32, 64, 128),
+                      autoencoder="lowmem"),
+    # The course's tiny autoencoder plus attention at 16x16 and 8x8, a residual block and the mask: 3.1 M.
+    # A higher learning rate, as the tiny autoencoder's, for short CPU runs.
+    "tiny": GanPreset("tiny", stem=None, kernel=5, encoder_filters=(32, 64, 128, 256), dense=128, encoder_upscale=64,
+                      decoder_filters=(64, 32, 16), decoder_attention=(), disc_filters=(32, 64, 128),
+                      learning_rate=2e-4, autoencoder="tiny"),
+}
+
+
+def get_gan_preset(preset: str | GanPreset, **changes) -> GanPreset:
+    """A GAN preset by name (see ``GAN_PRESETS``), optionally with some fields changed."""
+    if isinstance(preset, GanPreset):
+        return replace(preset, **changes) if changes else preset
+    if preset not in GAN_PRESETS:
+        raise DeepfakeError(f"unknown GAN preset {preset!r}; choose one of {sorted(GAN_PRESETS)}")
+    return replace(GAN_PRESETS[preset], **changes) if changes else GAN_PRESETS[preset]
+
+
+# --- blocks -----------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="deepfake_utils")
+class SelfAttention(layers.Layer):
+    """Self-attention over the positions of a feature map (SAGAN): every position takes a weighted mean of
+    the values of all positions, weighted by how well its query matches their keys;
+    ``out = x + gamma * attended``, with ``gamma`` learned and starting at 0 (the block starts as the identity).
+    Queries and keys have C/8 channels (``squeeze``), values C, all from 1x1 projections."""
+
+    def __init__(self, squeeze: int = 8, **kwargs) -> None:
+        """``squeeze``: channels of the queries and keys = C // squeeze."""
+        super().__init__(**kwargs)
+        self.squeeze = squeeze
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Create the projections for ``input_shape`` (N, H, W, C): one kernel and bias for the queries, keys
+        and values together (fewer variables: a cheaper optimiser step)."""
+        channels = int(input_shape[-1])
+        self.inner = max(1, channels // self.squeeze)
+        self.kernel = self.add_weight(shape=(channels, 2 * self.inner + channels), initializer="glorot_uniform",
+                                      name="kernel")
+        self.bias = self.add_weight(shape=(2 * self.inner + channels,), initializer="zeros", name="bias")
+        self.gamma = self.add_weight(shape=(), initializer="zeros", name="gamma")
+
+    def _project(self, x: Array) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """Queries (N, HW, C/8), keys (N, HW, C/8) and values (N, HW, C) of every position."""
+        if not self.built:
+            self.build(tuple(x.shape))
+        shape = ops.shape(x)
+        flat = ops.matmul(ops.reshape(x, (-1, shape[1] * shape[2], shape[3])), self.kernel) + self.bias
+        return flat[..., :self.inner], flat[..., self.inner:2 * self.inner], flat[..., 2 * self.inner:]
+
+    @staticmethod
+    def _map(queries: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+        return ops.softmax(ops.matmul(queries, ops.transpose(keys, (0, 2, 1))), axis=-1)
+
+    def attention(self, x: Array) -> tf.Tensor:
+        """The attention map (N, H*W, H*W): row i is where position i looks (sums to 1)."""
+        queries, keys, _ = self._project(x)
+        return self._map(queries, keys)
+
+    def call(self, x: Array) -> tf.Tensor:
+        """x + gamma * (attention @ values), same shape as x."""
+        queries, keys, values = self._project(x)
+        return x + self.gamma * ops.reshape(ops.matmul(self._map(queries, keys), values), ops.shape(x))
+
+    def get_config(self) -> dict:
+        """For Keras serialisation."""
+        return {**super().get_config(), "squeeze": self.squeeze}
+
+
+def residual_block(x: keras.KerasTensor, filters: int, name: str) -> keras.KerasTensor:
+    """x + conv(LeakyReLU(conv(x))), 3x3 convolutions; the second starts at zero, so the block starts as the
+    identity (faceswap-GAN's block, with its last activation left out so that this holds)."""
+    y = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv1")(x)
+    y = layers.LeakyReLU(0.2)(y)
+    y = layers.Conv2D(filters, 3, padding="same", kernel_initializer="zeros", name=f"{name}_conv2")(y)
+    return layers.Add(name=name)([x, y])
+
+
+def build_encoder(preset: str | GanPreset = "standard") -> keras.Model:
+    """The shared encoder: a face (size x size x 3, 0..1) to an 8x8 code (layer names as the autoencoder's)."""
+    p = get_gan_preset(preset)
+    face = keras.Input((p.size, p.size, 3), name="face")
+    x = face
+    if p.stem:
+        x = layers.LeakyReLU(0.1)(layers.Conv2D(p.stem, 5, padding="same", name="stem")(x))
+    side = p.size
+    for i, filters in enumerate(p.encoder_filters):
+        x = layers.Conv2D(filters, p.kernel, strides=2, padding="same", name=f"conv{i + 1}")(x)
+        x = layers.LeakyReLU(0.1)(x)
+        side //= 2
+        if side in p.encoder_attention:
+            x = SelfAttention(name=f"attn{side}")(x)
+    if side < 1:
+        raise DeepfakeError(f"GAN preset {p.name}: {len(p.encoder_filters)} stride-2 convolutions shrink "
+                            f"{p.size} px to nothing")
+    x = layers.Flatten()(x)
+    x = layers.Dense(p.dense, name="bottleneck")(x)
+    x = layers.Dense(4 * 4 * p.dense, name="expand")(x)
+    x = layers.Reshape((4, 4, p.dense))(x)
+    x = upscale(x, p.encoder_upscale, p.upscale, name="up0")
+    return keras.Model(face, x, name="encoder")
+
+
+def build_decoder(preset: str | GanPreset = "standard", name: str = "decoder") -> keras.Model:
+    """One identity's decoder: the 8x8 code to [face (size x size x 3), alpha mask (size x size x 1)], 0..1."""
+    p = get_gan_preset(preset)
+    if 8 * 2 ** len(p.decoder_filters) != p.size:
+        raise DeepfakeError(f"GAN preset {p.name}: the decoder must upscale 8 px to {p.size} px")
+    code = keras.Input((8, 8, p.encoder_upscale), name="code")
+    x = code
+    for i, filters in enumerate(p.decoder_filters):
+        x = upscale(x, filters, p.upscale, name=f"up{i + 1}")
+        side = 8 * 2 ** (i + 1)
+        if side == p.size:
+            x = residual_block(x, filters, name=f"res{side}")
+        if side in p.decoder_attention:
+            x = SelfAttention(name=f"attn{side}")(x)
+    face = layers.Conv2D(3, 5, padding="same", activation="sigmoid", dtype="float32", name="to_rgb")(x)
+    alpha = layers.Conv2D(1, 5, padding="same", activation="sigmoid", dtype="float32", name="to_alpha")(x)
+    return keras.Model(code, [face, alpha], name=name)
+
+
+def build_discriminator(preset: str | GanPreset = "standard", name: str = "discriminator") -> keras.Model:
+    """A PatchGAN: (face, warped input) as 6 channels to an (size/8) x (size/8) map of verdicts (linear: LSGAN);
+    its convolutions have no bias, as faceswap-GAN's."""
+    p = get_gan_preset(preset)
+    pair = keras.Input((p.size, p.size, 6), name="face_and_input")
+    x = pair
+    for i, filters in enumerate(p.disc_filters):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = SelfAttention(name="attn")(x)
+    verdicts = layers.Conv2D(1, 4, padding="same", use_bias=False, dtype="float32", name="verdicts")(x)
+    return keras.Model(pair, verdicts, name=name)
+
+
+@dataclass
+class GanModel:
+    """The generator (encoder and two decoders with masks) and the two discriminators (None when loaded for
+    conversion). ``swap`` and ``reconstruct`` give faces as ``SwapModel``'s do; ``swap_with_mask`` adds the
+    alpha mask."""
+
+    preset: GanPreset
+    encoder: keras.Model
+    decoder_a: keras.Model
+    decoder_b: keras.Model
+    disc_a: keras.Model | None = None
+    disc_b: keras.Model | None = None
+    coverage: int = COVERAGE  # px of the 256 px aligned crop it was trained on (conversion frames faces alike)
+    colour_shift: tuple[float, float, float] | None = None  # RGB shift its A faces had in training (0..255)
+
+    def decoder(self, side: str) -> keras.Model:
+        """The decoder of one side: 'a' or 'b'."""
+        if side not in ("a", "b"):
+            raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
+        return self.decoder_a if side == "a" else self.decoder_b
+
+    def discriminator(self, side: str) -> keras.Model:
+        """The discriminator of one side: it judges faces of that identity."""
+        if side not in ("a", "b"):
+            raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
+        disc = self.disc_a if side == "a" else self.disc_b
+        if disc is None:
+            raise DeepfakeError("this GanModel was loaded for conversion, without its discriminators")
+        return disc
+
+    def generate(self, faces: Array, side: str, *, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        """Encode faces (float 0..1) and decode them with one side's decoder: (face, alpha), both 0..1."""
+        face, alpha = self.decoder(side)(self.encoder(faces, training=training), training=training)
+        return face, alpha
+
+    def reconstruct(self, faces: Array, side: str, *, training: bool = False) -> tf.Tensor:
+        """The raw face one side's decoder paints (without the mask), as ``SwapModel.reconstruct``."""
+        return self.generate(faces, side, training=training)[0]
+
+    def swap(self, faces: Array, to: str = "b") -> tf.Tensor:
+        """The swap's raw face: encode faces of one identity and decode them as the other."""
+        return self.reconstruct(faces, to)
+
+    def swap_with_mask(self, faces: Array, to: str = "b") -> tuple[tf.Tensor, tf.Tensor]:
+        """The swap's face and its alpha mask (N, size, size, 1)."""
+        return self.generate(faces, to)
+
+    def composite(self, faces: Array, to: str = "b") -> tf.Tensor:
+        """alpha * new face + (1 - alpha) * the input face: what the masked swap shows."""
+        face, alpha = self.generate(faces, to)
+        return alpha * face + (1 - alpha) * faces
+
+    def generator_params(self) -> int:
+        """Parameters of the encoder and both decoders."""
+        return self.encoder.count_params() + self.decoder_a.count_params() + self.decoder_b.count_params()
+
+    def count_params(self) -> int:
+        """Parameters of the generator and, when present, both discriminators."""
+        discs = [d for d in (self.disc_a, self.disc_b) if d is not None]
+        return self.generator_params() + sum(d.count_params() for d in discs)
+
+    def attention_map(self, faces: Array, name: str | None = None) -> np.ndarray:
+        """The attention map (N, H*W, H*W) of one of the encoder's self-attention layers (default: the
+        first, at the highest resolution) for faces (float 0..1)."""
+        attention = [layer for layer in self.encoder.layers if isinstance(layer, SelfAttention)]
+        if not attention:
+            raise DeepfakeError(f"the {self.preset.name} encoder has no self-attention layer")
+        layer = attention[0] if name is None else self.encoder.get_layer(name)
+        features = keras.Model(self.encoder.input, layer.input)(faces)
+        return np.asarray(layer.attention(features))
+
+    def patch_verdicts(self, faces: Array, inputs: Array, side: str) -> np.ndarray:
+        """The discriminator's 8x8 verdicts (N, 8, 8) on faces given the inputs they came from (float 0..1)."""
+        pair = np.concatenate([np.asarray(faces, np.float32), np.asarray(inputs, np.float32)], axis=-1)
+        return np.asarray(self.discriminator(side)(pair))[..., 0]
+
+
+def build_gan(preset: str | GanPreset = "standard", *, discriminators: bool = True, coverage: int = COVERAGE,
+              colour_shift: tuple[float, float, float] | None = None, **changes) -> GanModel:
+    """A fresh GAN of a preset (see ``GAN_PRESETS``); ``discriminators=False`` builds the generator only."""
+    p = get_gan_preset(preset, **changes)
+    discs = (build_discriminator(p, "disc_a"), build_discriminator(p, "disc_b")) if discriminators else (None, None)
+    return GanModel(p, build_encoder(p), build_decoder(p, "decoder_a"), build_decoder(p, "decoder_b"), *discs,
+                    coverage=coverage, colour_shift=colour_shift)
+
+
+def warm_start(model: GanModel, autoencoder: SwapModel) -> dict[str, list[str]]:
+    """Copy a trained autoencoder's weights into the generator, layer by layer where the name and the weight
+    shapes match (encoder, both decoders); returns the layers copied and those left fresh."""
+    if autoencoder.preset.name != model.preset.autoencoder:
+        raise DeepfakeError(f"the {model.preset.name} GAN starts from a {model.preset.autoencoder!r} autoencoder, "
+                            f"not a {autoencoder.preset.name!r} one")
+    copied, fresh = [], []
+    for ours, theirs in ((model.encoder, autoencoder.encoder), (model.decoder_a, autoencoder.decoder_a),
+                         (model.decoder_b, autoencoder.decoder_b)):
+        source = {layer.name: layer for layer in theirs.layers}
+        for layer in ours.layers:
+            if not layer.weights:
+                continue
+            other = source.get(layer.name)
+            weights = other.get_weights() if other is not None else None
+            if weights is not None and [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+                layer.set_weights(weights)
+                copied.append(f"{ours.name}/{layer.name}")
+            else:
+                fresh.append(f"{ours.name}/{layer.name}")
+    return {"copied": copied, "fresh": fresh}
+
+
+# --- losses (faces float 0..1, NHWC) ---------------------------------------------------------------
+def lsgan_loss(prediction: Array, target: Array | float) -> tf.Tensor:
+    """The least-squares GAN loss: the mean of (prediction - target)^2 (target 1: real, 0: fake, or a mix)."""
+    return ops.mean(ops.square(prediction - target))
+
+
+def image_gradients(images: Array) -> tuple[tf.Tensor, tf.Tensor]:
+    """The first differences of images along y and x (faceswap-GAN's ``first_order``), both (N, H-1, W-1, C)."""
+    dy = images[:, 1:, :-1, :] - images[:, :-1, :-1, :]
+    dx = images[:, :-1, 1:, :] - images[:, :-1, :-1, :]
+    return dy, dx
+
+
+def edge_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:
+    """L1 between the image gradients (x and y) of output and target: sharp edges in the right places.
+    ``weights`` (N, H, W, 1) weighs the pixels (e.g. the eye regions)."""
+    loss = 0.0
+    for got, want in zip(image_gradients(output), image_gradients(target), strict=True):
+        error = ops.abs(got - want)
+        loss += ops.mean(error if weights is None else error * weights[:, :-1, :-1, :])
+    return loss
+
+
+def l1_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:
+    """The mean absolute error, optionally weighted per pixel."""
+    error = ops.abs(output - target)
+    return ops.mean(error if weights is None else error * weights)
+
+
+def mask_l1(alpha: Array) -> tf.Tensor:
+    """The mean of the mask: a small pull towards showing the input where the new face is not needed."""
+    return ops.mean(ops.abs(alpha))
+
+
+def mask_hinge(alpha: Array, margin: Array | float) -> tf.Tensor:
+    """mean(max(0, margin - alpha)): zero once the mask is at least ``margin`` everywhere."""
+    return ops.mean(ops.maximum(0.0, margin - alpha))
+
+
+def total_variation(alpha: Array) -> tf.Tensor:
+    """The mean absolute difference of neighbouring mask pixels (y and x): zero for a flat mask."""
+    dy, dx = image_gradients(alpha)
+    return ops.mean(ops.abs(dy)) + ops.mean(ops.abs(dx))
+
+
+def instance_norm(features: Array) -> tf.Tensor:
+    """Normalise every channel of every image to mean 0 and variance 1 over its positions."""
+    mean = ops.mean(features, axis=(1, 2), keepdims=True)
+    var = ops.var(features, axis=(1, 2), keepdims=True)
+    return (features - mean) / ops.sqrt(var + 1e-5)
+
+
+def perceptual_loss(features: keras.Model, output: Array, target: Array,
+                    weights: tuple[float, ...] = (0.01, 0.1, 0.3, 0.1)) -> tf.Tensor:
+    """Weighted mean squared differences of instance-normalised features of output and target (0..1 faces
+    resized to 224 px, ImageNet/caffe preprocessing); ``features`` returns one map per weight."""
+    def feats(images):
+        images = ops.image.resize(images, (224, 224)) * 255.0
+        return features(keras.applications.resnet50.preprocess_input(images))
+
+    loss = 0.0
+    for weight, got, want in zip(weights, feats(output), feats(target), strict=True):
+        loss += weight * ops.mean(ops.square(instance_norm(got) - instance_norm(want)))
+    return loss
+
+
+PERCEPTUAL_LAYERS = ("conv5_block3_out", "conv3_block4_out", "conv2_block3_out", "conv1_relu")  # 7, 28, 56, 112 px
+
+
+def perceptual_features() -> keras.Model | None:
+    """ResNet50's ImageNet features at 7, 28, 56 and 112 px (faceswap-GAN takes VGGFace's ResNet50 at these
+    sizes), or None with one ``DeepfakeWarning`` when its pretrained weights cannot be had (offline): the
+    perceptual loss is then off. Never random weights. Keras downloads the weights (~95 MB) once into
+    ~/.keras/models."""
+    try:
+        net = keras.applications.ResNet50(include_top=False, weights="imagenet", input_shape=(224, 224, 3))
+    except Exception as exc:  # keras.utils.get_file raises a bare Exception when the download fails
+        warnings.warn(f"perceptual loss off: the ImageNet weights of ResNet50 could not be loaded "
+                      f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); training goes on without it "
+                      "(connect to the internet once, or copy the weights into ~/.keras/models)",
+                      DeepfakeWarning, stacklevel=2)
+        return None
+    net.trainable = False
+    return keras.Model(net.input, [net.get_layer(name).output for name in PERCEPTUAL_LAYERS], name="perceptual")
+
+
+def eye_mask(size: int = align.ALIGNED_SIZE, dilate: float = 1 / 16, blur: float = 1 / 16) -> np.ndarray:
+    """The eye regions of an aligned face (uint8 RGB, 255 inside): the hull of dlib's points 36-47 on the mean
+    face every face is aligned to, dilated and blurred by shares of the crop (the trainer moves it with each
+    pair's random transform and warp)."""
+    mask = np.zeros((size, size), np.uint8)
+    eyes = align.mean_face_target(size)[36 - 17:48 - 17]  # the mean face holds landmarks 17..67
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(eyes).astype(np.int32)), 255)
+    grow = max(1, round(dilate * size))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+    soft = max(1, round(blur * size)) * 2 + 1
+    return np.repeat(cv2.GaussianBlur(mask, (soft, soft), 0)[..., None], 3, axis=2)
+
+
+# --- the loss settings and their schedule ----------------------------------------------------------
+class Phase(NamedTuple):
+    """What the schedule switches on from a fraction of the run: perceptual loss, mask hinge margin (None:
+    the L1 pull on the mask instead), learning-rate factor."""
+
+    start: float
+    perceptual: bool
+    margin: float | None
+    lr_factor: float
+
+
+# faceswap-GAN v2.2's training notebook, in fractions of its TOTAL_ITERS (it also swaps the two decoders at
+# 0.8, a trick left out here).
+FACESWAP_GAN_SCHEDULE = (Phase(0.0, False, None, 1.0), Phase(0.2, True, None, 1.0), Phase(0.3, True, 0.5, 1.0),
+                         Phase(0.4, True, 0.2, 1.0), Phase(0.5, True, 0.4, 1.0), Phase(2 / 3, True, None, 0.3),
+                         Phase(0.8, True, 0.1, 0.3), Phase(0.9, True, None, 0.1))
+
+
+@dataclass(frozen=True)
+class GanConfig:
+    """The GAN's losses, optimiser and schedule. Defaults: faceswap-GAN v2.2's (its train notebook's
+    ``loss_weights`` and ``loss_config``, and its model's Adam settings)."""
+
+    adversarial: float = 0.1  # w_D: LSGAN with mixup, on the masked composite and on the raw face
+    mixup: float = 0.2  # lambda ~ Beta(0.2, 0.2) mixes real and fake pairs for the discriminator
+    reconstruction: float = 1.0  # w_recon: L1 of the raw face against the target
+    edge: float = 0.1  # w_edge: L1 of the x and y image gradients
+    eyes: float = 30.0  # w_eyes: L1 + edge again inside the eye regions
+    mask_l1: float = 1e-2  # the mask's mean, while no hinge margin is set
+    mask_hinge: float = 0.1  # weight of max(0, m - alpha) while the schedule sets a margin m
+    mask_tv: float = 0.1  # total variation of the mask
+    perceptual: bool = False  # perceptual loss (needs ResNet50's ImageNet weights: a download); off by default
+    perceptual_weights: tuple[float, ...] = (0.01, 0.1, 0.3, 0.1)  # w_pl: features at 7, 28, 56, 112 px
+    discriminator_lr_ratio: float = 2.0  # lrD 2e-4 for lrG 1e-4
+    beta_1: float = 0.5  # Adam
+    beta_2: float = 0.999
+    schedule: tuple[Phase, ...] = FACESWAP_GAN_SCHEDULE  # in fractions of the run's steps
+
+    def __post_init__(self) -> None:
+        starts = [phase.start for phase in self.schedule]
+        if not starts or starts[0] != 0 or starts != sorted(starts):
+            raise DeepfakeError("GAN config: the schedule's phases must start at 0 and be in order")
+
+    def phase(self, step: int, total: int) -> Phase:
+        """The schedule's phase at ``step`` of a ``total``-step run (the last phase after the end)."""
+        done = step / max(total, 1)
+        return [phase for phase in self.schedule if phase.start <= done][-1]
+
+
+def _saved_config(state: dict) -> GanConfig:
+    saved = dict(state.get("config") or {})
+    if "schedule" in saved:
+        saved["schedule"] = tuple(Phase(*phase) for phase in saved["schedule"])
+    if "perceptual_weights" in saved:
+        saved["perceptual_weights"] = tuple(saved["perceptual_weights"])
+    return GanConfig(**{f.name: saved[f.name] for f in fields(GanConfig) if f.name in saved})
+
+
+def _saved_gan_preset(state: dict) -> GanPreset:
+    return GanPreset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+
+
+def load_gan(model_dir: str | os.PathLike) -> GanModel:
+    """The trained generator of a GAN model folder (the weights of its last checkpoint), for converting."""
+    model_dir = Path(model_dir)
+    path = model_dir / STATE_FILE
+    if not path.exists():
+        raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
+                              "`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR --model gan --steps N`")
+    state = read_state_file(path)
+    if model_kind(state) != "gan":
+        raise CheckpointError(f"{model_dir}: holds an autoencoder, not a GAN; load it with "
+                              "train.load_model or swap.load")
+    shift = state.get("colour_shift")
+    model = build_gan(_saved_gan_preset(state), discriminators=False, coverage=state.get("coverage", COVERAGE),
+                      colour_shift=tuple(shift) if shift else None)
+    ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
+    read_checkpoint(ckpt, model_dir, state, partial=True)
+    return model
+
+
+def preview_grid(model: GanModel, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
+    """The GAN trainer's picture: rows of (A, A rebuilt, A as B, its mask | B, B rebuilt, B as A, its mask)."""
+    def row_block(x, own, other):
+        face, alpha = model.generate(x, other)
+        mask = np.repeat(np.asarray(alpha), 3, axis=-1)
+        return np.concatenate([x, np.asarray(model.reconstruct(x, own)), np.asarray(face), mask], axis=2)
+
+    grid = np.concatenate([row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a")], axis=2)
+    grid = np.concatenate(list(grid), axis=0)
+    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+
+
+# --- training ----------------------------------------------------------------------------------------
+class GanTrainer(CheckpointedTrainer):
+    """Trains a ``GanModel`` in a model folder with four Adam optimisers (generator and discriminator of each
+    side), resuming from its last checkpoint if there is one (the checkpoint mechanism of ``checkpoint``)."""
+
+    kind = "gan"
+    history_columns = ("G A", "G B", "D A", "D B", "L1 A", "L1 B")
+
+    def __init__(self, model_dir: str | os.PathLike, preset: str | GanPreset | None = None, *,
+                 config: GanConfig | None = None, seed: int | None = None, batch_size: int | None = None,
+                 learning_rate: float | None = None, total_steps: int | None = None,
+                 warm_start_from: str | os.PathLike | SwapModel | None = None, coverage: int | None = None,
+                 colour: str | None = None, jit: bool | None = None) -> None:
+        """Open (or start) a GAN model folder; ``preset`` and ``config`` default to the saved ones, else
+        ``tiny`` and ``GanConfig()``.
+
+        ``total_steps`` is the length of the run the schedule is spread over (default: the saved one, else the
+        steps of the first ``fit``). ``warm_start_from`` (a new folder only): an autoencoder model folder (or
+        ``SwapModel``) of the preset's family whose weights the generator starts from; its framing
+        (coverage) and colours (its colour shift, or none) are taken over. Otherwise ``coverage`` (px of the
+        256 px aligned crop, default 160) and ``colour`` ("shift": A moved to B's mean colour in training and
+        conversion, the default; "raw": neither) frame a new model. ``learning_rate`` is the generators' (the
+        discriminators' is ``config.discriminator_lr_ratio`` times it); on resume, ``seed`` and
+        ``batch_size`` must be left out or equal the saved ones, as for the autoencoder.
+        """
+        state = self._open(model_dir, batch_size, learning_rate)
+        self.warm_start_report: dict | None = None
+        if state is not None:
+            saved = _saved_gan_preset(state)
+            if preset is not None and get_gan_preset(preset).name != saved.name:
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} GAN, not "
+                                      f"{get_gan_preset(preset).name!r}; use another folder to start a new model")
+            saved_config = _saved_config(state)
+            if config is not None and config != saved_config:
+                raise CheckpointError(f"{self.model_dir}: was trained with other GAN loss settings; leave the config "
+                                      "out to resume, or use another folder to start a new model")
+            if warm_start_from is not None:
+                raise CheckpointError(f"{self.model_dir}: already holds a trained GAN (step {state['step']}); a warm "
+                                      "start only starts a new model: use another folder")
+            self._check_stream(state, seed, batch_size)
+            for name, given in (("coverage", coverage), ("colour", colour)):
+                if given is not None and given != state.get(name):
+                    raise CheckpointError(f"{self.model_dir}: was trained with {name} {state.get(name)}, not "
+                                          f"{given}; leave it out to resume, or use another folder")
+            preset, config, seed, batch_size = saved, saved_config, state["seed"], state["batch_size"]
+            coverage, colour = state.get("coverage", COVERAGE), state.get("colour", "shift")
+            if total_steps and state.get("total_steps") and total_steps != state["total_steps"]:
+                self.changes.append(f"loss schedule spread over {total_steps} steps, not {state['total_steps']} "
+                                    f"(from step {state['step']}; recorded in state.json)")
+            total_steps = total_steps or state.get("total_steps")
+            self.warm_start_report = state.get("warm_start")
+        self.preset = get_gan_preset(preset or "tiny")
+        self.config = config or GanConfig()
+        autoencoder = None
+        if warm_start_from is not None:
+            autoencoder = (warm_start_from if isinstance(warm_start_from, SwapModel)
+                           else load_model(warm_start_from))
+            coverage, colour = autoencoder.coverage, "shift" if autoencoder.colour_shift else "raw"
+        self.coverage = coverage or COVERAGE
+        self.colour = colour or "shift"
+        if self.colour not in ("shift", "raw"):
+            raise DeepfakeError(f"colour must be 'shift' or 'raw', not {self.colour!r}")
+        self.seed = 1234 if seed is None else seed
+        self.batch_size = batch_size or self.preset.batch_size
+        self.total_steps = total_steps
+        self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
+        if autoencoder is not None and autoencoder.colour_shift:
+            self.colour_shift = tuple(autoencoder.colour_shift)
+        self.train_seconds = float(state.get("train_seconds", 0.0)) if state else 0.0
+        self.gpus = len(tf.config.list_physical_devices("GPU"))
+        self.jit = bool(self.gpus) if jit is None else jit
+        keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
+        self.model = build_gan(self.preset, coverage=self.coverage, colour_shift=self.colour_shift)
+        if autoencoder is not None:
+            report = warm_start(self.model, autoencoder)
+            source = warm_start_from if not isinstance(warm_start_from, SwapModel) else "a SwapModel"
+            self.warm_start_report = {"from": str(source), "copied": len(report["copied"]), "fresh": report["fresh"]}
+        self.learning_rate = float(learning_rate or self.preset.learning_rate)
+        self.opt_g = {side: self._adam() for side in "ab"}
+        self.opt_d = {side: self._adam() for side in "ab"}
+        for side in "ab":
+            self.opt_g[side].build(self._g_vars(side))
+            self.opt_d[side].build(self.model.discriminator(side).trainable_variables)
+        self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self._ckpt = tf.train.Checkpoint(encoder=self.model.encoder, decoder_a=self.model.decoder_a,
+                                         decoder_b=self.model.decoder_b, disc_a=self.model.disc_a,
+                                         disc_b=self.model.disc_b, step=self._step_var,
+                                         opt_g_a=self.opt_g["a"], opt_g_b=self.opt_g["b"],
+                                         opt_d_a=self.opt_d["a"], opt_d_b=self.opt_d["b"])
+        self._features = perceptual_features() if self.config.perceptual else None
+        self._eyes = eye_mask()
+        self._start(state, learning_rate)
+        self._train_step = tf.function(self._step, jit_compile=self.jit, autograph=False)
+
+    # --- pieces -------------------------------------------------------------------------------
+    def _adam(self) -> keras.optimizers.Optimizer:
+        return keras.optimizers.Adam(self.learning_rate, beta_1=self.config.beta_1, beta_2=self.config.beta_2)
+
+    def _g_vars(self, side: str) -> list:
+        return self.model.encoder.trainable_variables + self.model.decoder(side).trainable_variables
+
+    @property
+    def perceptual_on(self) -> bool:
+        """Whether the perceptual loss is part of training (asked for, and its pretrained weights loaded)."""
+        return self._features is not None
+
+    def phase(self, step: int | None = None) -> Phase:
+        """The schedule's phase at ``step`` (default: the next step to train)."""
+        return self.config.phase(self.step if step is None else step, self.total_steps or 1)
+
+    def summary(self) -> str:
+        """One line: the GAN, the batch, the device, the warm start and the perceptual loss."""
+        kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
+        parts = [f"{self.preset.name} GAN preset", f"batch {self.batch_size}",
+                 f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}" if self.gpus else f"CPU ({kernels} kernels)"]
+        parts += ["XLA"] * self.jit
+        if self.warm_start_report:
+            parts.append(f"warm start from {self.warm_start_report['from']} "
+                         f"({self.warm_start_report['copied']} layers copied)")
+        parts.append("perceptual loss on" if self.perceptual_on else "perceptual loss off")
+        return ", ".join(parts)
+
+    def _side_losses(self, side: str, warped, target, eyes, lam, margin, use_hinge, use_pl):
+        """The generator's and the discriminator's losses of one side, and the plain L1 (for the history)."""
+        cfg, disc = self.config, self.model.discriminator(side)
+        face, alpha = self.model.generate(warped, side, training=True)
+        composite = alpha * face + (1 - alpha) * warped
+        real = ops.concatenate([target, warped], axis=-1)
+        fakes = [ops.concatenate([fake, warped], axis=-1) for fake in (composite, face)]
+        mixed = [lam * real + (1 - lam) * ops.stop_gradient(fake) for fake in fakes]  # mixup LSGAN
+        # one pass of the discriminator over the four batches: the two mixes (it must say how real each
+        # mix is: lambda) and the two fakes (the generator wants them called real: 1)
+        verdicts = ops.split(disc(ops.concatenate(mixed + fakes, axis=0), training=True), 4, axis=0)
+        loss_d = lsgan_loss(verdicts[0], lam) + lsgan_loss(verdicts[1], lam)
+        adversarial = lsgan_loss(verdicts[2], 1.0) + lsgan_loss(verdicts[3], 1.0)
+        plain = l1_loss(face, target)
+        loss_g = (cfg.adversarial * adversarial + cfg.reconstruction * plain + cfg.eyes * l1_loss(face, target, eyes)
+                  + cfg.edge * edge_loss(face, target) + cfg.eyes * edge_loss(face, target, eyes)
+                  + use_hinge * cfg.mask_hinge * mask_hinge(alpha, margin)
+                  + (1 - use_hinge) * cfg.mask_l1 * mask_l1(alpha) + cfg.mask_tv * total_variation(alpha))
+        if use_pl:
+            mixed_face = lam * face + (1 - lam) * composite  # faceswap-GAN: one pass for both faces
+            loss_g += perceptual_loss(self._features, mixed_face, target, cfg.perceptual_weights)
+        return loss_g, loss_d, plain
+
+    def _step(self, batch_a, batch_b, lams, margin, use_hinge, use_pl: bool):
+        # As the autoencoder: side A learns, then side B (whose forward pass sees the encoder A just updated);
+        # on each side the generator and the discriminator update together from one forward pass.
+        losses = {}
+        for i, (side, (warped, target, eyes)) in enumerate((("a", batch_a), ("b", batch_b))):
+            g_vars, d_vars = self._g_vars(side), self.model.discriminator(side).trainable_variables
+            with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+                loss_g, loss_d, plain = self._side_losses(side, warped, target, eyes, lams[i], margin, use_hinge,
+                                                          use_pl)
+            self.opt_g[side].apply_gradients(zip(g_tape.gradient(loss_g, g_vars), g_vars, strict=True))
+            self.opt_d[side].apply_gradients(zip(d_tape.gradient(loss_d, d_vars), d_vars, strict=True))
+            losses[side] = (loss_g, loss_d, plain)
+        return (losses["a"][0], losses["b"][0], losses["a"][1], losses["b"][1], losses["a"][2], losses["b"][2])
+
+    def _set_rates(self, factor: float) -> None:
+        for side in "ab":
+            self.opt_g[side].learning_rate = self.learning_rate * factor
+            self.opt_d[side].learning_rate = self.learning_rate * self.config.discriminator_lr_ratio * factor
+
+    # --- the pieces of the shared training loop (checkpoint.CheckpointedTrainer) -----------------------
+    def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int | None = None, **kwargs):
+        """As ``CheckpointedTrainer.fit``; the first run's ``steps`` sets ``total_steps`` (the schedule's length)
+        unless it was given."""
+        if self.total_steps is None:
+            if steps is None:
+                raise DeepfakeError("the GAN's loss schedule is spread over the run's steps: give total_steps to "
+                                    "GanTrainer, or steps to fit")
+            self.total_steps = steps
+        try:
+            return super().fit(faces_a, faces_b, steps, **kwargs)
+        finally:
+            self.model.colour_shift = self.colour_shift  # set by the first fit: the model converts as it trained
+
+    @property
+    def label(self) -> str:
+        """What the progress bar calls this training."""
+        return f"GAN {self.preset.name}"
+
+    @property
+    def colour_mode(self) -> str:
+        """'shift' (A moved to B's mean colour, as the autoencoder it may start from) or 'raw'."""
+        return self.colour
+
+    def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:
+        """The zipped A and B streams of (warped, target, eye mask), positioned at the current step; the pairs
+        are the autoencoder trainer's for the same seed."""
+        kw = dict(seed=self.seed, batch_size=self.batch_size, start_step=self.step, size=self.preset.size,
+                  coverage=self.coverage, mask=self._eyes)
+        return tf.data.Dataset.zip(pair_dataset(faces_a, side=0, **kw), pair_dataset(faces_b, side=1, **kw))
+
+    def _train_one(self, batch) -> tuple[float, ...]:
+        step = self.step
+        phase = self.phase(step)
+        self._set_rates(phase.lr_factor)
+        # mixup's lambda of each side, drawn from the seed and the step: a resumed run draws the same
+        lams = tf.constant([np.random.default_rng([self.seed, 2 + i, step]).beta(self.config.mixup, self.config.mixup)
+                            for i in range(2)], tf.float32)
+        use_hinge = phase.margin is not None
+        out = self._train_step(*batch, lams, tf.constant(phase.margin or 0.0, tf.float32),
+                               tf.constant(float(use_hinge), tf.float32), phase.perceptual and self.perceptual_on)
+        return tuple(float(v) for v in out)
+
+    def _preview_inputs(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
+                preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
+
+    def _preview(self, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return preview_grid(self.model, *inputs)
+
+    def _apply_learning_rate(self) -> None:
+        self._set_rates(self.phase().lr_factor)
+
+    def _restored_learning_rate(self) -> float:
+        return float(self.opt_g["a"].learning_rate.numpy()) / self.phase().lr_factor
+
+    def _state_fields(self) -> dict:
+        return {"preset": asdict(self.preset), "config": asdict(self.config), "total_steps": self.total_steps,
+                "coverage": self.coverage, "colour": self.colour, "warm_start": self.warm_start_report}
