@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -379,7 +379,9 @@ def extract(
     truncated = None
     loading = _in_background(load_models)  # while ffmpeg probes the video (waiting for it releases the GIL)
     if not source.is_dir():
-        info = video.probe(source)
+        # the header's frame count (counting them all would decode the whole video once more): a video
+        # that ends early is found when its frames run out (resampled with --fps, they are counted first)
+        info = video.probe(source, count=fps is not None)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
@@ -412,6 +414,7 @@ def extract(
     stop = threading.Event()  # set when a write failed: the faces after it are not written
     pending: deque[tuple[str, Future | None, dict | None, str | None]] = deque()  # found, in frame order
     last_save = time.monotonic()
+    decoded = 0  # frames the reader gave (done before or not)
 
     def write(image: np.ndarray, found: list[Face], key: str) -> list[dict] | None:
         if stop.is_set():
@@ -443,6 +446,7 @@ def extract(
     try:
         loading.result()
         for key, image in reader:
+            decoded += 1
             if image is None:  # done in an earlier run
                 if not source.is_dir():
                     _set_tracker(finder, tracker)  # as it was after the last frame done
@@ -464,6 +468,10 @@ def extract(
                 last_save = time.monotonic()
         record(0)
         meta["complete"] = True
+        if not source.is_dir() and not info.counted and (max_frames is None or decoded < max_frames):
+            counted = replace(info, n_frames=decoded, counted=True)  # all its frames decoded
+            if counted.truncated:
+                truncated = {"frames": decoded, "declared_frames": info.declared_frames}
     finally:  # even on a crash or Ctrl-C, keep the alignments of the faces already written
         writer.shutdown(wait=True)  # the faces found are written (after a failed write: none of the later ones)
         reader.close()
