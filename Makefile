@@ -67,6 +67,7 @@ test-slow: setup
 
 bench: setup
 	$(PY) -m deepfake_utils.bench extract
+	$(PY) -m deepfake_utils.bench extract-cli
 	$(PY) -m deepfake_utils.bench train
 	$(PY) -m deepfake_utils.bench convert
 

@@ -8,6 +8,7 @@ resume) are ``checkpoint.CheckpointedTrainer``'s, shared with the GAN trainer of
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -30,7 +31,7 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     read_state_file,
     shift_colour,
 )
-from .errors import DeepfakeError
+from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
 from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
 
@@ -48,13 +49,20 @@ def onednn_enabled() -> bool | None:
 
 
 def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.ndarray]:
-    """The aligned faces of an extraction folder (top level only: faces set aside in subfolders are skipped)."""
+    """The aligned faces of an extraction folder (top level only: faces set aside in subfolders are skipped).
+
+    Unreadable images (corrupt, empty) are skipped with a DeepfakeWarning that counts and names them.
+    """
     paths = list_images(folder)[:limit]
     if not paths:
         raise DeepfakeError(f"{folder}: no face images; run `python -m deepfake_utils extract` into it first")
-    faces = []
+    faces, unreadable = [], []
     for path in paths:
-        face = read_image(path)
+        try:
+            face = read_image(path)
+        except ImageError as exc:
+            unreadable.append(str(exc))
+            continue
         height, width = face.shape[:2]
         if height != width:
             raise DeepfakeError(f"{path}: {width}x{height} is not a square aligned face; remove it from {folder} "
@@ -63,6 +71,13 @@ def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.n
             face = cv2.resize(face, (align.ALIGNED_SIZE,) * 2,
                               interpolation=cv2.INTER_AREA if height > align.ALIGNED_SIZE else cv2.INTER_CUBIC)
         faces.append(face)
+    if unreadable:
+        if not faces:
+            raise DeepfakeError(f"{folder}: none of its {len(paths)} images can be read ({unreadable[0]}); "
+                                "extract the faces again")
+        warnings.warn(f"{folder}: {len(unreadable)} of {len(paths)} images unreadable, skipped (fix or remove "
+                      f"them): {'; '.join(unreadable[:3])}{'; ...' * (len(unreadable) > 3)}", DeepfakeWarning,
+                      stacklevel=2)
     return faces
 
 
