@@ -49,3 +49,13 @@ def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
     assert r["ips"] > 0 and r["onednn"] is False and 0 <= r["input_wait"] < 1
     with pytest.raises(RuntimeError, match="failed"):
         bench._child(["-m", "deepfake_utils.bench", "train-one", "ours", "/nonexistent", "/nonexistent"], None)
+
+
+def test_recipe_specs_can_name_the_shared_part():
+    from deepfake_utils.bench_swap import parse_recipe
+
+    recipe, precision, shared = parse_recipe("fast:shared=decoder,ssim=0")
+    assert (recipe.name, recipe.ssim, precision, shared) == ("fast:shared=decoder,ssim=0", 0.0, None, "decoder")
+    assert parse_recipe("original")[2] == "encoder"  # the classic unless asked
+    with pytest.raises(ValueError, match="shared must be one of"):
+        parse_recipe("fast:shared=both")
