@@ -106,8 +106,7 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
     if shared == "decoder":
         # the question a learner asks next: does A's face through *B's* encoder (and the one decoder) give B?
         # B's encoder has never seen A's face; this measures what its code for A decodes to
-        through_b = dataclasses.replace(model, encoder_a=model.encoder_b)
-        convert(video_path, through_b, out, alignments=dir_a, progress=False)
+        convert(video_path, model.via_encoder("b"), out, alignments=dir_a, progress=False)
         report = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
         curve[-1]["through_b_encoder"] = point(report, curve[-1]["minutes"], curve[-1]["steps"])
     if model.colour_shift is not None:

@@ -214,6 +214,13 @@ class SwapModel:
         source = "a" if _side(to) == "b" else "b"
         return self.decoder(to)(self.encoder_of(source)(faces))
 
+    def via_encoder(self, side: str) -> SwapModel:
+        """The same model with one side's encoder reading every face: ``via_encoder("b").swap(faces_of_a)`` is
+        autoencoder B fed A's faces (for the classic design, the same swap; for the mirror, B's encoder
+        reading faces it never saw instead of A's encoder)."""
+        encoder = self.encoder_of(side)
+        return replace(self, encoder_a=encoder, encoder_b=encoder)
+
 
 def build(preset: str | Preset = "original", **changes) -> SwapModel:
     """A fresh model of a preset (see ``PRESETS``); ``shared="decoder"`` gives the two-encoder design."""

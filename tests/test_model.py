@@ -83,6 +83,11 @@ def test_the_mirror_swap_is_autoencoder_a_and_the_classic_swap_is_not():
     assert np.allclose(mirror.swap(faces, to="a").numpy(), mirror.reconstruct(faces, "b").numpy(), atol=1e-6)
     classic = model.build("tiny")
     assert not np.allclose(classic.swap(faces, to="b").numpy(), classic.reconstruct(faces, "a").numpy(), atol=1e-4)
+    # autoencoder B fed A's faces: the classic's swap itself, but another path through the mirror image
+    assert np.allclose(classic.via_encoder("b").swap(faces).numpy(), classic.swap(faces).numpy(), atol=1e-6)
+    through_b = mirror.via_encoder("b")
+    assert np.allclose(through_b.swap(faces).numpy(), mirror.reconstruct(faces, "b").numpy(), atol=1e-6)
+    assert through_b.encoder_of("a") is mirror.encoder_b and through_b.decoder_a is mirror.decoder_a
     with pytest.raises(DeepfakeError, match="side must be"):
         mirror.swap(faces, to="c")
 
