@@ -122,3 +122,20 @@ def test_shared_decoder_trains_saves_loads_and_converts(sample_faces, sample_vid
     result = swap.convert(sample_video, loaded, tmp_path / "s.mp4", alignments=sample_faces / "A", max_frames=3,
                           progress=False)
     assert result.frames == 3 and result.swapped == 3
+
+
+def test_model_folders_from_before_the_option_load_as_the_classic_design(tiny_model, tmp_path):
+    import shutil
+
+    from deepfake_utils import train
+
+    folder = tmp_path / "old"
+    shutil.copytree(tiny_model, folder)
+    state = json.loads((folder / "state.json").read_text())
+    del state["preset"]["shared"]  # as written before the option existed
+    (folder / "state.json").write_text(json.dumps(state))
+    old, new = train.load_model(folder), train.load_model(tiny_model)
+    assert old.preset.shared == "encoder" and list(old.parts()) == ["encoder", "decoder_a", "decoder_b"]
+    assert all(np.array_equal(x, y) for x, y in zip(old.encoder.get_weights() + old.decoder_b.get_weights(),
+                                                    new.encoder.get_weights() + new.decoder_b.get_weights(),
+                                                    strict=True))
