@@ -320,9 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p = sub.add_parser("recipes", help="swap quality per training minute: recipes side by side (the metrics)")
     p.add_argument("--recipes", nargs="+", default=["original", "fast"],
-                   help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16)")
+                   help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16, "
+                        "fast:shared=decoder for two encoders and one shared decoder)")
     p.add_argument("--minutes", type=float, default=10, help="training minutes per recipe (default 10)")
     p.add_argument("--every", type=float, default=1, help="measure after every N training minutes (default 1)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train every recipe for this many steps instead of --minutes (the same steps for all)")
+    p.add_argument("--every-steps", type=int, default=None, help="with --steps: measure after every N steps")
     p.add_argument("--stop-at", type=float, default=None,
                    help="stop a recipe once ID retrieval and recognised reach this share (e.g. 0.95)")
     p.add_argument("--faces", type=Path, default=None,
@@ -350,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench_swap import bench_recipes, format_recipes
 
         r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
-                          out=args.out)
+                          out=args.out, steps=args.steps, every_steps=args.every_steps)
         print(format_recipes(r))
         return 0
     if args.what == "convert":

@@ -227,7 +227,7 @@ def load_model(model_dir: str | os.PathLike) -> SwapModel:
         raise CheckpointError(f"{model_dir}: holds a GAN, not an autoencoder; load it with "
                               "swap.load (any model) or gan.load_gan")
     model = build(_saved_preset(state))
-    ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
+    ckpt = tf.train.Checkpoint(**model.parts())
     read_checkpoint(ckpt, model_dir, state, partial=True)
     shift = state.get("colour_shift")
     return replace(model, coverage=_saved_recipe(state).coverage, colour_shift=tuple(shift) if shift else None)
@@ -284,9 +284,11 @@ class Trainer(CheckpointedTrainer):
         state = self._open(model_dir, batch_size, learning_rate)
         if state is not None:
             saved = _saved_preset(state)
-            if preset is not None and get_preset(preset).name != saved.name:
-                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not "
-                                      f"{get_preset(preset).name!r}; use another folder to start a new model")
+            given = get_preset(preset) if preset is not None else saved
+            if (given.name, given.shared) != (saved.name, saved.shared):
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model with a shared {saved.shared}, "
+                                      f"not {given.name!r} with a shared {given.shared}; use another folder to start "
+                                      "a new model")
             saved_recipe = _saved_recipe(state)
             if recipe is not None and get_recipe(recipe) != saved_recipe:
                 raise CheckpointError(f"{self.model_dir}: was trained with the {saved_recipe.name!r} recipe, not "
@@ -321,8 +323,7 @@ class Trainer(CheckpointedTrainer):
             self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # the checkpoint holds the plain Adam state (not the loss scale), so a model trained with mixed
         # precision on a GPU resumes on a CPU, and the other way round
-        self._ckpt = tf.train.Checkpoint(encoder=self.model.encoder, decoder_a=self.model.decoder_a,
-                                         decoder_b=self.model.decoder_b, step=self._step_var,
+        self._ckpt = tf.train.Checkpoint(**self.model.parts(), step=self._step_var,
                                          opt_a=getattr(self.opt_a, "inner_optimizer", self.opt_a),
                                          opt_b=getattr(self.opt_b, "inner_optimizer", self.opt_b))
         self.learning_rate = float(learning_rate or self.recipe.learning_rate or self.preset.learning_rate)
@@ -338,12 +339,13 @@ class Trainer(CheckpointedTrainer):
         return opt
 
     def _vars(self, side: str) -> list:
-        return self.model.encoder.trainable_variables + self.model.decoder(side).trainable_variables
+        return self.model.trainable_variables(side)
 
     def summary(self) -> str:
         """One line: the model, the batch and what it trains on (device, replicas, XLA, mixed precision)."""
         kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
         parts = [f"{self.preset.name} preset", f"{self.recipe.name} recipe", f"batch {self.batch_size}",
+                 *["two encoders, one shared decoder"] * (self.preset.shared == "decoder"),
                  f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}" if self.gpus else f"CPU ({kernels} kernels)"]
         parts += [f"{self.strategy.num_replicas_in_sync} replicas"] * (self.strategy.num_replicas_in_sync > 1)
         parts += ["XLA"] * self.jit + [f"mixed precision ({self.mixed_precision})"] * bool(self.mixed_precision)

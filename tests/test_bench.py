@@ -68,3 +68,13 @@ def test_the_cli_extraction_benchmark_cuts_its_clip_and_runs_the_naive_script(tm
     naive = bench._landmarks_by_frame(tmp_path / "naive")
     assert sorted(naive) == ["000001", "000002", "000003"] and (tmp_path / "naive" / "000001_0.png").is_file()
     assert landmark_error(naive["000001"], extract.naive_find(video.read_frames(short)[0]).landmarks) == 0
+
+
+def test_recipe_specs_can_name_the_shared_part():
+    from deepfake_utils.bench_swap import parse_recipe
+
+    recipe, precision, shared = parse_recipe("fast:shared=decoder,ssim=0")
+    assert (recipe.name, recipe.ssim, precision, shared) == ("fast:shared=decoder,ssim=0", 0.0, None, "decoder")
+    assert parse_recipe("original")[2] == "encoder"  # the classic unless asked
+    with pytest.raises(ValueError, match="shared must be one of"):
+        parse_recipe("fast:shared=both")
