@@ -13,16 +13,20 @@ endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# make test runs in TEST_WORKERS processes (pytest-xdist), a file per process at a time, so a notebook's
+# cells stay in order in one kernel; TensorFlow leaves much of 2 cores idle in a single process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench clean
+.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench student book book-check book-clean clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install --quiet -e ".[dlib,dev]"
+	$(PY) -m pip install --quiet -e ".[dlib,dev,teach]"
 	$(PY) -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	touch $(STAMP)
@@ -34,7 +38,7 @@ demo: setup
 	$(PY) -m deepfake_utils demo --out-dir out/demo
 
 test: setup
-	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks $(NB_FLAGS)
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest $(XDIST) tests notebooks $(NB_FLAGS)
 
 test-fast: setup
 	DEEPFAKE_QUICK=1 $(PY) -m pytest tests
@@ -47,7 +51,7 @@ COLAB_STAMP := $(COLAB_VENV)/.installed
 $(COLAB_STAMP): pyproject.toml ci/colab-constraints.txt
 	$(PYTHON) -m venv $(COLAB_VENV)
 	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(COLAB_VENV)/bin/python -m pip install --quiet -c ci/colab-constraints.txt -e ".[dlib]" "pytest>=8" nbformat
+	$(COLAB_VENV)/bin/python -m pip install --quiet -c ci/colab-constraints.txt -e ".[dlib]" "pytest>=8" "pytest-xdist>=3.5" nbformat
 	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	touch $(COLAB_STAMP)
 
@@ -55,7 +59,7 @@ test-colab: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -c "import skimage, tensorflow, numpy, cv2, dlib; \
 	print('colab versions: scikit-image', skimage.__version__, '| tensorflow', tensorflow.__version__, \
 	'| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
-	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest tests
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest $(XDIST) tests
 
 # The demo's targets on the sample data (a working swap within its training budget): about 8 minutes.
 test-slow: setup
@@ -63,15 +67,59 @@ test-slow: setup
 
 bench: setup
 	$(PY) -m deepfake_utils.bench extract
+	$(PY) -m deepfake_utils.bench extract-cli
 	$(PY) -m deepfake_utils.bench train
 	$(PY) -m deepfake_utils.bench convert
+
+# Student copies for a class, made by nbgrader (nbgrader_config.py): student/notebooks/, the notebooks without their
+# solutions, every exercise's checker kept as a graded test; and student/gradebook.db for autograding (README).
+student: setup
+	mkdir -p student
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/nbgrader generate_assignment notebooks --force
+	@echo "student copies in student/notebooks/ (README: For teachers)"
+
+# The course as a static HTML book in book/_build/html (open book/_build/html/index.html): MyST-NB executes
+# every notebooks/NN_*.ipynb once in quick mode (in notebooks/, as nbval does) and caches the results by their
+# code, so a rebuild re-runs only notebooks whose code changed; a change to the package (or to
+# book/kernel_startup.py) clears the cache.
+# Nothing is fetched from the network, neither to build nor to read the pages.
+BOOK_BUILD := book/_build
+BOOK_STAMP := $(VENV)/.book-installed
+
+$(BOOK_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[book]"
+	touch $(BOOK_STAMP)
+
+$(BOOK_BUILD)/.package: $(wildcard deepfake_utils/*.py deepfake_utils/*.txt) book/kernel_startup.py
+	rm -rf $(BOOK_BUILD)/.jupyter_cache $(BOOK_BUILD)/.doctrees
+	mkdir -p $(BOOK_BUILD)
+	touch $@
+
+$(BOOK_BUILD)/ipython/profile_default/startup/00-book.py: book/kernel_startup.py
+	mkdir -p $(@D)
+	cp $< $@
+
+# The kernels: quick mode, figures inline (whatever MPLBACKEND the shell has), book/kernel_startup.py run first.
+book: $(BOOK_STAMP) $(BOOK_BUILD)/.package $(BOOK_BUILD)/ipython/profile_default/startup/00-book.py
+	DEEPFAKE_QUICK=1 MPLBACKEND=module://matplotlib_inline.backend_inline IPYTHONDIR=$(abspath $(BOOK_BUILD)/ipython) \
+	  $(PY) -m sphinx -b html --fail-on-warning -c book -d $(BOOK_BUILD)/.doctrees notebooks $(BOOK_BUILD)/html
+	@echo "The book: $(BOOK_BUILD)/html/index.html"
+
+# Every page of the book in headless Chromium (Debian's: apt-get install -y chromium): no console errors,
+# every figure decoded, every internal link resolves, no request beyond localhost; then the same check
+# on a deliberately broken copy must fail.
+book-check: $(BOOK_STAMP)
+	$(PY) scripts/check_book.py --self-test
+
+book-clean:
+	rm -rf $(BOOK_BUILD)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks
+	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) out .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(COLAB_VENV) out student .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)
 	find . -name __pycache__ -prune -exec rm -rf {} +

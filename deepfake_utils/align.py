@@ -11,7 +11,6 @@ from importlib import resources
 
 import cv2
 import numpy as np
-from skimage.transform import EuclideanTransform, SimilarityTransform
 
 from .fileio import ensure_rgb_uint8
 
@@ -34,7 +33,25 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
         raise ValueError(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
-    return _fit(SimilarityTransform if estimate_scale else EuclideanTransform, src, dst)
+    return _fit(_skimage_transform("SimilarityTransform" if estimate_scale else "EuclideanTransform"), src, dst)
+
+
+_SKIMAGE_TRANSFORMS = ("SimilarityTransform", "EuclideanTransform")
+
+
+def __getattr__(name: str) -> type:
+    """scikit-image's transform classes, imported on first use: they pull in scipy (about 0.4 s to import),
+    which ``extract`` loads in a thread beside its models instead of before everything else."""
+    if name in _SKIMAGE_TRANSFORMS:
+        from skimage import transform
+
+        globals().update({n: getattr(transform, n) for n in _SKIMAGE_TRANSFORMS})
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _skimage_transform(name: str) -> type:
+    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:

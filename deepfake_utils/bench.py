@@ -1,6 +1,7 @@
 """Benchmarks that print our pipeline against the naive way of the original tutorials, side by side.
 
     python -m deepfake_utils.bench extract [--video PATH] [--frames N]
+    python -m deepfake_utils.bench extract-cli [--frames 200] [--size 512] [--rounds 3]   (whole processes)
     python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
     python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
@@ -50,6 +51,98 @@ def bench_extract(video_path: Path, frames: int | None) -> dict:
         "nme_mean": float(np.mean(errors)) if errors else float("nan"),
         "nme_p95": float(np.percentile(errors, 95)) if errors else float("nan"),
     }
+
+
+CLIP_FRAMES, CLIP_SIZE = 200, 512  # the whole-CLI extraction benchmark's clip (issue 14)
+
+
+def make_clip(out_path: Path, frames: int = CLIP_FRAMES, size: int = CLIP_SIZE) -> Path:
+    """A ``size`` px square clip of ``frames`` frames cut from the sample video: its 125 frames scaled, then
+    played back from frame 75 to frame 1 (and again), so that the clip is longer than the video and holds a cut."""
+    import imageio_ffmpeg
+
+    source = data.sample_video()
+    scale = f"scale={size}:{size}:flags=area"
+    graph = (f"[0:v]{scale},split[f][b];[b]reverse,trim=start_frame=50,setpts=PTS-STARTPTS,split[r1][r2];"
+             f"[f][r1][r2]concat=n=3:v=1:a=0,trim=end_frame={frames},setpts=PTS-STARTPTS[v]")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(source), "-filter_complex", graph,
+                    "-map", "[v]", "-an", "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", str(out_path)],
+                   check=True)
+    return out_path
+
+
+def naive_extract(video_path: Path, out_dir: Path) -> int:
+    """The seed's way, as the original tutorials' scripts: per frame, read it, face_recognition's detector
+    (full frame, upsampled 2x), the 68 landmarks, align, ``cv2.imwrite``; one frame after another."""
+    import cv2
+    import face_recognition
+
+    from . import align, landmarks, video
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    for i, frame in enumerate(video.iter_frames(video_path), 1):
+        key = video.frame_key(i)
+        boxes = face_recognition.face_locations(frame)
+        frames[key] = []
+        if not boxes:
+            continue
+        height, width = frame.shape[:2]  # the face nearest the centre
+        box = min(boxes, key=lambda b: ((b[1] + b[3]) / 2 - width / 2) ** 2 + ((b[0] + b[2]) / 2 - height / 2) ** 2)
+        points = landmarks.predict_landmarks(frame, box)
+        matrix = align.alignment_matrix(points)
+        cv2.imwrite(str(out_dir / f"{key}_0.png"), cv2.cvtColor(align.align_face(frame, matrix), cv2.COLOR_RGB2BGR))
+        frames[key] = [{"box": [int(v) for v in box], "landmarks": points.tolist(), "matrix": matrix.tolist(),
+                        "face": f"{key}_0.png"}]
+    (out_dir / "alignments.json").write_text(json.dumps({"source": video_path.name, "frames": frames}))
+    return len(frames)
+
+
+def _landmarks_by_frame(folder: Path) -> dict[str, np.ndarray]:
+    frames = json.loads((folder / "alignments.json").read_text())["frames"]
+    return {key: np.asarray(faces[0]["landmarks"], np.float64) for key, faces in frames.items() if faces}
+
+
+def bench_extract_cli(frames: int = CLIP_FRAMES, size: int = CLIP_SIZE, rounds: int = 3,
+                      clip: Path | None = None) -> dict:
+    """Whole-process extraction: ``python -m deepfake_utils extract`` against the naive script, each a fresh
+    process (start-up included), alternated ``rounds`` times on the same clip; medians and landmark NME.
+    The CPU time (user + system, ffmpeg included) says the same less dependent on the machine's other load."""
+    import resource  # POSIX, as the course's machines (Linux, Colab, macOS)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clip = clip or make_clip(tmp / f"clip{size}.mp4", frames, size)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        commands = {"naive": [sys.executable, "-m", "deepfake_utils.bench", "extract-naive", str(clip)],
+                    "ours": [sys.executable, "-m", "deepfake_utils", "extract", str(clip)]}
+        seconds: dict[str, list[float]] = {"naive": [], "ours": []}
+        cpu: dict[str, list[float]] = {"naive": [], "ours": []}  # user + system, with the ffmpeg children
+        for r in range(rounds):
+            for name, command in commands.items():  # alternated, so both see the same load
+                out = tmp / f"{name}{r}"
+                used = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                done = subprocess.run([*command, str(out)], env=env, capture_output=True, text=True)
+                seconds[name].append(time.perf_counter() - start)
+                now = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[name].append(now.ru_utime - used.ru_utime + now.ru_stime - used.ru_stime)
+                if done.returncode:
+                    raise RuntimeError(f"{name} extraction failed:\n{done.stderr[-3000:]}")
+        naive, ours = _landmarks_by_frame(tmp / "naive0"), _landmarks_by_frame(tmp / "ours0")
+        n = len(json.loads((tmp / "naive0" / "alignments.json").read_text())["frames"])
+        same = [landmark_error(naive[k], ours[k]) for k in naive if k in ours]
+        repeat = [landmark_error(_landmarks_by_frame(tmp / f"ours{r}")[k], ours[k]) for r in range(1, rounds)
+                  for k in ours]
+    median = {name: float(np.median(v)) for name, v in seconds.items()}
+    cpu_median = {name: float(np.median(v)) for name, v in cpu.items()}
+    return {"frames": n, "size": size, "rounds": rounds, "seconds": seconds, "median": median, "cpu": cpu,
+            "cpu_median": cpu_median, "cpu_ratio": cpu_median["naive"] / cpu_median["ours"],
+            "load": os.getloadavg()[0],
+            "naive_fps": n / median["naive"], "ours_fps": n / median["ours"], "ratio": median["naive"] / median["ours"],
+            "found_naive": len(naive), "found_ours": len(ours),
+            "nme_mean": float(np.mean(same)) if same else float("nan"),
+            "nme_p95": float(np.percentile(same, 95)) if same else float("nan"),
+            "runs_identical": not repeat or max(repeat) == 0.0}
 
 
 KERNELS = {"off": "0", "on": "1"}  # TF_ENABLE_ONEDNN_OPTS for TensorFlow's Eigen (off) or oneDNN (on) CPU kernels
@@ -200,6 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("extract", help="extraction frames/s: naive full-frame HOG vs our pipeline")
     p.add_argument("--video", type=Path, default=None, help="default: the course's sample video")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
+    p = sub.add_parser("extract-cli", help="whole `python -m deepfake_utils extract` runs vs the naive script, "
+                                          "process start included (a 200-frame 512 px clip cut from the sample)")
+    p.add_argument("--frames", type=int, default=CLIP_FRAMES)
+    p.add_argument("--size", type=int, default=CLIP_SIZE)
+    p.add_argument("--rounds", type=int, default=3, help="naive and ours alternated this many times (default 3)")
+    p.add_argument("--clip", type=Path, default=None, help="time this video instead of the generated clip")
+    p = sub.add_parser("extract-naive", help="the naive extraction script alone (what extract-cli times)")
+    p.add_argument("video", type=Path)
+    p.add_argument("out_dir", type=Path)
     p = sub.add_parser("train", help="training images/s: the original loop vs our tf.data pipeline")
     p.add_argument("--preset", default="original")
     p.add_argument("--batch-size", type=int, default=16)
@@ -218,20 +320,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
     p = sub.add_parser("recipes", help="swap quality per training minute: recipes side by side (the metrics)")
     p.add_argument("--recipes", nargs="+", default=["original", "fast"],
-                   help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16)")
+                   help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16, "
+                        "fast:shared=decoder for two encoders and one shared decoder)")
     p.add_argument("--minutes", type=float, default=10, help="training minutes per recipe (default 10)")
     p.add_argument("--every", type=float, default=1, help="measure after every N training minutes (default 1)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train every recipe for this many steps instead of --minutes (the same steps for all)")
+    p.add_argument("--every-steps", type=int, default=None, help="with --steps: measure after every N steps")
     p.add_argument("--stop-at", type=float, default=None,
                    help="stop a recipe once ID retrieval and recognised reach this share (e.g. 0.95)")
     p.add_argument("--faces", type=Path, default=None,
                    help="aligned faces A/ and B/ extracted before (e.g. out/demo/faces)")
     p.add_argument("--out", type=Path, default=None, help="also write the curves as JSON here")
     args = parser.parse_args(argv)
+    if args.what == "extract-naive":
+        naive_extract(args.video, args.out_dir)
+        return 0
+    if args.what == "extract-cli":
+        r = bench_extract_cli(args.frames, args.size, args.rounds, args.clip)
+        what = args.clip.name if args.clip else f"a {r['size']}x{r['size']} clip cut from the sample video"
+        print(f"whole-process extraction benchmark: {r['frames']} frames of {what}; each run a fresh process, "
+              f"naive and ours alternated {r['rounds']} times (same machine)")
+        print(f"{'pipeline':<8}{'median s':>10}{'frames/s':>10}{'CPU s':>8}{'faces found':>13}   runs (s)")
+        for name in ("naive", "ours"):
+            runs = " ".join(f"{v:.2f}" for v in r["seconds"][name])
+            print(f"{name:<8}{r['median'][name]:>10.2f}{r[name + '_fps']:>10.2f}{r['cpu_median'][name]:>8.2f}"
+                  f"{r['found_' + name]:>13}   {runs}")
+        print(f"speed-up (ratio of the medians): {r['ratio']:.1f}x   CPU time: {r['cpu_ratio']:.1f}x less   "
+              f"landmark error vs naive (NME, inter-ocular): mean {r['nme_mean']:.4f}, p95 {r['nme_p95']:.4f}   "
+              f"our runs identical: {'yes' if r['runs_identical'] else 'no'}   load average {r['load']:.1f}")
+        return 0
     if args.what == "recipes":
         from .bench_swap import bench_recipes, format_recipes
 
         r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
-                          out=args.out)
+                          out=args.out, steps=args.steps, every_steps=args.every_steps)
         print(format_recipes(r))
         return 0
     if args.what == "convert":

@@ -1,13 +1,17 @@
 """Swap quality per CPU minute: training recipes side by side, measured by the swap metrics, not the loss.
 
     python -m deepfake_utils.bench recipes [--minutes 10] [--every 1] [--recipes original fast ...]
+    python -m deepfake_utils.bench recipes --steps 2000 --every-steps 400 --recipes fast fast:shared=decoder
 
 Each recipe trains a fresh ``tiny`` model on the sample data (A: the sample video's faces, B: 200 photos
 of George_W_Bush) in turn, in this one process; after every ``--every`` minutes of training (the
-trainer's own clock: evaluation time is not counted) the model converts the sample video and
-``metrics.evaluate`` scores it (ID retrieval over the gallery, recognised as B, faces found, sharpness
-kept, expression, jitter). A recipe is given by name or as ``name:field=value,...`` to change fields of
-a named one (e.g. ``fast:ssim=0``, ``original:coverage=192``, ``fast:precision=bfloat16``).
+trainer's own clock: evaluation time is not counted), or every ``--every-steps`` steps, the model
+converts the sample video and ``metrics.evaluate`` scores it (ID retrieval over the gallery, recognised
+as B, faces found, sharpness kept, expression, jitter). A recipe is given by name or as
+``name:field=value,...`` to change fields of a named one (e.g. ``fast:ssim=0``, ``original:coverage=192``,
+``fast:precision=bfloat16``, or ``fast:shared=decoder`` for the two-encoder design of ``model``).
+Budgets in steps give every recipe the same steps whatever else the machine runs; budgets in minutes
+compare recipes whose steps cost different times.
 """
 from __future__ import annotations
 
@@ -23,26 +27,32 @@ import numpy as np
 
 from . import data, metrics
 from .extract import ALIGNMENTS_FILE, extract_sample_faces
+from .model import SHARED, get_preset
 from .swap import convert
 from .train import Recipe, Trainer, cpu_flags, get_recipe, load_faces, load_model
 
 
-def parse_recipe(spec: str) -> tuple[Recipe, str | None]:
-    """'fast:ssim=0,coverage=160' -> the recipe (renamed to the spec) and its precision ('bfloat16' or None)."""
+def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
+    """'fast:ssim=0,coverage=160' -> the recipe (renamed to the spec), its precision ('bfloat16' or None) and
+    the model's shared part ('encoder', the classic, unless the spec says ``shared=decoder``)."""
     name, _, changes = spec.partition(":")
-    recipe, precision = get_recipe(name), None
+    recipe, precision, shared = get_recipe(name), None, "encoder"
     types = {f.name: f.type for f in dataclasses.fields(Recipe)}
     updates = {}
     for item in filter(None, changes.split(",")):
         key, _, value = item.partition("=")
         if key == "precision":
             precision = value
+        elif key == "shared":
+            if value not in SHARED:
+                raise ValueError(f"{spec}: shared must be one of {SHARED}, not {value!r}")
+            shared = value
         elif key not in types or key == "name":
             raise ValueError(f"{spec}: unknown recipe field {key!r}")
         else:
             updates[key] = value if key == "colour" else (int(value) if key in ("coverage", "batch_size")
                                                              else float(value))
-    return dataclasses.replace(recipe, name=spec, **updates), precision
+    return dataclasses.replace(recipe, name=spec, **updates), precision, shared
 
 
 def machine() -> str:
@@ -59,17 +69,27 @@ def machine() -> str:
 
 def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], dir_a: Path,
                gallery: dict[str, np.ndarray], source_track: metrics.FaceTrack, work: Path, *, minutes: float,
-               every: float, stop_at: float | None, progress: bool) -> dict:
-    """Train one recipe for ``minutes`` (measuring every ``every`` minutes); its curve of metrics."""
-    if not 0 < every <= minutes:
+               every: float, stop_at: float | None, progress: bool, steps: int | None = None,
+               every_steps: int | None = None) -> dict:
+    """Train one recipe for ``minutes`` (measuring every ``every`` minutes), or for ``steps`` (measuring every
+    ``every_steps``) when given; its curve of metrics."""
+    if steps is not None:
+        if not every_steps or not 0 < every_steps <= steps:
+            raise ValueError(f"measure every 0 < N <= steps steps (got every_steps={every_steps}, steps={steps})")
+        total, every = steps, every_steps
+    elif not 0 < every <= minutes:
         raise ValueError(f"measure every 0 < N <= minutes (got every={every}, minutes={minutes})")
-    recipe, precision = parse_recipe(spec)
+    else:
+        total = minutes
+    recipe, precision, shared = parse_recipe(spec)
     video_path = data.sample_video()
-    trainer = Trainer(work / "model", "tiny", recipe=recipe, mixed_precision=precision or False)
+    trainer = Trainer(work / "model", get_preset("tiny", shared=shared), recipe=recipe,
+                      mixed_precision=precision or False)
     curve = []
     budget = every
-    while budget <= minutes + 1e-9:
-        trainer.fit(faces_a, faces_b, minutes=budget, save_every=10**9, progress=progress)  # saves at the end
+    while budget <= total + 1e-9:
+        budgets = {"steps": budget} if steps is not None else {"minutes": budget}
+        trainer.fit(faces_a, faces_b, **budgets, save_every=10**9, progress=progress)  # saves at the end
         model = load_model(work / "model")
         out = work / f"swapped-{len(curve)}.mp4"
         convert(video_path, model, out, alignments=dir_a, progress=False)
@@ -78,21 +98,29 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
         curve.append(row)
         print(f"  {spec}: {row['minutes']:.1f} min, {row['steps']} steps: ID retrieval {row['id_retrieval']:.0%}, "
               f"recognised {row['recognised']:.0%}, faces {row['faces_found']:.0%}, sharpness "
-              f"{row['sharpness_kept']:.2f}, NME {row['expression_error']:.3f}, jitter x{row['jitter_ratio']:.2f}",
-              flush=True)
+              f"{row['sharpness_kept']:.2f}, NME {row['expression_error']:.3f}, jitter x{row['jitter_ratio']:.2f}, "
+              f"distance to B {row['to_target']:.3f}", flush=True)
         if stop_at is not None and row["id_retrieval"] >= stop_at and row["recognised"] >= stop_at:
             break
         budget += every
+    if shared == "decoder":
+        # the question a learner asks next: does A's face through *B's* encoder (and the one decoder) give B?
+        # B's encoder has never seen A's face; this measures what its code for A decodes to
+        convert(video_path, model.via_encoder("b"), out, alignments=dir_a, progress=False)
+        report = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
+        curve[-1]["through_b_encoder"] = point(report, curve[-1]["minutes"], curve[-1]["steps"])
     if model.colour_shift is not None:
         # the colour question: the last model fed raw colours at conversion, as conversion did before
         # the shift was recorded (the model trained on shifted A faces sees colours it never learned)
         convert(video_path, dataclasses.replace(model, colour_shift=None), out, alignments=dir_a, progress=False)
         raw = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
         curve[-1]["raw_input"] = point(raw, curve[-1]["minutes"], curve[-1]["steps"])
-    reached = next((r["minutes"] for r in curve if r["id_retrieval"] >= 0.9), None)
-    return {"recipe": dataclasses.asdict(recipe), "precision": precision or "float32", "batch": trainer.batch_size,
+    reached = next((r for r in curve if r["id_retrieval"] >= 0.9), None)
+    return {"recipe": dataclasses.asdict(recipe), "precision": precision or "float32", "shared": shared,
+            "parameters": model.count_params(), "batch": trainer.batch_size,
             "images_per_s": 2 * trainer.batch_size * trainer.step / trainer.train_seconds,
-            "minutes_to_90": reached, "curve": curve}
+            "minutes_to_90": reached and reached["minutes"], "steps_to_90": reached and reached["steps"],
+            "curve": curve}
 
 
 def point(report: dict, minutes: float, steps: int) -> dict:
@@ -101,8 +129,10 @@ def point(report: dict, minutes: float, steps: int) -> dict:
 
 
 def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: float | None = None,
-                  faces: Path | None = None, out: Path | None = None, progress: bool = False) -> dict:
-    """Train and measure each recipe in turn, in one run; returns (and writes to ``out``) the curves."""
+                  faces: Path | None = None, out: Path | None = None, progress: bool = False,
+                  steps: int | None = None, every_steps: int | None = None) -> dict:
+    """Train and measure each recipe in turn, in one run; returns (and writes to ``out``) the curves.
+    ``steps`` and ``every_steps`` budget every recipe in training steps instead of minutes."""
     with tempfile.TemporaryDirectory() as tmp:
         if faces is not None and (faces / "A" / ALIGNMENTS_FILE).is_file():
             dir_a, dir_b = faces / "A", faces / "B"  # extracted before (e.g. by `make demo`)
@@ -111,13 +141,16 @@ def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: fl
         faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
         gallery = metrics.sample_gallery(progress=progress)
         source_track = metrics.face_track(data.sample_video(), track=False, progress=progress)
-        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "minutes": minutes, "every": every,
+        budget = {"steps": steps, "every_steps": every_steps} if steps is not None else {"minutes": minutes,
+                                                                                          "every": every}
+        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), **budget,
                   "faces": {"A": len(faces_a), "B": len(faces_b)}, "gallery": sorted(gallery) + [metrics.SOURCE],
                   "recipes": {}}
         for spec in specs:
             work = Path(tmp) / spec.replace(":", "_").replace(",", "_").replace("=", "-")
             result["recipes"][spec] = run_recipe(spec, faces_a, faces_b, dir_a, gallery, source_track, work,
-                                                 minutes=minutes, every=every, stop_at=stop_at, progress=progress)
+                                                 minutes=minutes, every=every, stop_at=stop_at, progress=progress,
+                                                 steps=steps, every_steps=every_steps)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))
     return result
@@ -125,18 +158,24 @@ def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: fl
 
 def format_recipes(result: dict) -> str:
     """The comparison as a table: minutes of training to ID retrieval >= 90 %, and the last point of each."""
-    lines = [f"swap quality per training minute, tiny preset, {result['machine']} ({result['date']})",
-             f"{'recipe':<34}{'img/s':>7}{'min to 90%':>11}{'last min':>9}{'ID retr.':>9}{'recog.':>8}"
-             f"{'faces':>7}{'sharp':>7}{'NME':>7}{'jitter':>8}"]
+    by_steps = "steps" in result and result["steps"] is not None
+    unit, short = ("step", "step") if by_steps else ("minute", "min")
+    lines = [f"swap quality per training {unit}, tiny preset, {result['machine']} ({result['date']})",
+             f"{'recipe':<34}{'img/s':>7}{short + ' to 90%':>12}{'last ' + short:>10}{'ID retr.':>9}"
+             f"{'recog.':>8}{'faces':>7}{'sharp':>7}{'NME':>7}{'jitter':>8}{'to B':>7}"]
     for spec, r in result["recipes"].items():
         last = r["curve"][-1]
-        reached = f"{r['minutes_to_90']:.1f}" if r["minutes_to_90"] is not None else "not yet"
-        lines.append(f"{spec:<34}{r['images_per_s']:>7.0f}{reached:>11}{last['minutes']:>9.1f}"
-                     f"{last['id_retrieval']:>9.0%}{last['recognised']:>8.0%}{last['faces_found']:>7.0%}"
-                     f"{last['sharpness_kept']:>7.2f}{last['expression_error']:>7.3f}{last['jitter_ratio']:>7.2f}x")
-        if "raw_input" in last:
-            raw = last["raw_input"]
-            lines.append(f"{'  same model, raw colours in':<34}{'':>7}{'':>11}{'':>9}{raw['id_retrieval']:>9.0%}"
-                         f"{raw['recognised']:>8.0%}{raw['faces_found']:>7.0%}{raw['sharpness_kept']:>7.2f}"
-                         f"{raw['expression_error']:>7.3f}{raw['jitter_ratio']:>7.2f}x")
+        reached = r["steps_to_90" if by_steps else "minutes_to_90"]
+        reached = "not yet" if reached is None else f"{reached:.0f}" if by_steps else f"{reached:.1f}"
+        at = f"{last['steps']:.0f}" if by_steps else f"{last['minutes']:.1f}"
+        lines.append(f"{spec:<34}{r['images_per_s']:>7.0f}{reached:>12}{at:>10}" + _scores(last))
+        for key, label in (("raw_input", "same model, raw colours in"), ("through_b_encoder", "A through B's encoder")):
+            if key in last:
+                lines.append(f"{'  ' + label:<34}{'':>7}{'':>12}{'':>10}" + _scores(last[key]))
     return "\n".join(lines)
+
+
+def _scores(row: dict) -> str:
+    return (f"{row['id_retrieval']:>9.0%}{row['recognised']:>8.0%}{row['faces_found']:>7.0%}"
+            f"{row['sharpness_kept']:>7.2f}{row['expression_error']:>7.3f}{row['jitter_ratio']:>7.2f}x"
+            f"{row['to_target']:>7.3f}")

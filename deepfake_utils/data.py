@@ -108,7 +108,8 @@ def _target(cache: Path, relpath: str) -> Path:
 def _copy_from_mirror(src: Path, target: Path, digest: str) -> None:
     if not src.is_file():
         raise DataError(f"{src}: not in the mirror folder {MIRROR_ENV}; check the folder or unset the variable")
-    part = target.with_name(f".{target.name}.part")
+    # a name of this process's own: parallel test workers or notebooks may fetch the same file at once
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
         shutil.copyfile(src, part)
         got = sha256(part)

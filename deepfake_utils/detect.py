@@ -3,27 +3,37 @@
 The naive way (the original tutorials) runs dlib's HOG detector on the full frame upsampled 2x. That
 scans an image pyramid: the frame at scales 2, 2*(5/6), 2*(5/6)^2, ... and a 300 px face only fires on
 the small levels, while almost all the time goes into the big ones. ``detect_from_level(image, k)``
-starts the pyramid at level k (resizing the frame straight to scale 2*(5/6)^k), so it scans exactly
-the naive detector's levels k, k+1, ... and returns nearly the same boxes for faces big enough.
+builds level k as dlib does (its 2x ``pyramid_up``, then its 5/6 ``pyramid_down`` k times), runs the
+detector there and maps the boxes back with dlib's own rounding: it scans exactly the naive detector's
+levels k, k+1, ... and returns exactly its boxes for every face that fires at level k or deeper.
 """
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from types import ModuleType
 
 import cv2
 import dlib
 import numpy as np
 
-from .fileio import ensure_rgb_uint8
+from .errors import OutputError
+from .fileio import atomic_path, ensure_rgb_uint8
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left)
 
+_log = logging.getLogger(__name__)
+
 PYRAMID_RATE = 5 / 6  # dlib's pyramid_down<6>: each level is 5/6 the size of the one above
 HOG_WINDOW = 80  # px: the frontal HOG detector sees faces of about this size at the level that fires
+HOG_CELL = 8  # px: its HOG cell at that level; its boxes move in steps of a cell
+HOG_BOX = 73  # px: the side of its box at that level (the 80 px window less one 8 px HOG cell, plus one)
+_PYRAMID_UP = dlib.pyramid_down(2)  # the 2x upsampling of detector(image, 1) is pyramid_up with this pyramid
+_PYRAMID_DOWN = dlib.pyramid_down(6)  # each level of the detector's pyramid is 5/6 the size of the one above
 
 
 def import_quietly(name: str) -> ModuleType:
@@ -38,10 +48,35 @@ def face_recognition_api() -> ModuleType:
     return import_quietly("face_recognition")
 
 
+def detector_cache_path() -> Path:
+    """Where ``hog_detector`` keeps its copy of dlib's frontal-face detector (one file per dlib version)."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_cache_dir("deepfake-course")) / "models"
+    return folder / f"frontal_face_detector-dlib-{dlib.__version__}.svm"
+
+
 @lru_cache(maxsize=1)
 def hog_detector() -> dlib.fhog_object_detector:
-    """dlib's frontal-face HOG + linear SVM detector (the one face_recognition uses), loaded once."""
-    return dlib.get_frontal_face_detector()
+    """dlib's frontal-face HOG + linear SVM detector (the one face_recognition uses), loaded once.
+
+    dlib unpacks it from a compressed copy inside its library, which takes 0.3 s or more; the first
+    process saves it to the user cache (``detector_cache_path``), and later ones load that file in a
+    few milliseconds. Both are the same detector (same boxes, same scores).
+    """
+    path = detector_cache_path()
+    try:
+        if path.is_file():
+            return dlib.fhog_object_detector(str(path))
+    except RuntimeError as exc:  # a damaged copy: unpacked again below, and saved anew
+        _log.debug("%s: cannot load (%s); using dlib's own copy", path, exc)
+    detector = dlib.get_frontal_face_detector()
+    try:
+        with atomic_path(path) as tmp:
+            detector.save(str(tmp))
+    except (OSError, OutputError) as exc:  # no writable cache: each process unpacks dlib's copy, as before
+        _log.debug("%s: cannot save the detector (%s)", path, exc)
+    return detector
 
 
 def rect_to_css(rect: dlib.rectangle, shape: tuple[int, ...] | None = None) -> Box:
@@ -88,21 +123,64 @@ def level_scale(level: int) -> float:
     return 2 * PYRAMID_RATE**level
 
 
+def pyramid_level(image: np.ndarray, level: int) -> np.ndarray:
+    """Level ``level`` of the naive detector's image pyramid, resampled by dlib exactly as the detector does."""
+    ensure_rgb_uint8(image)
+    height, width = image.shape[:2]
+    up = _PYRAMID_UP.rect_up(dlib.rectangle(0, 0, width - 1, height - 1))  # dlib's pyramid_up: its size, bilinear
+    out = dlib.resize_image(image, up.bottom() + 1, up.right() + 1)
+    for _ in range(level):
+        if min(out.shape[:2]) < HOG_WINDOW:  # no face fits any more: the detector would stop here too
+            break
+        out = _PYRAMID_DOWN(out)
+    return out
+
+
+def _lround(rect: dlib.drectangle) -> tuple[int, int, int, int]:
+    """A dlib drectangle rounded as dlib rounds it (std::lround: halves away from zero), as (l, t, r, b)."""
+    def lround(v: float) -> int:
+        return int(math.copysign(math.floor(abs(v) + 0.5), v))
+
+    return lround(rect.left()), lround(rect.top()), lround(rect.right()), lround(rect.bottom())
+
+
+def _level_rect_to_frame(rect: dlib.rectangle, level: int) -> dlib.rectangle:
+    """Map a box found on pyramid level ``level`` back to the frame exactly as the naive detector maps its boxes.
+
+    dlib rounds a box once, from the level ``l`` where it fired to level 0; a box found from level ``level``
+    was rounded at ``level`` instead. At ``l`` every box is ``HOG_BOX`` px wide, which gives ``l`` back, and
+    with it the box dlib had there; then it takes the naive way to the frame (up ``l`` levels, rounded, then
+    down the 2x upsampling, rounded).
+    """
+    found = dlib.drectangle(rect)
+    fired = None
+    for extra in range(64):
+        at = _lround(_PYRAMID_DOWN.rect_down(found, extra))
+        if at[2] - at[0] + 1 < HOG_BOX:
+            break
+        if at[2] - at[0] + 1 == HOG_BOX == at[3] - at[1] + 1:
+            fired = extra, dlib.drectangle(*at)
+            break
+    if fired is None:  # not a box of this detector's size: map it back as it is (off by a pixel at most)
+        fired = 0, found
+    extra, box = fired
+    top_level = dlib.drectangle(*_lround(_PYRAMID_DOWN.rect_up(box, level + extra)))
+    return dlib.rectangle(*_lround(_PYRAMID_UP.rect_down(top_level)))
+
+
 def detect_from_level(image: np.ndarray, level: int) -> list[Box]:
-    """HOG faces scanned from pyramid level ``level`` down; level 0 is the naive 2x-upsampled search."""
+    """HOG faces scanned from pyramid level ``level`` down; level 0 is the naive 2x-upsampled search.
+
+    The boxes are exactly the naive detector's for faces that fire at level ``level`` or deeper (faces
+    about ``HOG_WINDOW / level_scale(level)`` px and bigger); smaller faces are not searched for.
+    """
     ensure_rgb_uint8(image)
     if level <= 0:
         return [rect_to_css(r, image.shape) for r in hog_detector()(image, 1)]
-    scale = level_scale(level)
-    height, width = image.shape[:2]
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    sx, sy = size[0] / width, size[1] / height
-    boxes = []
-    for r in hog_detector()(small, 0):
-        box = (r.top() / sy, r.right() / sx, r.bottom() / sy, r.left() / sx)
-        boxes.append(clip_box(tuple(int(round(v)) for v in box), image.shape))
-    return boxes
+    small = pyramid_level(image, level)
+    if min(small.shape[:2]) < HOG_WINDOW:
+        return []
+    return [rect_to_css(_level_rect_to_frame(r, level), image.shape) for r in hog_detector()(small, 0)]
 
 
 def level_for_face(face_size: float, margin: int = 5) -> int:

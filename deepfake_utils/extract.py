@@ -1,19 +1,27 @@
 """Stage 4 pipeline: a video or an image folder in, aligned faces and ``alignments.json`` out.
 
 ``FaceFinder`` is the fast way to find one face per frame of a video: it scans only the detector
-pyramid levels where the tracked face can be (``detect.detect_from_level``), and it skips
-detection altogether while the previous frame's box still yields landmarks that barely moved.
-``naive_find`` is the original tutorials' way (full-frame HOG, upsampled 2x, on every frame);
-``deepfake_utils.bench`` compares the two.
+pyramid levels where the tracked face can be (``detect.detect_from_level``, which returns exactly the
+naive detector's boxes there), and it skips detection altogether while the previous frame's box still
+yields landmarks that barely moved. ``naive_find`` is the original tutorials' way (full-frame HOG,
+upsampled 2x, on every frame); ``deepfake_utils.bench`` compares the two.
+
+``extract`` overlaps the work: a reader thread decodes the next frames (or reads the next photos), the
+calling thread finds the faces, a writer thread aligns them and writes the PNGs; the models load in the
+background while ffmpeg probes the video. OpenCV, dlib's detector and predictor and the pipes to ffmpeg
+release Python's GIL, so the threads run at the same time on different cores.
 """
 from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from functools import partial
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, video
 from .errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, OutputError
-from .fileio import ensure_rgb_uint8, read_image, write_image, write_json_atomic
+from .fileio import ensure_rgb_uint8, read_image, remove_stale_temp_files, write_bytes_atomic, write_image
 
 ALIGNMENTS_VERSION = 1
 ALIGNMENTS_FILE = "alignments.json"
@@ -29,6 +37,13 @@ BLURRY_DIR = "blurry"  # faces below the blur threshold are moved here, not dele
 OTHER_DIR = "other"  # faces that fail the identity filter are moved here
 MIN_SIZE = 64  # px: the smallest aligned face extract writes
 SAVE_SECONDS = 2.0  # alignments.json is saved at least this often while extracting (a kill loses no more)
+SAVE_SHARE = 0.05  # ... unless saving takes longer than this share of the time (long videos): then less often
+# FaceFinder keeps the last box while the face moved less than this (benchmarks/README.md: with these the
+# landmarks agree with the naive detector's within a mean NME of 0.005, detecting in about one frame of five)
+REUSE_CELLS = 0.2  # of a HOG cell, the centre of the inner landmarks
+REUSE_SCALE = 0.04  # relative change of the inter-ocular distance
+REUSE_BELOW = 0.08  # landmark motion (NME), e.g. the mouth opening
+PENDING = 4  # frames found but not yet written that extract holds at most (each holds its image)
 
 
 @dataclass
@@ -50,12 +65,22 @@ def naive_find(image: np.ndarray) -> Face | None:
 
 
 class FaceFinder:
-    """Find one face per frame of a video, fast: skip pyramid levels and skip re-detection while tracking."""
+    """Find one face per frame of a video, fast: skip pyramid levels and skip re-detection while tracking.
 
-    def __init__(self, *, how: str = "center", margin: int = 5, reuse_below: float = 0.01,
+    The naive detector's box moves in steps of one HOG cell (a ninth of the box), so it stays the same
+    for several frames while the face moves a little. The last box is kept as long as the landmarks it
+    gives moved less than ``reuse_cells`` of a cell (their centre), ``reuse_scale`` in size and
+    ``reuse_below`` in NME since that box was found. Otherwise the detector runs from ``margin`` levels
+    above the one where the tracked face fired, which finds exactly the naive box
+    (``detect.detect_from_level``). ``reuse_below=0`` detects in every frame.
+    """
+
+    def __init__(self, *, how: str = "center", margin: int = 2, reuse_below: float = REUSE_BELOW,
+                 reuse_cells: float = REUSE_CELLS, reuse_scale: float = REUSE_SCALE,
                  angles: tuple[float, ...] = (-25, 25, -50, 50)) -> None:
-        """``margin``: pyramid levels kept above the tracked face's; ``reuse_below``: landmark motion to reuse a box."""
-        self.how, self.margin, self.reuse_below, self.angles = how, margin, reuse_below, angles
+        """``margin``: pyramid levels kept above the tracked face's; ``reuse_*``: the motion that keeps a box."""
+        self.how, self.margin, self.angles = how, margin, angles
+        self.reuse_below, self.reuse_cells, self.reuse_scale = reuse_below, reuse_cells, reuse_scale
         self.reset()
 
     def reset(self) -> None:
@@ -64,13 +89,22 @@ class FaceFinder:
         self._points: np.ndarray | None = None
         self.detections = 0
 
+    def _still(self, points: np.ndarray) -> bool:
+        """True while ``points`` (from the last box) moved too little since that box was found to move the box."""
+        cell = detect.box_size(self._box) * detect.HOG_CELL / detect.HOG_BOX
+        shift = np.abs(points[align.FIT_POINTS].mean(axis=0) - self._points[align.FIT_POINTS].mean(axis=0)).max()
+        scale = landmarks.inter_ocular_distance(points) / landmarks.inter_ocular_distance(self._points)
+        return (shift < self.reuse_cells * cell and abs(scale - 1) < self.reuse_scale
+                and landmarks.landmark_error(self._points, points) < self.reuse_below)
+
     def __call__(self, image: np.ndarray) -> Face | None:
         """The face in this frame (the tracked one, else the one chosen by ``how``), or None."""
         ensure_rgb_uint8(image)
+        tracked = None  # the landmarks the last box gives in this frame
         if self._box is not None and self.reuse_below > 0:
-            points = landmarks.predict_landmarks(image, self._box)
-            if landmarks.landmark_error(self._points, points) < self.reuse_below:
-                return Face(self._box, points, align.alignment_matrix(points))
+            tracked = landmarks.predict_landmarks(image, self._box)
+            if self._still(tracked):
+                return Face(self._box, tracked, align.alignment_matrix(tracked))
         level = detect.level_for_face(detect.box_size(self._box), self.margin) if self._box else 0
         boxes = detect.detect_from_level(image, level)
         if not boxes and level > 0:
@@ -83,7 +117,10 @@ class FaceFinder:
         if box is None:
             self.reset()
             return None
-        points = landmarks.predict_landmarks(image, box, angle=angle)
+        if tracked is not None and not angle and box == self._box:
+            points = tracked  # the detector found the same box: its landmarks are those already predicted
+        else:
+            points = landmarks.predict_landmarks(image, box, angle=angle)
         if angle:
             box = detect.unrotate_box(box, angle, image.shape)
             self._box = None  # a rotated face is found afresh each frame
@@ -92,14 +129,94 @@ class FaceFinder:
         return Face(box, points, align.alignment_matrix(points))
 
 
-def _frames(source: Path, fps: float | None, max_frames: int | None) -> Iterator[tuple[str, Callable[[], np.ndarray]]]:
-    """(frame key, a loader of its image): a video's frames are decoded in order, a folder's images only on demand."""
+def load_models() -> None:
+    """Load what finding and aligning faces needs (detector, landmark model, scikit-image), e.g. in a thread."""
+    detect.hog_detector()
+    landmarks.shape_predictor()
+    target = align.mean_face_target()
+    align.umeyama(target, target)  # its first call imports scikit-image (and scipy)
+
+
+def _in_background(task: Callable[[], object]) -> Future:
+    """Run ``task`` in a daemon thread (an early error exit need not wait for it); its result or error in a Future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(task())
+        except BaseException as exc:  # raised where the caller asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=f"extract-{getattr(task, '__name__', 'task')}", daemon=True).start()
+    return future
+
+
+def _inputs(source: Path, fps: float | None, max_frames: int | None,
+            done: Iterable[str]) -> Iterator[tuple[str, np.ndarray | ImageError | None]]:
+    """(frame key, its image) in order; the image is None for a frame done before (not read), or the
+    ImageError that reading it raised. A video's frames are decoded in order; photos are read one by one."""
+    done = set(done)
     if source.is_dir():
         for path in video.list_images(source)[:max_frames]:
-            yield path.stem, partial(read_image, path)
+            if path.stem in done:
+                yield path.stem, None
+                continue
+            try:
+                yield path.stem, read_image(path)
+            except ImageError as exc:
+                yield path.stem, exc
     else:
         for i, frame in enumerate(video.iter_frames(source, fps=fps, max_frames=max_frames), 1):
-            yield video.frame_key(i), partial(lambda f: f, frame)
+            key = video.frame_key(i)
+            yield key, None if key in done else frame
+
+
+class _Prefetch:
+    """Run an iterator in a background thread, up to ``depth`` items ahead; its error is raised here, in order."""
+
+    _END = object()
+
+    def __init__(self, items: Iterator, depth: int = 4) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name="extract-reader", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry: tuple) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterator) -> None:
+        try:
+            for item in items:
+                if not self._put((item, None)):
+                    return
+            self._put((self._END, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put((self._END, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a video: stops ffmpeg
+
+    def __iter__(self) -> Iterator:
+        while True:
+            item, error = self._queue.get()
+            if error is not None:
+                raise error
+            if item is self._END:
+                return
+            yield item
+
+    def close(self) -> None:
+        """Stop reading (the thread ends within a frame)."""
+        self._stop.set()
+        self._thread.join()
 
 
 def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
@@ -260,8 +377,11 @@ def extract(
     meta = {"version": ALIGNMENTS_VERSION, "source": source.name, "fps": None, "size": None, "crop_size": size,
             "frames": {}}
     truncated = None
+    loading = _in_background(load_models)  # while ffmpeg probes the video (waiting for it releases the GIL)
     if not source.is_dir():
-        info = video.probe(source)
+        # the header's frame count (counting them all would decode the whole video once more): a video
+        # that ends early is found when its frames run out (resampled with --fps, they are counted first)
+        info = video.probe(source, count=fps is not None)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
@@ -283,41 +403,90 @@ def extract(
     meta["run"] = {"resumed_frames": done, "removed": removed, "moved": moved}
     tracker = meta.pop("tracker", None)
     finder = FaceFinder() if fast else None
-    save_alignments(out_dir / ALIGNMENTS_FILE, meta)  # before the first face: a folder never has faces without it
+    for folder in (out_dir, out_dir / BLURRY_DIR, out_dir / OTHER_DIR):  # once, not at every face written
+        remove_stale_temp_files(folder)
+    alignments = _AlignmentsWriter(out_dir / ALIGNMENTS_FILE)
+    alignments.save(meta)  # before the first face: a folder never has faces without it
     bar = tqdm(total=total, initial=min(done, total), desc=f"extract {source.name}", unit="frame",
                disable=not progress)
+    reader = _Prefetch(_inputs(source, fps, max_frames, set(frames)))
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract-writer")
+    stop = threading.Event()  # set when a write failed: the faces after it are not written
+    pending: deque[tuple[str, Future | None, dict | None, str | None]] = deque()  # found, in frame order
     last_save = time.monotonic()
+    decoded = 0  # frames the reader gave (done before or not)
+
+    def write(image: np.ndarray, found: list[Face], key: str) -> list[dict] | None:
+        if stop.is_set():
+            return None
+        try:
+            return [_save_face(image, face, key, i, out_dir, size, blur_threshold, ref, tolerance)
+                    for i, face in enumerate(found)]
+        except BaseException:
+            stop.set()
+            raise
+
+    def record(wait_beyond: int) -> None:
+        """Record the written frames in frame order; wait for the oldest while more than ``wait_beyond`` wait."""
+        nonlocal tracker
+        while pending:
+            key, job, state, skipped = pending[0]
+            if job is not None and not job.done() and len(pending) <= wait_beyond:
+                return
+            if job is None:
+                meta["skipped"][key] = skipped
+            else:
+                faces = job.result()  # the writer's error, if any, is raised here
+                if faces is None:
+                    return
+                frames[key], tracker = faces, state
+            pending.popleft()
+            bar.update(1)
+
     try:
-        for key, load in _frames(source, fps, max_frames):
-            if key in frames:
+        loading.result()
+        for key, image in reader:
+            decoded += 1
+            if image is None:  # done in an earlier run
                 if not source.is_dir():
                     _set_tracker(finder, tracker)  # as it was after the last frame done
                 continue
-            try:
-                image = load()
-            except ImageError as exc:
-                meta["skipped"][key] = str(exc)
-                bar.update(1)
-                continue
-            if source.is_dir():
-                found = _all_faces(image)
+            if isinstance(image, ImageError):
+                pending.append((key, None, None, str(image)))
             else:
-                face = (finder or naive_find)(image)
-                found = [] if face is None else [face]
-            frames[key] = [_save_face(image, face, key, i, out_dir, size, blur_threshold, ref, tolerance)
-                           for i, face in enumerate(found)]
-            tracker = _tracker_state(finder) if not source.is_dir() else None
-            bar.update(1)
-            if time.monotonic() - last_save >= SAVE_SECONDS:
+                if source.is_dir():
+                    found = _all_faces(image)
+                else:
+                    face = (finder or naive_find)(image)
+                    found = [] if face is None else [face]
+                state = _tracker_state(finder) if not source.is_dir() else None
+                pending.append((key, writer.submit(write, image, found, key), state, None))
+            record(PENDING)
+            if time.monotonic() - last_save >= max(SAVE_SECONDS, alignments.seconds / SAVE_SHARE):
                 meta["tracker"] = tracker
-                save_alignments(out_dir / ALIGNMENTS_FILE, meta)
+                alignments.save(meta)
                 last_save = time.monotonic()
+        record(0)
         meta["complete"] = True
+        if not source.is_dir() and not info.counted and (max_frames is None or decoded < max_frames):
+            counted = replace(info, n_frames=decoded, counted=True)  # all its frames decoded
+            if counted.truncated:
+                truncated = {"frames": decoded, "declared_frames": info.declared_frames}
     finally:  # even on a crash or Ctrl-C, keep the alignments of the faces already written
+        writer.shutdown(wait=True)  # the faces found are written (after a failed write: none of the later ones)
+        reader.close()
+        if not meta["complete"]:  # record the frames written before the first that was not
+            for key, job, state, skipped in pending:
+                if job is None:
+                    meta["skipped"][key] = skipped
+                elif job.cancelled() or job.exception() is not None or job.result() is None:
+                    break
+                else:
+                    frames[key], tracker = job.result(), state
         meta["tracker"] = tracker
         if truncated:
             meta["truncated"] = truncated
-        save_alignments(out_dir / ALIGNMENTS_FILE, meta)
+        alignments.save(meta)
         bar.close()
     return meta
 
@@ -334,7 +503,7 @@ def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_thresho
         if float(np.linalg.norm(detect.face_encoding(image, found.box) - ref)) > tolerance:
             folder = OTHER_DIR
     rel = f"{folder}/{name}" if folder else name
-    write_image(out_dir / rel, crop)
+    write_image(out_dir / rel, crop, clean=False)  # extract removed dead writers' temp files when it started
     return {
         "box": [int(v) for v in found.box],
         "landmarks": np.round(found.landmarks, 2).tolist(),
@@ -357,9 +526,44 @@ def extract_sample_faces(out_dir: str | os.PathLike, *, max_frames: int | None =
     return out_dir / "A", out_dir / "B"
 
 
+def _encode_alignments(alignments: dict, encoded: dict[str, str] | None = None) -> bytes:
+    """The alignments as JSON text with one line per frame; ``encoded`` caches the frames' lines by key."""
+    lines = []
+    for field, value in alignments.items():
+        if field != "frames":
+            lines.append(f" {json.dumps(field)}: {json.dumps(value)}")
+            continue
+        rows = []
+        for key, faces in value.items():
+            row = encoded.get(key) if encoded is not None else None
+            if row is None:
+                row = f"  {json.dumps(key)}: {json.dumps(faces)}"
+                if encoded is not None:
+                    encoded[key] = row
+            rows.append(row)
+        lines.append(' "frames": {' + ("\n" + ",\n".join(rows) + "\n }" if rows else "}"))
+    return ("{\n" + ",\n".join(lines) + "\n}\n").encode()
+
+
+class _AlignmentsWriter:
+    """alignments.json saved again and again during one run: each frame is encoded to JSON only once.
+
+    A frame's entry must not change once saved (extract adds frames; it edits old ones before the first save).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.seconds = path, 0.0  # how long the last save took
+        self._encoded: dict[str, str] = {}
+
+    def save(self, alignments: dict) -> None:
+        start = time.perf_counter()
+        write_bytes_atomic(self.path, _encode_alignments(alignments, self._encoded))
+        self.seconds = time.perf_counter() - start
+
+
 def save_alignments(path: str | os.PathLike, alignments: dict) -> Path:
-    """Write an alignments dict as JSON, atomically."""
-    return write_json_atomic(path, alignments)
+    """Write an alignments dict as JSON (one line per frame), atomically."""
+    return write_bytes_atomic(path, _encode_alignments(alignments))
 
 
 def load_alignments(path: str | os.PathLike) -> dict:

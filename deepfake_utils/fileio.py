@@ -55,6 +55,23 @@ def stale_temp_files(path: str | os.PathLike) -> list[Path]:
     return stale
 
 
+_ANY_TEMP = re.compile(rf"\..+\.(?:(\d+)-)?[a-z0-9_]{{{_TEMP_TOKEN}}}\.part(?:\.[^.]+)?")  # any file's temp name
+
+
+def remove_stale_temp_files(folder: str | os.PathLike) -> int:
+    """Remove the temp files that dead writers left in ``folder`` (any file's), in one pass; returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for entry in folder.iterdir():
+        match = _ANY_TEMP.fullmatch(entry.name)
+        if match and entry.is_file() and (match.group(1) is None or not _pid_alive(int(match.group(1)))):
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def _output_error(path: Path, exc: OSError, doing: str = "cannot write it") -> OutputError:
     cause = _WRITE_ERRNOS.get(exc.errno) or exc.strerror or str(exc)
     fix = ("free some space there or choose another output folder" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -76,18 +93,21 @@ def _prepare_folder(path: Path) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, clean: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``path``; rename it into place only if the block succeeds.
 
     A new file gets the usual mode (0o666 less the umask); a replaced file keeps its mode. Temp files of
-    the same path left by dead writers are removed first. Disk-full and similar errors become OutputError.
+    the same path left by dead writers are removed first (that reads the whole folder: ``clean=False``
+    skips it for a caller that writes many files into one folder and calls ``remove_stale_temp_files``
+    once). Disk-full and similar errors become OutputError.
     """
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))  # replace the file the link points to, keep the link
     _prepare_folder(path)
-    for leftover in stale_temp_files(path):
-        leftover.unlink(missing_ok=True)
+    if clean:
+        for leftover in stale_temp_files(path):
+            leftover.unlink(missing_ok=True)
     tmp_path = path.parent / f".{path.stem}.{os.getpid()}-{secrets.token_hex(_TEMP_TOKEN // 2)}.part{path.suffix}"
     try:
         fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the kernel applies the umask
@@ -116,9 +136,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, *, clean: bool = True) -> Path:
     """Write bytes so that ``path`` is either the old file or the whole new one, never half."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, clean=clean) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
@@ -197,14 +217,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return to_rgb_uint8(raw, name=str(path))
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
+def write_image(path: str | os.PathLike, image: np.ndarray, *, clean: bool = True) -> Path:
     """Write a uint8 RGB image atomically; the format follows the suffix (.png, .jpg, ...)."""
     path = Path(path)
     ensure_rgb_uint8(image, name=str(path))
     ok, buf = cv2.imencode(path.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ImageError(f"{path}: OpenCV cannot encode images with suffix {path.suffix!r}")
-    return write_bytes_atomic(path, buf.tobytes())
+    return write_bytes_atomic(path, buf.tobytes(), clean=clean)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

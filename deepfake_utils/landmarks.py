@@ -5,7 +5,9 @@ Region names follow face_recognition: "left"/"right" as seen in the image.
 """
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import dlib
@@ -28,11 +30,24 @@ REGIONS: dict[str, slice] = {
 }
 
 
+MODEL_PACKAGE = "face_recognition_models"  # the package that ships dlib's model files
+MODEL_FILE = "models/shape_predictor_68_face_landmarks.dat"
+
+
+def model_path() -> Path:
+    """Where the 68-point model file is, found without importing its package (whose pkg_resources is slow)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is not None and spec.origin is not None:
+        path = Path(spec.origin).parent / MODEL_FILE
+        if path.is_file():
+            return path
+    return Path(import_quietly(MODEL_PACKAGE).pose_predictor_model_location())  # its own answer, or its error
+
+
 @lru_cache(maxsize=1)
 def shape_predictor() -> dlib.shape_predictor:
     """dlib's 68-point shape predictor, loaded once from the face_recognition_models package."""
-    models = import_quietly("face_recognition_models")  # the package that ships dlib's model files
-    return dlib.shape_predictor(models.pose_predictor_model_location())
+    return dlib.shape_predictor(str(model_path()))
 
 
 def predict_landmarks(image: np.ndarray, box: Box, *, angle: float = 0.0) -> np.ndarray:

@@ -1,5 +1,10 @@
 """Stage 6: the original deepfakes autoencoder. One shared encoder, one decoder per identity (Keras 3).
 
+``shared="decoder"`` builds the mirror image from the same blocks, as the FaceReplace tutorial did: one
+encoder per identity and one shared decoder. Both are one ``SwapModel``; a swap is always "encode with
+the source's encoder, decode with the target's decoder", which for the mirror image is the source's own
+autoencoder (see ``SwapModel.swap``).
+
 Encoder: 5x5 stride-2 convolutions (LeakyReLU 0.1) -> Flatten -> Dense(dense) -> Dense(4*4*dense)
 -> reshape to 4x4 -> one upscale. Decoder: upscales back to the face size, then a 5x5 convolution to
 3 channels with a sigmoid. "Upscale" is a 3x3 convolution to 4x the filters followed by a pixel
@@ -42,7 +47,10 @@ class Preset:
     upscale: str = "shuffle"  # or "upsample"
     learning_rate: float = 5e-5
     batch_size: int = 64
+    shared: str = "encoder"  # "encoder": one encoder, a decoder per identity; "decoder": the mirror image
 
+
+SHARED = ("encoder", "decoder")  # the two designs: what the two autoencoders have in common
 
 PRESETS: dict[str, Preset] = {
     # The original 64 px model: 82.1 M parameters with two decoders.
@@ -94,6 +102,9 @@ def upscale(x, filters: int, kind: str = "shuffle", name: str | None = None):
 
 
 def _check(preset: Preset) -> None:
+    if preset.shared not in SHARED:
+        raise DeepfakeError(f"preset {preset.name}: shared must be 'encoder' (one encoder, two decoders: the classic) "
+                            f"or 'decoder' (two encoders, one decoder), not {preset.shared!r}")
     if preset.size // 2 ** len(preset.encoder_filters) < 1:
         raise DeepfakeError(f"preset {preset.name}: {len(preset.encoder_filters)} stride-2 convolutions "
                             f"shrink {preset.size} px to nothing")
@@ -103,8 +114,8 @@ def _check(preset: Preset) -> None:
                             f"which takes {needed} upscales, not {len(preset.decoder_filters)}")
 
 
-def build_encoder(preset: str | Preset = "original") -> keras.Model:
-    """The shared encoder: a face (size x size x 3, 0..1) to an 8x8 code."""
+def build_encoder(preset: str | Preset = "original", name: str = "encoder") -> keras.Model:
+    """An encoder (the shared one, or one identity's): a face (size x size x 3, 0..1) to an 8x8 code."""
     p = get_preset(preset)
     _check(p)
     face = keras.Input((p.size, p.size, 3), name="face")
@@ -117,11 +128,11 @@ def build_encoder(preset: str | Preset = "original") -> keras.Model:
     x = layers.Dense(4 * 4 * p.dense, name="expand")(x)
     x = layers.Reshape((4, 4, p.dense))(x)
     x = upscale(x, p.encoder_upscale, p.upscale, name="up0")
-    return keras.Model(face, x, name="encoder")
+    return keras.Model(face, x, name=name)
 
 
 def build_decoder(preset: str | Preset = "original", name: str = "decoder") -> keras.Model:
-    """One identity's decoder: the 8x8 code back to a face (size x size x 3, 0..1)."""
+    """A decoder (one identity's, or the shared one): the 8x8 code back to a face (size x size x 3, 0..1)."""
     p = get_preset(preset)
     _check(p)
     code = keras.Input((8, 8, p.encoder_upscale), name="code")
@@ -132,42 +143,91 @@ def build_decoder(preset: str | Preset = "original", name: str = "decoder") -> k
     return keras.Model(code, x, name=name)
 
 
+def _side(side: str) -> str:
+    if side not in ("a", "b"):
+        raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
+    return side
+
+
 @dataclass
 class SwapModel:
-    """The encoder and the two decoders, plus the two autoencoders they make."""
+    """The two autoencoders, A (encoder_a + decoder_a) and B (encoder_b + decoder_b), sharing one part.
+
+    Classic (``preset.shared == "encoder"``): ``encoder_a`` and ``encoder_b`` are one network, the
+    decoders two. Mirror image (``"decoder"``): two encoders, and ``decoder_a`` is ``decoder_b``.
+    """
 
     preset: Preset
-    encoder: keras.Model
+    encoder_a: keras.Model
     decoder_a: keras.Model
+    encoder_b: keras.Model
     decoder_b: keras.Model
     coverage: int = COVERAGE  # px of the 256 px aligned crop it was trained on (conversion frames faces alike)
     colour_shift: tuple[float, float, float] | None = None  # RGB shift its A faces had in training (0..255)
 
+    @property
+    def encoder(self) -> keras.Model:
+        """The shared encoder of the classic design (the mirror image has one per side: ``encoder_of``)."""
+        if self.encoder_a is not self.encoder_b:
+            raise DeepfakeError("this model has one encoder per identity (shared='decoder'); use "
+                                "encoder_of('a') or encoder_of('b')")
+        return self.encoder_a
+
+    def parts(self) -> dict[str, keras.Model]:
+        """The distinct networks by name, as checkpoints store them: encoder, decoder_a, decoder_b (classic),
+        or encoder_a, encoder_b, decoder (shared decoder)."""
+        if self.preset.shared == "decoder":
+            return {"encoder_a": self.encoder_a, "encoder_b": self.encoder_b, "decoder": self.decoder_a}
+        return {"encoder": self.encoder_a, "decoder_a": self.decoder_a, "decoder_b": self.decoder_b}
+
+    def encoder_of(self, side: str) -> keras.Model:
+        """The encoder of one side: 'a' or 'b' (the same network for both in the classic design)."""
+        return self.encoder_a if _side(side) == "a" else self.encoder_b
+
     def decoder(self, side: str) -> keras.Model:
-        """The decoder of one side: 'a' or 'b'."""
-        if side not in ("a", "b"):
-            raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
-        return self.decoder_a if side == "a" else self.decoder_b
+        """The decoder of one side: 'a' or 'b' (the same network for both with a shared decoder)."""
+        return self.decoder_a if _side(side) == "a" else self.decoder_b
 
     def autoencoder(self, side: str) -> keras.Model:
         """Encoder + decoder of one side ('a' or 'b'), as a Keras model."""
         face = keras.Input((self.preset.size, self.preset.size, 3))
-        return keras.Model(face, self.decoder(side)(self.encoder(face)), name=f"autoencoder_{side}")
+        return keras.Model(face, self.decoder(side)(self.encoder_of(side)(face)), name=f"autoencoder_{side}")
+
+    def trainable_variables(self, side: str) -> list:
+        """The weights one side's autoencoder trains: its encoder's and its decoder's."""
+        return self.encoder_of(side).trainable_variables + self.decoder(side).trainable_variables
 
     def count_params(self) -> int:
-        """Parameters of the encoder and both decoders."""
-        return self.encoder.count_params() + self.decoder_a.count_params() + self.decoder_b.count_params()
+        """Parameters of all its networks, each shared one counted once."""
+        return sum(part.count_params() for part in self.parts().values())
 
     def reconstruct(self, faces, side: str, *, training: bool = False):
-        """Encode faces and decode them with one side's decoder (float 0..1 in, float 0..1 out)."""
-        return self.decoder(side)(self.encoder(faces, training=training), training=training)
+        """Encode faces and decode them with one side's autoencoder (float 0..1 in, float 0..1 out)."""
+        return self.decoder(side)(self.encoder_of(side)(faces, training=training), training=training)
 
     def swap(self, faces, to: str = "b"):
-        """The swap: encode faces of one identity and decode them with the other identity's decoder."""
-        return self.reconstruct(faces, to)
+        """The swap: encode faces of the other identity with its encoder, decode them with ``to``'s decoder.
+
+        Classic: the one encoder, then B's decoder. Shared decoder (FaceReplace): A's encoder, then the
+        one decoder, which is exactly autoencoder A: nothing in the path is B's.
+        """
+        source = "a" if _side(to) == "b" else "b"
+        return self.decoder(to)(self.encoder_of(source)(faces))
+
+    def via_encoder(self, side: str) -> SwapModel:
+        """The same model with one side's encoder reading every face: ``via_encoder("b").swap(faces_of_a)`` is
+        autoencoder B fed A's faces (for the classic design, the same swap; for the mirror, B's encoder
+        reading faces it never saw instead of A's encoder)."""
+        encoder = self.encoder_of(side)
+        return replace(self, encoder_a=encoder, encoder_b=encoder)
 
 
 def build(preset: str | Preset = "original", **changes) -> SwapModel:
-    """A fresh model of a preset (see ``PRESETS``)."""
+    """A fresh model of a preset (see ``PRESETS``); ``shared="decoder"`` gives the two-encoder design."""
     p = get_preset(preset, **changes)
-    return SwapModel(p, build_encoder(p), build_decoder(p, "decoder_a"), build_decoder(p, "decoder_b"))
+    _check(p)
+    if p.shared == "decoder":
+        encoder_a, encoder_b, decoder = build_encoder(p, "encoder_a"), build_encoder(p, "encoder_b"), build_decoder(p)
+        return SwapModel(p, encoder_a, decoder, encoder_b, decoder)
+    encoder = build_encoder(p)
+    return SwapModel(p, encoder, build_decoder(p, "decoder_a"), encoder, build_decoder(p, "decoder_b"))

@@ -8,6 +8,7 @@ resume) are ``checkpoint.CheckpointedTrainer``'s, shared with the GAN trainer of
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
@@ -30,7 +31,7 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     read_state_file,
     shift_colour,
 )
-from .errors import DeepfakeError
+from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
 from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
 
@@ -48,13 +49,20 @@ def onednn_enabled() -> bool | None:
 
 
 def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.ndarray]:
-    """The aligned faces of an extraction folder (top level only: faces set aside in subfolders are skipped)."""
+    """The aligned faces of an extraction folder (top level only: faces set aside in subfolders are skipped).
+
+    Unreadable images (corrupt, empty) are skipped with a DeepfakeWarning that counts and names them.
+    """
     paths = list_images(folder)[:limit]
     if not paths:
         raise DeepfakeError(f"{folder}: no face images; run `python -m deepfake_utils extract` into it first")
-    faces = []
+    faces, unreadable = [], []
     for path in paths:
-        face = read_image(path)
+        try:
+            face = read_image(path)
+        except ImageError as exc:
+            unreadable.append(str(exc))
+            continue
         height, width = face.shape[:2]
         if height != width:
             raise DeepfakeError(f"{path}: {width}x{height} is not a square aligned face; remove it from {folder} "
@@ -63,6 +71,13 @@ def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.n
             face = cv2.resize(face, (align.ALIGNED_SIZE,) * 2,
                               interpolation=cv2.INTER_AREA if height > align.ALIGNED_SIZE else cv2.INTER_CUBIC)
         faces.append(face)
+    if unreadable:
+        if not faces:
+            raise DeepfakeError(f"{folder}: none of its {len(paths)} images can be read ({unreadable[0]}); "
+                                "extract the faces again")
+        warnings.warn(f"{folder}: {len(unreadable)} of {len(paths)} images unreadable, skipped (fix or remove "
+                      f"them): {'; '.join(unreadable[:3])}{'; ...' * (len(unreadable) > 3)}", DeepfakeWarning,
+                      stacklevel=2)
     return faces
 
 
@@ -212,7 +227,7 @@ def load_model(model_dir: str | os.PathLike) -> SwapModel:
         raise CheckpointError(f"{model_dir}: holds a GAN, not an autoencoder; load it with "
                               "swap.load (any model) or gan.load_gan")
     model = build(_saved_preset(state))
-    ckpt = tf.train.Checkpoint(encoder=model.encoder, decoder_a=model.decoder_a, decoder_b=model.decoder_b)
+    ckpt = tf.train.Checkpoint(**model.parts())
     read_checkpoint(ckpt, model_dir, state, partial=True)
     shift = state.get("colour_shift")
     return replace(model, coverage=_saved_recipe(state).coverage, colour_shift=tuple(shift) if shift else None)
@@ -269,9 +284,11 @@ class Trainer(CheckpointedTrainer):
         state = self._open(model_dir, batch_size, learning_rate)
         if state is not None:
             saved = _saved_preset(state)
-            if preset is not None and get_preset(preset).name != saved.name:
-                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model, not "
-                                      f"{get_preset(preset).name!r}; use another folder to start a new model")
+            given = get_preset(preset) if preset is not None else saved
+            if (given.name, given.shared) != (saved.name, saved.shared):
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model with a shared {saved.shared}, "
+                                      f"not {given.name!r} with a shared {given.shared}; use another folder to start "
+                                      "a new model")
             saved_recipe = _saved_recipe(state)
             if recipe is not None and get_recipe(recipe) != saved_recipe:
                 raise CheckpointError(f"{self.model_dir}: was trained with the {saved_recipe.name!r} recipe, not "
@@ -306,8 +323,7 @@ class Trainer(CheckpointedTrainer):
             self._step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # the checkpoint holds the plain Adam state (not the loss scale), so a model trained with mixed
         # precision on a GPU resumes on a CPU, and the other way round
-        self._ckpt = tf.train.Checkpoint(encoder=self.model.encoder, decoder_a=self.model.decoder_a,
-                                         decoder_b=self.model.decoder_b, step=self._step_var,
+        self._ckpt = tf.train.Checkpoint(**self.model.parts(), step=self._step_var,
                                          opt_a=getattr(self.opt_a, "inner_optimizer", self.opt_a),
                                          opt_b=getattr(self.opt_b, "inner_optimizer", self.opt_b))
         self.learning_rate = float(learning_rate or self.recipe.learning_rate or self.preset.learning_rate)
@@ -323,12 +339,13 @@ class Trainer(CheckpointedTrainer):
         return opt
 
     def _vars(self, side: str) -> list:
-        return self.model.encoder.trainable_variables + self.model.decoder(side).trainable_variables
+        return self.model.trainable_variables(side)
 
     def summary(self) -> str:
         """One line: the model, the batch and what it trains on (device, replicas, XLA, mixed precision)."""
         kernels = {True: "oneDNN", False: "Eigen", None: "TensorFlow's"}[onednn_enabled()]
         parts = [f"{self.preset.name} preset", f"{self.recipe.name} recipe", f"batch {self.batch_size}",
+                 *["two encoders, one shared decoder"] * (self.preset.shared == "decoder"),
                  f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}" if self.gpus else f"CPU ({kernels} kernels)"]
         parts += [f"{self.strategy.num_replicas_in_sync} replicas"] * (self.strategy.num_replicas_in_sync > 1)
         parts += ["XLA"] * self.jit + [f"mixed precision ({self.mixed_precision})"] * bool(self.mixed_precision)

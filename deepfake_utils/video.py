@@ -41,6 +41,7 @@ class VideoInfo:
     codec: str
     audio_codec: str | None
     declared_duration: float | None = None  # what the container's header says (more than decodes: truncated)
+    counted: bool = True  # False: n_frames and duration are the header's promise, not counted (probe(count=False))
 
     @property
     def declared_frames(self) -> int | None:
@@ -92,11 +93,21 @@ def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
     return meta, gen
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
-    """Read a video's fps, size, frame count, duration and codecs without decoding it all."""
+def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
+    """Read a video's fps, size, frame count, duration and codecs.
+
+    Counting the frames decodes the whole video (seconds for a long one); ``count=False`` takes the
+    header's duration x fps instead when the header states one (then ``counted`` is False and
+    ``truncated`` cannot tell: compare with the frames that decode).
+    """
     path = _check_file(path)
     meta, gen = _ffmpeg_reader(path)
     gen.close()
+    declared = float(meta["duration"]) if meta.get("duration") else None
+    if not count and declared:
+        return VideoInfo(path=path, fps=float(meta["fps"]), size=tuple(meta["size"]),
+                         n_frames=round(declared * float(meta["fps"])), duration=declared, codec=str(meta.get("codec")),
+                         audio_codec=meta.get("audio_codec"), declared_duration=declared, counted=False)
     try:
         n_frames, duration = imageio_ffmpeg.count_frames_and_secs(str(path))
     except (OSError, RuntimeError) as exc:
@@ -111,7 +122,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         duration=float(duration),
         codec=str(meta.get("codec")),
         audio_codec=meta.get("audio_codec"),
-        declared_duration=float(meta["duration"]) if meta.get("duration") else None,
+        declared_duration=declared,
     )
 
 

@@ -313,3 +313,23 @@ def test_train_resizes_faces_of_any_crop_size_and_needs_no_four_faces(sample_fac
     write_image(small / "zz_wide.png", np.zeros((128, 200, 3), np.uint8))
     _fails(["train", str(small), str(large), str(tmp_path / "m2"), "--steps", "1"], capsys,
            "zz_wide.png: 200x128 is not a square aligned face")
+
+
+def test_train_skips_unreadable_faces_with_a_count(sample_faces, tmp_path):
+    from deepfake_utils import train
+    from deepfake_utils.errors import DeepfakeError, DeepfakeWarning
+
+    faces = tmp_path / "A"
+    shutil.copytree(sample_faces / "A", faces)
+    good = len(list(faces.glob("*.png")))
+    (faces / "000002_0.png").write_bytes(b"not a png")  # a face damaged on disk
+    (faces / "zz_empty.png").write_bytes(b"")  # and one that was never written
+    with pytest.warns(DeepfakeWarning, match=rf"{faces}: 2 of {good + 1} images unreadable, skipped") as caught:
+        loaded = train.load_faces(faces)  # what `train` loads: it trains on the others
+    assert len(loaded) == good - 1 and "000002_0.png" in str(caught[0].message) and "zz_empty.png" in str(
+        caught[0].message)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.png").write_bytes(b"junk")
+    with pytest.raises(DeepfakeError, match="none of its 1 images can be read"):
+        train.load_faces(broken)

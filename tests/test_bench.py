@@ -4,9 +4,10 @@ import platform
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from deepfake_utils import bench, train
+from deepfake_utils import bench, extract, train
 
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
 
@@ -49,3 +50,31 @@ def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
     assert r["ips"] > 0 and r["onednn"] is False and 0 <= r["input_wait"] < 1
     with pytest.raises(RuntimeError, match="failed"):
         bench._child(["-m", "deepfake_utils.bench", "train-one", "ours", "/nonexistent", "/nonexistent"], None)
+
+
+def test_the_cli_extraction_benchmark_cuts_its_clip_and_runs_the_naive_script(tmp_path):
+    from deepfake_utils import video
+    from deepfake_utils.landmarks import landmark_error
+
+    clip = bench.make_clip(tmp_path / "clip.mp4", frames=130, size=96)  # past the sample's 125: into the cut
+    info = video.probe(clip)
+    assert info.size == (96, 96) and info.n_frames == 130
+    frames = video.read_frames(clip)
+    for i, source in ((125, 75), (129, 71)):  # after frame 125 the clip plays back from frame 75: the nearest
+        diff = [np.abs(frames[i].astype(np.int16) - frames[j]).mean() for j in range(125)]  # (lossy) is that one
+        assert int(np.argmin(diff)) == source - 1
+    short = video.write_video(frames[:3], tmp_path / "short.mp4", fps=25)
+    bench.naive_extract(short, tmp_path / "naive")
+    naive = bench._landmarks_by_frame(tmp_path / "naive")
+    assert sorted(naive) == ["000001", "000002", "000003"] and (tmp_path / "naive" / "000001_0.png").is_file()
+    assert landmark_error(naive["000001"], extract.naive_find(video.read_frames(short)[0]).landmarks) == 0
+
+
+def test_recipe_specs_can_name_the_shared_part():
+    from deepfake_utils.bench_swap import parse_recipe
+
+    recipe, precision, shared = parse_recipe("fast:shared=decoder,ssim=0")
+    assert (recipe.name, recipe.ssim, precision, shared) == ("fast:shared=decoder,ssim=0", 0.0, None, "decoder")
+    assert parse_recipe("original")[2] == "encoder"  # the classic unless asked
+    with pytest.raises(ValueError, match="shared must be one of"):
+        parse_recipe("fast:shared=both")

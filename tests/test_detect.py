@@ -24,13 +24,36 @@ def test_level_zero_is_exactly_the_naive_detector(frame):
     assert detect.detect_from_level(frame, 0) == detect.detect_faces(frame, upsample=1)
 
 
-def test_starting_at_a_deeper_pyramid_level_finds_nearly_the_same_box(frames):
+def test_starting_at_a_deeper_pyramid_level_finds_exactly_the_naive_box(frames):
     for f in frames[::3]:
         naive = detect.detect_faces(f, upsample=1)[0]
         level = detect.level_for_face(detect.box_size(naive))
         assert level >= 5
         fast = detect.detect_from_level(f, level)[0]
         assert np.abs(np.subtract(fast, naive)).max() < 0.15 * detect.box_size(naive)
+        assert fast == naive  # the same pyramid levels, the same pixels, the same rounding
+        assert detect.detect_from_level(f, detect.level_for_face(detect.box_size(naive), 2)) == [naive]
+    small = frames[0][::4, ::4].copy()  # a 211 px frame: its face is too small for the levels asked for
+    assert detect.detect_from_level(small, 12) == []
+
+
+def test_the_detector_is_kept_in_the_cache_and_loads_from_there(tmp_path, monkeypatch, frame):
+    frame = frame[::2, ::2].copy()  # 422 px: quicker, the face still found
+    path = tmp_path / "models" / "frontal.svm"
+    monkeypatch.setattr(detect, "detector_cache_path", lambda: path)
+    detect.hog_detector.cache_clear()
+    try:
+        built = detect.hog_detector()  # unpacked from dlib and saved
+        assert path.is_file()
+        detect.hog_detector.cache_clear()
+        loaded = detect.hog_detector()  # from the file
+        found = built.run(frame, 1)  # (boxes, scores, sub-detectors) of dlib's own detector
+        assert found[0] and loaded.run(frame, 1) == found
+        path.write_bytes(b"damaged")
+        detect.hog_detector.cache_clear()
+        assert detect.hog_detector().run(frame, 1) == found and path.stat().st_size > 1000  # saved anew
+    finally:
+        detect.hog_detector.cache_clear()
 
 
 def test_css_and_dlib_rectangles_round_trip():

@@ -140,3 +140,20 @@ def test_writing_through_a_symlink_replaces_its_target(tmp_path):
     (tmp_path / "link.json").symlink_to(target)
     write_bytes_atomic(tmp_path / "link.json", b"[]")
     assert (tmp_path / "link.json").is_symlink() and target.read_bytes() == b"[]"
+
+
+def test_stale_temp_files_of_a_whole_folder_go_in_one_pass_and_writes_can_skip_the_scan(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = [tmp_path / f".000001_0.{dead.pid}-0123abcd.part.png", tmp_path / ".clip.k2j4_x9a.part.mp4",
+             tmp_path / f".alignments.{dead.pid}-89abcdef.part.json"]
+    kept = [tmp_path / f".000002_0.{os.getpid()}-0123abcd.part.png",  # a live writer's
+            tmp_path / "000003_0.png", tmp_path / ".hidden.png"]
+    for p in stale + kept:
+        p.write_bytes(b"half")
+    assert fileio.remove_stale_temp_files(tmp_path) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in kept)
+    (tmp_path / stale[0].name).write_bytes(b"half")
+    write_bytes_atomic(tmp_path / "000001_0.png", b"new", clean=False)  # the scan skipped: the leftover stays
+    assert (tmp_path / stale[0].name).exists() and (tmp_path / "000001_0.png").read_bytes() == b"new"
+    assert fileio.remove_stale_temp_files(tmp_path / "nope") == 0

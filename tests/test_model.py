@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,95 @@ def test_bad_presets_are_clear_errors():
         model.build("huge")
     with pytest.raises(DeepfakeError, match="upscales"):
         model.build("tiny", size=128)
+
+
+# --- the mirror image: two encoders, one shared decoder (FaceReplace) ----------------------------------
+def test_shared_decoder_has_two_encoders_and_one_decoder():
+    classic, mirror = model.build("tiny"), model.build("tiny", shared="decoder")
+    assert classic.encoder_a is classic.encoder_b and classic.decoder_a is not classic.decoder_b
+    assert mirror.decoder_a is mirror.decoder_b and mirror.encoder_a is not mirror.encoder_b
+    assert list(mirror.parts()) == ["encoder_a", "encoder_b", "decoder"]
+    assert list(classic.parts()) == ["encoder", "decoder_a", "decoder_b"]  # the names checkpoints always had
+    encoder, decoder = classic.encoder.count_params(), classic.decoder_a.count_params()
+    assert (encoder, decoder) == (2_161_856, 241_267)  # the tiny encoder holds most of the weights
+    assert classic.count_params() == encoder + 2 * decoder == 2_644_390
+    assert mirror.count_params() == 2 * encoder + decoder == 4_564_979  # the same blocks, counted once each
+    for m in (classic, mirror):
+        assert m.encoder_of("a").output_shape == m.encoder_of("b").output_shape == (None, 8, 8, 64)
+        assert m.decoder("a").output_shape == (None, 64, 64, 3)
+    # what each side trains: the shared part is in both lists, the rest in one only
+    ids = {side: {id(v) for v in mirror.trainable_variables(side)} for side in "ab"}
+    assert ids["a"] & ids["b"] == {id(v) for v in mirror.decoder_a.trainable_variables}
+    assert not ids["a"] & {id(v) for v in mirror.encoder_b.trainable_variables}
+    assert ({id(v) for v in classic.trainable_variables("a")} & {id(v) for v in classic.trainable_variables("b")}
+            == {id(v) for v in classic.encoder.trainable_variables})
+    with pytest.raises(DeepfakeError, match="one encoder per identity"):
+        mirror.encoder  # noqa: B018  (there is no single encoder to return)
+
+
+def test_the_mirror_swap_is_autoencoder_a_and_the_classic_swap_is_not():
+    faces = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    mirror = model.build("tiny", shared="decoder")
+    out = mirror.swap(faces, to="b").numpy()
+    assert np.allclose(out, mirror.decoder_a(mirror.encoder_a(faces)).numpy(), atol=1e-6)  # A's encoder, the decoder
+    assert np.allclose(out, mirror.reconstruct(faces, "a").numpy(), atol=1e-6)  # i.e. A's own autoencoder
+    assert not np.allclose(out, mirror.decoder_b(mirror.encoder_b(faces)).numpy(), atol=1e-4)  # not B's encoder
+    assert np.allclose(mirror.swap(faces, to="a").numpy(), mirror.reconstruct(faces, "b").numpy(), atol=1e-6)
+    classic = model.build("tiny")
+    assert not np.allclose(classic.swap(faces, to="b").numpy(), classic.reconstruct(faces, "a").numpy(), atol=1e-4)
+    # autoencoder B fed A's faces: the classic's swap itself, but another path through the mirror image
+    assert np.allclose(classic.via_encoder("b").swap(faces).numpy(), classic.swap(faces).numpy(), atol=1e-6)
+    through_b = mirror.via_encoder("b")
+    assert np.allclose(through_b.swap(faces).numpy(), mirror.reconstruct(faces, "b").numpy(), atol=1e-6)
+    assert through_b.encoder_of("a") is mirror.encoder_b and through_b.decoder_a is mirror.decoder_a
+    with pytest.raises(DeepfakeError, match="side must be"):
+        mirror.swap(faces, to="c")
+
+
+def test_an_unknown_shared_part_is_a_clear_error():
+    with pytest.raises(DeepfakeError, match="shared must be 'encoder'"):
+        model.build("tiny", shared="both")
+
+
+def test_shared_decoder_trains_saves_loads_and_converts(sample_faces, sample_video, tmp_path):
+    from deepfake_utils import swap, train
+    from deepfake_utils.errors import DeepfakeError as Error
+
+    a, b = train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B")
+    trainer = train.Trainer(tmp_path / "m", model.get_preset("tiny", shared="decoder"), recipe="original", batch_size=4)
+    assert "two encoders, one shared decoder" in trainer.summary()
+    before = {name: part.get_weights() for name, part in trainer.model.parts().items()}
+    trainer.fit(a, b, 2, save_every=2, progress=False)
+    for name, part in trainer.model.parts().items():  # each step trains A's encoder, B's and the decoder
+        assert not all(np.array_equal(x, y) for x, y in zip(before[name], part.get_weights(), strict=True)), name
+    state = json.loads((tmp_path / "m" / "state.json").read_text())
+    assert state["preset"]["shared"] == "decoder"
+    loaded = train.load_model(tmp_path / "m")
+    assert loaded.preset.shared == "decoder" and loaded.decoder_a is loaded.decoder_b
+    for name, part in loaded.parts().items():
+        assert all(np.array_equal(x, y) for x, y in zip(part.get_weights(), trainer.model.parts()[name].get_weights(),
+                                                        strict=True)), name
+    resumed = train.Trainer(tmp_path / "m")  # the design comes from state.json
+    assert resumed.step == 2 and resumed.preset.shared == "decoder"
+    with pytest.raises(Error, match="shared decoder, not 'tiny' with a shared encoder"):
+        train.Trainer(tmp_path / "m", "tiny")
+    result = swap.convert(sample_video, loaded, tmp_path / "s.mp4", alignments=sample_faces / "A", max_frames=3,
+                          progress=False)
+    assert result.frames == 3 and result.swapped == 3
+
+
+def test_model_folders_from_before_the_option_load_as_the_classic_design(tiny_model, tmp_path):
+    import shutil
+
+    from deepfake_utils import train
+
+    folder = tmp_path / "old"
+    shutil.copytree(tiny_model, folder)
+    state = json.loads((folder / "state.json").read_text())
+    del state["preset"]["shared"]  # as written before the option existed
+    (folder / "state.json").write_text(json.dumps(state))
+    old, new = train.load_model(folder), train.load_model(tiny_model)
+    assert old.preset.shared == "encoder" and list(old.parts()) == ["encoder", "decoder_a", "decoder_b"]
+    assert all(np.array_equal(x, y) for x, y in zip(old.encoder.get_weights() + old.decoder_b.get_weights(),
+                                                    new.encoder.get_weights() + new.decoder_b.get_weights(),
+                                                    strict=True))

@@ -1,0 +1,202 @@
+"""The exercise checkers of notebooks 04-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
+for a stub, and fails a typical wrong answer with a message that points at the mistake."""
+from __future__ import annotations
+
+import cv2
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deepfake_utils import align, checks, model, swap, warp
+
+
+def todo(*args, **kwargs):
+    raise NotImplementedError
+
+
+# --- 04 Umeyama ---------------------------------------------------------------------------------
+def naive_umeyama(src, dst, scale=True):
+    """Umeyama without the reflection fix (S = identity): right for most point sets, a mirror for some."""
+    src, dst = np.asarray(src, float), np.asarray(dst, float)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    u, d, vt = np.linalg.svd((dst - mu_d).T @ (src - mu_s) / len(src))
+    rotation = u @ vt
+    c = d.sum() / (src - mu_s).var(0).sum() if scale else 1.0
+    out = np.eye(3)
+    out[:2, :2] = c * rotation
+    out[:2, 2] = mu_d - c * rotation @ mu_s
+    return out
+
+
+def test_umeyama_checker_passes_scikit_image_and_fails_the_mirror():
+    assert checks.check_umeyama(align.umeyama)
+    assert checks.check_umeyama(todo) is False
+    with pytest.raises(AssertionError, match="mirror"):
+        checks.check_umeyama(naive_umeyama)
+    with pytest.raises(AssertionError, match="3x3"):
+        checks.check_umeyama(lambda s, d: align.umeyama(s, d)[:2])
+    with pytest.raises(AssertionError, match="identity"):  # a scale slightly off
+        checks.check_umeyama(lambda s, d: align.umeyama(s, d) @ np.diag([1.01, 1.01, 1]))
+    with pytest.raises(AssertionError, match="known similarity"):  # the shift of the mean not scaled and rotated
+        checks.check_umeyama(lambda s, d: align.umeyama(s, d) + np.array([[0, 0, 1], [0, 0, 0], [0, 0, 0]])
+                             * (np.abs(s - d).max() > 0))
+
+
+def test_umeyama_rigid_checker():
+    assert checks.check_umeyama_rigid(lambda s, d: align.umeyama(s, d, estimate_scale=False))
+    with pytest.raises(AssertionError):
+        checks.check_umeyama_rigid(align.umeyama)  # scales
+    with pytest.raises(AssertionError, match="mirror"):
+        checks.check_umeyama_rigid(lambda s, d: naive_umeyama(s, d, scale=False))
+
+
+# --- 05 random warp -----------------------------------------------------------------------------
+def my_warp(image, rng, coverage=160, sigma=5.0, size=64, order="xy", centres=True):
+    """A random warp written from the notebook's description, with two switches for typical slips."""
+    mapx, mapy = warp.warp_grid(image.shape[0], coverage)
+    first, second = rng.normal(0, sigma, (5, 5)), rng.normal(0, sigma, (5, 5))
+    noise_x, noise_y = (first, second) if order == "xy" else (second, first)
+    nx, ny = mapx + noise_x, mapy + noise_y
+    pad = size // 8
+    dense = [cv2.resize(m, (size + 2 * pad,) * 2)[pad:pad + size, pad:pad + size].astype(np.float32) for m in (nx, ny)]
+    warped = cv2.remap(image, dense[0], dense[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    line = np.linspace(0, size, 5) - (0.5 if centres else 0)
+    grid = np.stack(np.meshgrid(line, line), -1).reshape(-1, 2)
+    matrix = align.umeyama(np.stack([nx.ravel(), ny.ravel()], 1), grid)[:2]
+    return warped, cv2.warpAffine(image, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_random_warp_checker():
+    assert checks.check_random_warp(warp.random_warp)
+    assert checks.check_random_warp(my_warp)
+    assert checks.check_random_warp(todo) is False
+    with pytest.raises(AssertionError, match="x offsets, then the y offsets"):
+        checks.check_random_warp(lambda *a, **k: my_warp(*a, **k, order="yx"))
+    with pytest.raises(AssertionError, match="pixel centres"):
+        checks.check_random_warp(lambda *a, **k: my_warp(*a, **k, centres=False))
+    fresh = np.random.default_rng(99)
+    with pytest.raises(AssertionError, match="same seed"):  # randomness not from the rng it was given
+        checks.check_random_warp(lambda image, rng, **k: my_warp(image, fresh, **k))
+
+
+# --- 06 encoder and decoder ---------------------------------------------------------------------
+def relu_encoder(preset):
+    """The encoder with ReLU instead of LeakyReLU(0.1): the same weights, a different network."""
+    face = keras.Input((preset.size, preset.size, 3))
+    x = face
+    for filters in preset.encoder_filters:
+        x = keras.layers.Conv2D(filters, 5, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Dense(4 * 4 * preset.dense)(keras.layers.Dense(preset.dense)(keras.layers.Flatten()(x)))
+    x = keras.layers.Reshape((4, 4, preset.dense))(x)
+    x = keras.layers.Conv2D(preset.encoder_upscale * 4, 3, padding="same", activation="relu")(x)
+    return keras.Model(face, model.PixelShuffle()(x))
+
+
+def test_encoder_and_decoder_checkers():
+    assert checks.check_encoder(model.build_encoder)
+    assert checks.check_decoder(model.build_decoder)
+    assert checks.check_encoder(todo) is False and checks.check_decoder(todo) is False
+    with pytest.raises(AssertionError, match="wiring"):
+        checks.check_encoder(relu_encoder)
+    with pytest.raises(AssertionError, match="should be a 3x3 convolution kernel"):  # upsample instead of shuffle
+        checks.check_decoder(lambda p: model.build_decoder(model.get_preset(p, upscale="upsample")))
+    with pytest.raises(AssertionError, match="the next one expected is a 5x5 convolution kernel"):  # no to_rgb
+        checks.check_decoder(lambda p: keras.Model(*(lambda m: (m.input, m.layers[-2].output))(model.build_decoder(p))))
+    with pytest.raises(AssertionError, match="keras.Model"):
+        checks.check_encoder(lambda p: None)
+
+
+# --- 07 train step ------------------------------------------------------------------------------
+def make_step(together=False, reduce=tf.reduce_mean):
+    def step(swap_model, opt_a, opt_b, warped_a, target_a, warped_b, target_b):
+        results = []
+        for side, opt, warped, target in (("a", opt_a, warped_a, target_a), ("b", opt_b, warped_b, target_b)):
+            variables = swap_model.encoder.trainable_variables + swap_model.decoder(side).trainable_variables
+            with tf.GradientTape() as tape:
+                loss = reduce(tf.abs(swap_model.reconstruct(warped, side, training=True) - target))
+            results.append((opt, tape.gradient(loss, variables), variables, loss))
+            if not together:
+                opt.apply_gradients(zip(results[-1][1], variables, strict=True))
+        if together:  # both gradients from the weights before the step: not the original's order
+            for opt, grads, variables, _ in results:
+                opt.apply_gradients(zip(grads, variables, strict=True))
+        return results[0][3], results[1][3]
+
+    return step
+
+
+def test_train_step_checker_compares_with_the_packages_step():
+    assert checks.check_train_step(make_step())
+    assert checks.check_train_step(todo) is False
+    with pytest.raises(AssertionError, match="encoder that side A has just updated"):
+        checks.check_train_step(make_step(together=True))
+    with pytest.raises(AssertionError, match="mean absolute error"):
+        checks.check_train_step(make_step(reduce=tf.reduce_sum))
+
+
+# --- 08 paste and one-euro ----------------------------------------------------------------------
+def test_paste_face_checker():
+    assert checks.check_paste_face(swap.paste_face)
+    assert checks.check_paste_face(todo) is False
+
+    def forward(frame, face, matrix):  # the matrix not inverted: the face lands elsewhere
+        out = frame.copy()
+        cv2.warpAffine(face, np.asarray(matrix), frame.shape[1::-1], dst=out, borderMode=cv2.BORDER_TRANSPARENT)
+        return out
+
+    def black_border(frame, face, matrix):  # the frame outside the face lost
+        return cv2.warpAffine(face, cv2.invertAffineTransform(np.asarray(matrix)), frame.shape[1::-1])
+
+    def in_place(frame, face, matrix):
+        cv2.warpAffine(face, cv2.invertAffineTransform(np.asarray(matrix)), frame.shape[1::-1], dst=frame,
+                       borderMode=cv2.BORDER_TRANSPARENT)
+        return frame
+
+    for wrong, message in [(forward, "inverse"), (black_border, "stay as it was"), (in_place, "into a copy")]:
+        with pytest.raises(AssertionError, match=message):
+            checks.check_paste_face(wrong)
+
+
+def one_euro_with(derivative_from_raw=False):
+    def one_euro(signal, fps, min_cutoff=1.0, beta=2.0, d_cutoff=1.0):
+        def alpha(cutoff):
+            return 1 / (1 + fps / (2 * np.pi * cutoff))
+
+        out, raw_prev, speed = [signal[0]], signal[0], 0.0
+        for x in signal[1:]:
+            prev = raw_prev if derivative_from_raw else out[-1]
+            speed = alpha(d_cutoff) * (x - prev) * fps + (1 - alpha(d_cutoff)) * speed
+            a = alpha(min_cutoff + beta * abs(speed))
+            out.append(a * x + (1 - a) * out[-1])
+            raw_prev = x
+        return np.array(out)
+
+    return one_euro
+
+
+def test_one_euro_checker():
+    def package(signal, fps, min_cutoff=1.0, beta=2.0, d_cutoff=1.0):
+        filt = swap.OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
+        return np.array([filt(np.array([[x]]))[0, 0] for x in signal])
+
+    assert checks.check_one_euro(package)
+    assert checks.check_one_euro(one_euro_with())
+    assert checks.check_one_euro(todo) is False
+    with pytest.raises(AssertionError, match="previous filtered value"):
+        checks.check_one_euro(one_euro_with(derivative_from_raw=True))
+    with pytest.raises(AssertionError, match="exponential smoothing"):  # tau and the period confused
+        checks.check_one_euro(lambda s, fps, **k: one_euro_with()(s, 1 / fps, **k))
+
+
+def test_a_right_answer_that_warns_still_passes_and_nothing_reaches_stderr(capsys):
+    """nbgrader's autograde scores a test cell 0 when it writes to stderr: a checker keeps warnings quiet."""
+    import warnings
+
+    def noisy(src, dst):
+        warnings.warn("estimate is deprecated", FutureWarning, stacklevel=2)
+        return align.umeyama(src, dst)
+
+    assert checks.check_umeyama(noisy)
+    captured = capsys.readouterr()
+    assert captured.err == "" and "passed" in captured.out
