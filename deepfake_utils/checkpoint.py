@@ -81,6 +81,24 @@ def model_kind(state: dict) -> str:
     return state.get("model", "autoencoder")
 
 
+_KIND_NAMES = {"autoencoder": "an autoencoder", "gan": "a GAN"}
+
+
+def read_model_state(model_dir: str | os.PathLike, kind: str) -> dict:
+    """The state.json of a trained model folder that must hold a model of ``kind`` ('autoencoder' or 'gan')."""
+    path = Path(model_dir) / STATE_FILE
+    if not path.exists():
+        flag = " --model gan" if kind == "gan" else ""
+        raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
+                              f"`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR{flag} --steps N`")
+    state = read_state_file(path)
+    if model_kind(state) != kind:
+        loader = "gan.load_gan" if model_kind(state) == "gan" else "train.load_model"
+        raise CheckpointError(f"{model_dir}: holds {_KIND_NAMES[model_kind(state)]}, not {_KIND_NAMES[kind]}; "
+                              f"load it with swap.load (any model) or {loader}")
+    return state
+
+
 def saved_kind(model_dir: str | os.PathLike) -> str | None:
     """The kind of model a folder holds ('autoencoder' or 'gan'), None if it holds none yet (no TensorFlow needed)."""
     state = read_state(model_dir)

@@ -42,12 +42,10 @@ from keras import layers, ops
 
 from . import align
 from .checkpoint import (
-    STATE_FILE,
     CheckpointedTrainer,
     CheckpointError,
-    model_kind,
     read_checkpoint,
-    read_state_file,
+    read_model_state,
 )
 from .errors import DeepfakeError, DeepfakeWarning
 from .model import COVERAGE, SwapModel, upscale
@@ -493,14 +491,7 @@ def _saved_gan_preset(state: dict) -> GanPreset:
 def load_gan(model_dir: str | os.PathLike) -> GanModel:
     """The trained generator of a GAN model folder (the weights of its last checkpoint), for converting."""
     model_dir = Path(model_dir)
-    path = model_dir / STATE_FILE
-    if not path.exists():
-        raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
-                              "`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR --model gan --steps N`")
-    state = read_state_file(path)
-    if model_kind(state) != "gan":
-        raise CheckpointError(f"{model_dir}: holds an autoencoder, not a GAN; load it with "
-                              "train.load_model or swap.load")
+    state = read_model_state(model_dir, "gan")
     shift = state.get("colour_shift")
     model = build_gan(_saved_gan_preset(state), discriminators=False, coverage=state.get("coverage", COVERAGE),
                       colour_shift=tuple(shift) if shift else None)

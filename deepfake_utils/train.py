@@ -28,6 +28,7 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     colour_shift,
     model_kind,
     read_checkpoint,
+    read_model_state,
     read_state_file,
     shift_colour,
 )
@@ -218,14 +219,7 @@ def _saved_recipe(state: dict) -> Recipe:
 def load_model(model_dir: str | os.PathLike) -> SwapModel:
     """The trained autoencoder of a model folder (the weights of its last checkpoint), for converting."""
     model_dir = Path(model_dir)
-    path = model_dir / STATE_FILE
-    if not path.exists():
-        raise CheckpointError(f"{model_dir}: no trained model here (no {STATE_FILE}); train one first with "
-                              "`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR --steps N`")
-    state = read_state_file(path)
-    if model_kind(state) != "autoencoder":
-        raise CheckpointError(f"{model_dir}: holds a GAN, not an autoencoder; load it with "
-                              "swap.load (any model) or gan.load_gan")
+    state = read_model_state(model_dir, "autoencoder")
     model = build(_saved_preset(state))
     ckpt = tf.train.Checkpoint(**model.parts())
     read_checkpoint(ckpt, model_dir, state, partial=True)
