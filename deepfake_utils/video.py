@@ -104,16 +104,16 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
     meta, gen = _ffmpeg_reader(path)
     gen.close()
     declared = float(meta["duration"]) if meta.get("duration") else None
-    if not count and declared:
-        return VideoInfo(path=path, fps=float(meta["fps"]), size=tuple(meta["size"]),
-                         n_frames=round(declared * float(meta["fps"])), duration=declared, codec=str(meta.get("codec")),
-                         audio_codec=meta.get("audio_codec"), declared_duration=declared, counted=False)
-    try:
-        n_frames, duration = imageio_ffmpeg.count_frames_and_secs(str(path))
-    except (OSError, RuntimeError) as exc:
-        raise VideoError(f"{path}: ffmpeg cannot count the frames ({exc})") from exc
-    if n_frames == 0:
-        raise VideoError(f"{path}: the video has no frames")
+    counted = count or not declared
+    if counted:
+        try:
+            n_frames, duration = imageio_ffmpeg.count_frames_and_secs(str(path))
+        except (OSError, RuntimeError) as exc:
+            raise VideoError(f"{path}: ffmpeg cannot count the frames ({exc})") from exc
+        if n_frames == 0:
+            raise VideoError(f"{path}: the video has no frames")
+    else:  # the header's promise
+        n_frames, duration = round(declared * float(meta["fps"])), declared
     return VideoInfo(
         path=path,
         fps=float(meta["fps"]),
@@ -123,6 +123,7 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
         codec=str(meta.get("codec")),
         audio_codec=meta.get("audio_codec"),
         declared_duration=declared,
+        counted=counted,
     )
 
 
