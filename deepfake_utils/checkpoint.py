@@ -25,13 +25,16 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from . import warp
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _pid_alive, write_image, write_json_atomic
+from .model import COVERAGE
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -169,6 +172,13 @@ def shift_colour(faces: np.ndarray | list[np.ndarray], shift: tuple[float, float
     return [np.clip(f.astype(np.float32) + np.asarray(shift, np.float32), 0, 255).astype(np.uint8) for f in faces]
 
 
+def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The first ``n`` faces (repeated if there are fewer) as unwarped training targets, float (n, size, size, 3)."""
+    picks = [warp.random_warp(faces[i % len(faces)], np.random.default_rng(0), sigma=0, coverage=coverage,
+                              size=size)[1] for i in range(n)]
+    return np.stack(picks).astype(np.float32) / 255.0
+
+
 class CheckpointedTrainer:
     """What every trainer of the package shares: the model folder, atomic checkpoints, exact resume (step,
     optimizers, data stream, learning rates, training clock), the training loop with its time budget, NaN
@@ -182,6 +192,8 @@ class CheckpointedTrainer:
     history_columns: tuple[str, ...] = ("loss A", "loss B")  # subclass: the losses of one step, in order
 
     model_dir: Path
+    preset: Any  # subclass: the model's preset (its ``size`` is the face size in px)
+    coverage: int  # px of the 256 px aligned crop the model sees
     seed: int
     batch_size: int
     learning_rate: float
@@ -258,9 +270,10 @@ class CheckpointedTrainer:
         """One training step on one batch of ``datasets``; the losses of ``history_columns``."""
         raise NotImplementedError
 
-    def _preview_inputs(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]):
-        """The fixed faces the preview shows (made once per ``fit``)."""
-        raise NotImplementedError
+    def _preview_inputs(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed faces the preview shows (made once per ``fit``), framed as the model sees them."""
+        return (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
+                preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
 
     def _preview(self, inputs) -> np.ndarray:
         """The preview picture of the current weights, uint8."""

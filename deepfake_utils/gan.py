@@ -49,7 +49,7 @@ from .checkpoint import (
 )
 from .errors import DeepfakeError, DeepfakeWarning
 from .model import COVERAGE, SwapModel, upscale
-from .train import load_model, onednn_enabled, pair_dataset, preview_faces
+from .train import load_model, onednn_enabled, pair_dataset
 
 Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
 
@@ -718,10 +718,6 @@ class GanTrainer(CheckpointedTrainer):
         out = self._train_step(*batch, lams, tf.constant(phase.margin or 0.0, tf.float32),
                                tf.constant(float(use_hinge), tf.float32), phase.perceptual and self.perceptual_on)
         return tuple(float(v) for v in out)
-
-    def _preview_inputs(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
-                preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
 
     def _preview(self, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return preview_grid(self.model, *inputs)

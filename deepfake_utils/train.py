@@ -27,6 +27,7 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     TrainingError,
     colour_shift,
     model_kind,
+    preview_faces,
     read_checkpoint,
     read_model_state,
     read_state_file,
@@ -187,13 +188,6 @@ def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: i
     ds = tf.data.Dataset.range(start_step * batch_size, 2**62)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size, drop_remainder=True).map(to_float).prefetch(tf.data.AUTOTUNE)
-
-
-def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
-    """The first ``n`` faces (repeated if there are fewer) as unwarped training targets, float (n, size, size, 3)."""
-    picks = [warp.random_warp(faces[i % len(faces)], np.random.default_rng(0), sigma=0, coverage=coverage,
-                              size=size)[1] for i in range(n)]
-    return np.stack(picks).astype(np.float32) / 255.0
 
 
 def preview_grid(model: SwapModel, faces_a: np.ndarray, faces_b: np.ndarray) -> np.ndarray:
@@ -388,10 +382,6 @@ class Trainer(CheckpointedTrainer):
     def _train_one(self, batch) -> tuple[float, ...]:
         (warped_a, target_a), (warped_b, target_b) = batch
         return tuple(float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
-
-    def _preview_inputs(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        return (preview_faces(faces_a, size=self.preset.size, coverage=self.coverage),
-                preview_faces(faces_b, size=self.preset.size, coverage=self.coverage))
 
     def _preview(self, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return preview_grid(self.model, *inputs)
