@@ -65,17 +65,30 @@ def identity_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(np.asarray(a) - np.asarray(b)))
 
 
+def crop_encodings(crops: Iterable[np.ndarray], size: int = 128) -> list[np.ndarray]:
+    """The encodings of aligned face crops (a model's faces: float 0..1 or uint8), each resized to ``size`` px
+    and taken whole as the face's box: whom the faces themselves resemble, before any is pasted into a frame."""
+    found = []
+    for crop in crops:
+        crop = np.asarray(crop)
+        if crop.dtype != np.uint8:
+            crop = (np.clip(crop, 0, 1) * 255).round().astype(np.uint8)
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC if crop.shape[0] < size else cv2.INTER_AREA)
+        found.append(face_encoding(crop, (0, size, size, 0)))
+    return found
+
+
 @lru_cache(maxsize=4)
 def sample_gallery(target: str = "George_W_Bush", n_target: int = 64, n_other: int = 20,
                    progress: bool = True) -> dict[str, np.ndarray]:
     """Identity centres of the sample data: B from its last ``n_target`` photos (held out: training takes
-    only ``data.training_photos``), and the first ``n_other`` photos of every other LFW identity."""
+    only ``data.training_photos``), and the first ``n_other`` photos of every other LFW identity (none: B only)."""
     from . import data
 
     if not 0 < n_target <= data.HELD_OUT:
         raise ValueError(f"n_target must be 1..{data.HELD_OUT}: only the last {data.HELD_OUT} photos are held out")
     gallery = {}
-    names = [target] + [name for name in data.IDENTITIES if name != target]
+    names = [target] + [name for name in data.IDENTITIES if name != target] * (n_other > 0)
     for name in tqdm(names, desc="gallery", unit="identity", disable=not progress):
         files = data.identity_files(name)
         picked = files[-n_target:] if name == target else files[:n_other]

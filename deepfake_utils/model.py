@@ -3,7 +3,8 @@
 ``shared="decoder"`` builds the mirror image from the same blocks, as the FaceReplace tutorial did: one
 encoder per identity and one shared decoder. Both are one ``SwapModel``; a swap is always "encode with
 the source's encoder, decode with the target's decoder", which for the mirror image is the source's own
-autoencoder (see ``SwapModel.swap``).
+autoencoder (see ``SwapModel.swap``); ``via_encoder("b")`` reads the faces with B's encoder instead
+(benchmarks/README.md measures both paths).
 
 Encoder: 5x5 stride-2 convolutions (LeakyReLU 0.1) -> Flatten -> Dense(dense) -> Dense(4*4*dense)
 -> reshape to 4x4 -> one upscale. Decoder: upscales back to the face size, then a 5x5 convolution to

@@ -107,3 +107,15 @@ def test_evaluate_a_video_against_itself(sample_video, gallery, tmp_path):
     assert json.loads(path.read_text())["frames"] == 5
     with pytest.raises(ValueError, match="not in the gallery"):
         metrics.evaluate(sample_video, sample_video, gallery, "Nobody", max_frames=2, progress=False)
+
+
+def test_crop_encodings_tell_aligned_faces_apart(sample_faces):
+    from deepfake_utils.train import load_faces
+
+    a, b = load_faces(sample_faces / "A")[:1], load_faces(sample_faces / "B")[:2]
+    crops = [face[48:208, 48:208] for face in a + b]  # the middle 160 px, as a model frames them
+    (enc_a, b0, b1), (b0_float,) = metrics.crop_encodings(crops), metrics.crop_encodings([crops[1] / 255.0])
+    assert metrics.identity_distance(b0, b0_float) < 0.01  # float 0..1 crops read as their uint8 selves
+    assert metrics.identity_distance(b0, b1) < metrics.SAME_PERSON < metrics.identity_distance(b0, enc_a)
+    only_b = metrics.sample_gallery("George_W_Bush", n_target=2, n_other=0, progress=False)
+    assert list(only_b) == ["George_W_Bush"]
