@@ -498,16 +498,23 @@ def check_one_euro(fn: Callable) -> None:
 
 # --- 09 GAN upgrade -----------------------------------------------------------------------------
 @_checker
-def check_lsgan_loss(fn: Callable) -> None:
-    """fn(prediction, target) -> the least-squares GAN loss: mean of (prediction - target)^2."""
+def check_mixup_lsgan(fn: Callable) -> None:
+    """fn(on_mix, on_fake, lam, weight=0.1) -> (discriminator loss, generator's adversarial loss) of the
+    least-squares GAN with mixup: the discriminator must answer lam on the mix lam*real + (1-lam)*fake,
+    the generator wants its fake called real (1); both losses are mean squared errors, the generator's times
+    ``weight``."""
     rng = np.random.default_rng(9)
-    verdicts = rng.normal(0.5, 0.4, (4, 8, 8, 1))
-    for target, meaning in [(1.0, "real"), (0.0, "fake"), (0.3, "a mix: 30 % real")]:
-        got = float(fn(verdicts, target))
-        want = float(np.mean((verdicts - target) ** 2))
-        assert abs(got - want) < 1e-6, (f"verdicts against {meaning} (target {target}): {want:.5f}, you said "
-                                        f"{got:.5f}; average the squared differences over every patch")
-    assert abs(float(fn(np.ones((2, 8, 8, 1)), 1.0))) < 1e-9, "a discriminator that is exactly right costs 0"
+    on_mix, on_fake = rng.normal(0.5, 0.4, (4, 8, 8, 1)), rng.normal(0.3, 0.3, (4, 8, 8, 1))
+    for lam, weight in [(0.3, 0.1), (0.9, 1.0), (0.0, 0.1)]:
+        got = tuple(float(v) for v in fn(on_mix, on_fake, lam, weight))
+        want = (float(np.mean((on_mix - lam) ** 2)), weight * float(np.mean((on_fake - 1.0) ** 2)))
+        assert len(got) == 2, "return two numbers: (discriminator loss, generator loss)"
+        assert abs(got[0] - want[0]) < 1e-6, (
+            f"lambda {lam}: the discriminator's loss is {want[0]:.5f}, you said {got[0]:.5f}; on the mix its "
+            "target is lambda itself (how real the mix is), not 1 or 0")
+        assert abs(got[1] - want[1]) < 1e-6, (
+            f"lambda {lam}, weight {weight}: the generator's loss is {want[1]:.5f}, you said {got[1]:.5f}; it wants "
+            "the verdicts on its fakes to be 1 (real), times the weight")
 
 
 @_checker
@@ -520,30 +527,41 @@ def check_edge_loss(fn: Callable) -> None:
     rng = np.random.default_rng(10)
     target = rng.random((2, 16, 16, 3)).astype(np.float32)
     output = rng.random((2, 16, 16, 3)).astype(np.float32)
+    assert abs(float(fn(target + 0.2, target))) < 1e-6, (
+        "brightening the whole image keeps every edge: the edge loss of target + 0.2 against target must be 0; "
+        "compare the differences of neighbouring pixels, not the pixels")
     want = float(gan.edge_loss(output, target))
     got = float(fn(output, target))
     assert abs(got - want) < 1e-5, (f"edge loss {want:.5f}, you said {got:.5f}: differences of neighbouring pixels "
-                                    "along y and along x, on the (H-1) x (W-1) pixels with both neighbours")
-    assert abs(float(fn(target + 0.2, target))) < 1e-6, (
-        "brightening the whole image keeps every edge: the edge loss of target + 0.2 against target is 0")
+                                    "along y and along x, each averaged on the (H-1) x (W-1) pixels with both "
+                                    "neighbours, then the two means added")
 
 
 @_checker
-def check_attention_shapes(fn: Callable) -> None:
-    """fn(height, width, channels, squeeze) -> the shapes (one image, no batch axis) of the queries, keys, values,
-    attention map and output of a self-attention block: queries and keys have channels // squeeze channels."""
+def check_self_attention(fn: Callable) -> None:
+    """fn(x, kernel, bias, gamma, squeeze=8) -> the output of a self-attention block for features x (N, H, W, C):
+    one 1x1 projection ``x @ kernel + bias`` gives each position a query (its first C/squeeze channels), a key
+    (the next C/squeeze) and a value (the last C); attention = softmax over positions of queries @ keys^T;
+    output = x + gamma * (attention @ values), back in (N, H, W, C)."""
     from . import gan
 
-    for h, w, c, sq in [(16, 16, 64, 8), (8, 8, 128, 8), (32, 16, 40, 4)]:
-        want = {"queries": (h * w, c // sq), "keys": (h * w, c // sq), "values": (h * w, c),
-                "attention": (h * w, h * w), "output": (h, w, c)}
-        got = {k: tuple(v) for k, v in dict(fn(h, w, c, sq)).items()}
-        for name, shape in want.items():
-            assert got.get(name) == shape, (f"{h}x{w}x{c}, squeeze {sq}: {name} {shape}, you said {got.get(name)} "
-                                            "(every one of the h*w positions is one row)")
-    layer = gan.SelfAttention(squeeze=8)  # the package's block gives the same shapes
-    x = np.zeros((1, 8, 8, 128), np.float32)
-    assert tuple(layer.attention(x).shape[1:]) == (64, 64) and tuple(layer(x).shape[1:]) == (8, 8, 128)
+    rng = np.random.default_rng(11)
+    for shape, squeeze in [((2, 4, 4, 16), 8), ((1, 3, 5, 12), 4)]:
+        x = rng.normal(size=shape).astype(np.float32)
+        layer = gan.SelfAttention(squeeze=squeeze)
+        layer.build(shape)
+        kernel = rng.normal(0, 0.5, tuple(layer.kernel.shape)).astype(np.float32)
+        bias = rng.normal(0, 0.1, tuple(layer.bias.shape)).astype(np.float32)
+        layer.set_weights([kernel, bias, np.float32(0.7)])
+        want = np.asarray(layer(x))
+        got = np.asarray(fn(x, kernel, bias, 0.7, squeeze), np.float32)
+        assert got.shape == want.shape, f"features {shape}: the output has the input's shape, not {got.shape}"
+        assert np.abs(np.asarray(fn(x, kernel, bias, 0.0, squeeze)) - x).max() < 1e-5, (
+            "with gamma = 0 the block is the identity: add gamma * attended to x")
+        error = float(np.abs(got - want).max())
+        assert error < 1e-4, (f"features {shape}, squeeze {squeeze}: off by up to {error:.2e}; one row of the "
+                              "attention map per position, softmax along the last axis (each row sums to 1), "
+                              "then attention @ values")
 
 
 # --- 10 detecting face swaps --------------------------------------------------------------------

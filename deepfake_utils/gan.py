@@ -307,6 +307,9 @@ def build_gan(preset: str | GanPreset = "standard", *, discriminators: bool = Tr
 def warm_start(model: GanModel, autoencoder: SwapModel) -> dict[str, list[str]]:
     """Copy a trained autoencoder's weights into the generator, layer by layer where the name and the weight
     shapes match (encoder, both decoders); returns the layers copied and those left fresh."""
+    if autoencoder.preset.shared != "encoder":
+        raise DeepfakeError("the GAN's generator shares one encoder between the identities, as the classic "
+                            "autoencoder does; an autoencoder with a shared decoder cannot start it")
     if autoencoder.preset.name != model.preset.autoencoder:
         raise DeepfakeError(f"the {model.preset.name} GAN starts from a {model.preset.autoencoder!r} autoencoder, "
                             f"not a {autoencoder.preset.name!r} one")
