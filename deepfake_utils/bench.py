@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -152,6 +154,48 @@ _PROBE = ("import json\ntry:\n    from tensorflow.python.util import _pywrap_uti
           "    print(json.dumps(bool(p.IsMklEnabled())))\nexcept Exception:\n    print('null')")
 
 
+class GpuBusy:
+    """The GPUs' utilisation (%) sampled by ``nvidia-smi`` every ``interval_ms`` while in a ``with`` block.
+
+    ``mean(start, end)`` averages the samples taken between two ``time.perf_counter()`` readings (over all
+    GPUs); None where there is no ``nvidia-smi``, no GPU, or no sample in the window.
+    """
+
+    def __init__(self, interval_ms: int = 200, command: str = "nvidia-smi") -> None:
+        self.interval_ms, self.command = interval_ms, command
+        self.samples: list[tuple[float, float]] = []  # (perf_counter when read, utilisation %)
+        self._proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+
+    def __enter__(self) -> GpuBusy:
+        path = shutil.which(self.command)
+        if path:
+            self._proc = subprocess.Popen([path, "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits",
+                                           f"-lms={self.interval_ms}"], stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL, text=True)
+            self._reader = threading.Thread(target=self._read, daemon=True)
+            self._reader.start()
+        return self
+
+    def _read(self) -> None:
+        for line in self._proc.stdout:
+            try:
+                self.samples.append((time.perf_counter(), float(line.strip())))
+            except ValueError:  # "[N/A]" or an error message: not a reading
+                continue
+
+    def __exit__(self, *exc) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait()
+            self._reader.join(timeout=5)
+
+    def mean(self, start: float, end: float) -> float | None:
+        """The mean utilisation (%) of the samples read between ``start`` and ``end``."""
+        window = [u for t, u in self.samples if start <= t <= end]
+        return float(np.mean(window)) if window else None
+
+
 def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
                 steps: int, warmup: int = 3) -> dict:
     """Steady-state training images/s (both sides) of one loop in this process: ``naive``, ``ours`` or ``ours-xla``.
@@ -159,16 +203,32 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
     Both loops run ``warmup + steps`` steps; the clock covers the last ``steps`` (the first compile
     their step and, for ours, start the input threads).
     """
-    import keras
-
-    from . import model as model_mod
-    from . import warp
-    from .train import Trainer, onednn_enabled
+    from .train import onednn_enabled
 
     if warmup < 1 or steps < 1:
         raise ValueError(f"need warmup >= 1 and steps >= 1, got {warmup} and {steps}")
     stamps: list[float] = []  # the end of every step
     input_seconds: dict[str, float] = {}
+    if loop not in ("naive", "ours", "ours-xla"):
+        raise ValueError(f"loop must be 'naive', 'ours' or 'ours-xla', not {loop!r}")
+    with GpuBusy() as gpu:  # sampled throughout; averaged over the timed steps only
+        _run_loop(loop, faces_a, faces_b, preset, batch_size, steps, warmup, stamps, input_seconds)
+    seconds = stamps[-1] - stamps[warmup - 1]
+    busy = gpu.mean(stamps[warmup - 1], stamps[-1])
+    return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(),
+            **({"gpu_busy": busy} if busy is not None else {}),
+            **{name: value / seconds for name, value in input_seconds.items()}}
+
+
+def _run_loop(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
+              steps: int, warmup: int, stamps: list[float], input_seconds: dict[str, float]) -> None:
+    """Run ``warmup + steps`` steps of one loop, appending each step's end to ``stamps``."""
+    import keras
+
+    from . import model as model_mod
+    from . import warp
+    from .train import Trainer
+
     if loop in ("ours", "ours-xla"):  # tf.data pairs made in parallel and prefetched, one compiled step
         with tempfile.TemporaryDirectory() as tmp:
             trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla")
@@ -198,11 +258,6 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
                 warp.training_batch(faces, rng, batch_size, size=size)
         # the input work that an input pipeline can move off the critical path
         input_seconds["input_share"] = time.perf_counter() - start
-    else:
-        raise ValueError(f"loop must be 'naive', 'ours' or 'ours-xla', not {loop!r}")
-    seconds = stamps[-1] - stamps[warmup - 1]
-    return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(),
-            **{name: value / seconds for name, value in input_seconds.items()}}
 
 
 def _child(args: list[str], onednn: str | None) -> object:
@@ -395,6 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         waits = ", ".join(f"{run['input_wait']:.1%} ({loop}, oneDNN {k})" for (loop, k), run in r["runs"].items()
                           if "input_wait" in run)
         print(f"share of our training time spent waiting for the next batch: {waits}")
+        busy = ", ".join(f"{run['gpu_busy']:.0f} % ({loop}, oneDNN {k})" for (loop, k), run in r["runs"].items()
+                         if "gpu_busy" in run)
+        if busy:
+            print(f"GPU busy during the timed steps (nvidia-smi every 200 ms, mean): {busy}")
         return 0
     video_path = args.video or data.sample_video()
     r = bench_extract(video_path, args.frames)

@@ -33,10 +33,39 @@ def face_dirs(sample_faces):
     return sample_faces / "A", sample_faces / "B"
 
 
-def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs):
+@pytest.fixture
+def fake_nvidia_smi(tmp_path, monkeypatch):
+    """An ``nvidia-smi`` on PATH that reports 87 % busy every 5 ms, with a non-reading between."""
+    tool = tmp_path / "bin" / "nvidia-smi"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\nwhile true; do echo 87; echo '[N/A]'; sleep 0.005; done\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
+    return tool
+
+
+def test_gpu_busy_averages_the_samples_of_a_time_window_only(fake_nvidia_smi):
+    import time
+
+    before = time.perf_counter()
+    with bench.GpuBusy(interval_ms=20) as gpu:
+        time.sleep(0.5)
+        start = time.perf_counter()
+        time.sleep(0.3)
+        end = time.perf_counter()
+    assert gpu.samples and {u for _, u in gpu.samples} == {87.0}  # "[N/A]" is not a reading
+    assert gpu.mean(start, end) == 87.0
+    assert gpu.mean(before - 10, before - 5) is None  # no sample in that window
+    with bench.GpuBusy(command="no-such-nvidia-smi") as none:  # no tool: nothing sampled, no failure
+        pass
+    assert none.samples == [] and none.mean(0, time.perf_counter()) is None
+
+
+def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs, fake_nvidia_smi):
     a, b = (train.load_faces(d) for d in face_dirs)
-    r = bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=2, warmup=1)
+    r = bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=3, warmup=1)
     assert r["ips"] > 0 and 0 < r["input_share"] < 1
+    assert r["gpu_busy"] == 87.0  # sampled while the timed steps ran
     with pytest.raises(ValueError, match="naive"):
         bench.train_speed("fast", a, b, "tiny", batch_size=4, steps=2)
     with pytest.raises(ValueError, match="warmup"):
