@@ -5,7 +5,7 @@
     python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
     python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
-    python -m deepfake_utils.bench recipes [--minutes 10] [--recipes original fast]   (swap quality per minute)
+    python -m deepfake_utils.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -377,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipes", nargs="+", default=["original", "fast"],
                    help="names or name:field=value,... (e.g. fast:ssim=0, fast:precision=bfloat16, "
                         "fast:shared=decoder for two encoders and one shared decoder)")
+    p.add_argument("--preset", default="tiny",
+                   help="the model preset every recipe trains (default tiny; original on a GPU)")
     p.add_argument("--minutes", type=float, default=10, help="training minutes per recipe (default 10)")
     p.add_argument("--every", type=float, default=1, help="measure after every N training minutes (default 1)")
     p.add_argument("--steps", type=int, default=None,
@@ -409,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         from .bench_swap import bench_recipes, format_recipes
 
         r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
-                          out=args.out, steps=args.steps, every_steps=args.every_steps)
+                          out=args.out, steps=args.steps, every_steps=args.every_steps, preset=args.preset)
         print(format_recipes(r))
         return 0
     if args.what == "convert":

@@ -70,9 +70,9 @@ def machine() -> str:
 def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], dir_a: Path,
                gallery: dict[str, np.ndarray], source_track: metrics.FaceTrack, work: Path, *, minutes: float,
                every: float, stop_at: float | None, progress: bool, steps: int | None = None,
-               every_steps: int | None = None) -> dict:
-    """Train one recipe for ``minutes`` (measuring every ``every`` minutes), or for ``steps`` (measuring every
-    ``every_steps``) when given; its curve of metrics."""
+               every_steps: int | None = None, preset: str = "tiny") -> dict:
+    """Train one recipe on a model of ``preset`` for ``minutes`` (measuring every ``every`` minutes), or for
+    ``steps`` (measuring every ``every_steps``) when given; its curve of metrics."""
     if steps is not None:
         if not every_steps or not 0 < every_steps <= steps:
             raise ValueError(f"measure every 0 < N <= steps steps (got every_steps={every_steps}, steps={steps})")
@@ -83,7 +83,7 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
         total = minutes
     recipe, precision, shared = parse_recipe(spec)
     video_path = data.sample_video()
-    trainer = Trainer(work / "model", get_preset("tiny", shared=shared), recipe=recipe,
+    trainer = Trainer(work / "model", get_preset(preset, shared=shared), recipe=recipe,
                       mixed_precision=precision or False)
     curve = []
     budget = every
@@ -130,9 +130,13 @@ def point(report: dict, minutes: float, steps: int) -> dict:
 
 def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: float | None = None,
                   faces: Path | None = None, out: Path | None = None, progress: bool = False,
-                  steps: int | None = None, every_steps: int | None = None) -> dict:
+                  steps: int | None = None, every_steps: int | None = None, preset: str = "tiny") -> dict:
     """Train and measure each recipe in turn, in one run; returns (and writes to ``out``) the curves.
-    ``steps`` and ``every_steps`` budget every recipe in training steps instead of minutes."""
+    ``steps`` and ``every_steps`` budget every recipe in training steps instead of minutes; every recipe
+    trains a model of ``preset``."""
+    get_preset(preset)  # an unknown name stops here, before the extraction
+    for spec in specs:
+        parse_recipe(spec)  # likewise a misspelt recipe
     with tempfile.TemporaryDirectory() as tmp:
         if faces is not None and (faces / "A" / ALIGNMENTS_FILE).is_file():
             dir_a, dir_b = faces / "A", faces / "B"  # extracted before (e.g. by `make demo`)
@@ -143,14 +147,14 @@ def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: fl
         source_track = metrics.face_track(data.sample_video(), track=False, progress=progress)
         budget = {"steps": steps, "every_steps": every_steps} if steps is not None else {"minutes": minutes,
                                                                                           "every": every}
-        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), **budget,
+        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "preset": preset, **budget,
                   "faces": {"A": len(faces_a), "B": len(faces_b)}, "gallery": sorted(gallery) + [metrics.SOURCE],
                   "recipes": {}}
         for spec in specs:
             work = Path(tmp) / spec.replace(":", "_").replace(",", "_").replace("=", "-")
             result["recipes"][spec] = run_recipe(spec, faces_a, faces_b, dir_a, gallery, source_track, work,
                                                  minutes=minutes, every=every, stop_at=stop_at, progress=progress,
-                                                 steps=steps, every_steps=every_steps)
+                                                 steps=steps, every_steps=every_steps, preset=preset)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))
     return result
@@ -160,7 +164,8 @@ def format_recipes(result: dict) -> str:
     """The comparison as a table: minutes of training to ID retrieval >= 90 %, and the last point of each."""
     by_steps = "steps" in result and result["steps"] is not None
     unit, short = ("step", "step") if by_steps else ("minute", "min")
-    lines = [f"swap quality per training {unit}, tiny preset, {result['machine']} ({result['date']})",
+    lines = [f"swap quality per training {unit}, {result.get('preset', 'tiny')} preset, {result['machine']} "
+             f"({result['date']})",
              f"{'recipe':<34}{'img/s':>7}{short + ' to 90%':>12}{'last ' + short:>10}{'ID retr.':>9}"
              f"{'recog.':>8}{'faces':>7}{'sharp':>7}{'NME':>7}{'jitter':>8}{'to B':>7}"]
     for spec, r in result["recipes"].items():

@@ -1,4 +1,6 @@
 """The benchmarks' own machinery: each loop measures, and the CPU kernel switch reaches TensorFlow."""
+import dataclasses
+import json
 import os
 import platform
 import subprocess
@@ -107,3 +109,26 @@ def test_recipe_specs_can_name_the_shared_part():
     assert parse_recipe("original")[2] == "encoder"  # the classic unless asked
     with pytest.raises(ValueError, match="shared must be one of"):
         parse_recipe("fast:shared=both")
+
+
+def test_the_recipes_benchmark_trains_the_preset_it_is_given(face_dirs, tmp_path, monkeypatch):
+    from deepfake_utils import bench_swap, model
+    from deepfake_utils.errors import DeepfakeError
+
+    with pytest.raises(DeepfakeError, match="unknown model preset"):  # before any extraction
+        bench_swap.bench_recipes(["fast"], 1, 1, preset="huge")
+    with pytest.raises((DeepfakeError, ValueError), match="nosuch"):
+        bench_swap.bench_recipes(["nosuch"], 1, 1)
+    # conversion and the metrics are tested on their own: here only the model each recipe trains
+    monkeypatch.setattr(bench_swap, "convert", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench_swap.metrics, "evaluate", lambda *args, **kwargs: {})
+    scores = ("id_retrieval", "recognised", "faces_found", "sharpness_kept", "expression_error", "jitter_ratio",
+              "to_target")
+    monkeypatch.setattr(bench_swap, "point", lambda report, minutes, steps: {
+        "minutes": minutes, "steps": steps, **dict.fromkeys(scores, 0.0)})
+    a, b = (train.load_faces(d) for d in face_dirs)
+    r = bench_swap.run_recipe("original:batch_size=2", a, b, face_dirs[0], {}, None, tmp_path, minutes=0, every=0,
+                              stop_at=None, progress=False, steps=1, every_steps=1, preset="lowmem")
+    saved = json.loads((tmp_path / "model" / "state.json").read_text())["preset"]
+    assert saved == json.loads(json.dumps(dataclasses.asdict(model.get_preset("lowmem"))))  # trained, measured
+    assert r["batch"] == 2 and r["curve"][-1]["steps"] == 1
