@@ -27,7 +27,7 @@ import numpy as np
 
 from . import data, metrics
 from .extract import ALIGNMENTS_FILE, extract_sample_faces
-from .model import SHARED, get_preset
+from .model import SHARED, Preset, get_preset
 from .swap import convert
 from .train import Recipe, Trainer, cpu_flags, get_recipe, load_faces, load_model
 
@@ -70,7 +70,7 @@ def machine() -> str:
 def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], dir_a: Path,
                gallery: dict[str, np.ndarray], source_track: metrics.FaceTrack, work: Path, *, minutes: float,
                every: float, stop_at: float | None, progress: bool, steps: int | None = None,
-               every_steps: int | None = None, preset: str = "tiny") -> dict:
+               every_steps: int | None = None, preset: str | Preset = "tiny") -> dict:
     """Train one recipe on a model of ``preset`` for ``minutes`` (measuring every ``every`` minutes), or for
     ``steps`` (measuring every ``every_steps``) when given; its curve of metrics."""
     if steps is not None:
