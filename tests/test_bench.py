@@ -40,7 +40,8 @@ def fake_nvidia_smi(tmp_path, monkeypatch):
     """An ``nvidia-smi`` on PATH that reports 87 % busy every 5 ms, with a non-reading between."""
     tool = tmp_path / "bin" / "nvidia-smi"
     tool.parent.mkdir()
-    tool.write_text("#!/bin/sh\nwhile true; do echo 87; echo '[N/A]'; sleep 0.005; done\n")
+    tool.write_text("#!/bin/sh\ncase \"$*\" in *utilization.gpu*) ;; *) exit 9 ;; esac  # no other query\n"
+                    "while true; do echo 87; echo '[N/A]'; sleep 0.005; done\n")
     tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tool.parent}{os.pathsep}{os.environ['PATH']}")
     return tool
