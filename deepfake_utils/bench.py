@@ -79,7 +79,7 @@ def naive_extract(video_path: Path, out_dir: Path) -> int:
     import cv2
     import face_recognition
 
-    from . import align, landmarks, video
+    from . import align, detect, landmarks, video
 
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = {}
@@ -89,8 +89,7 @@ def naive_extract(video_path: Path, out_dir: Path) -> int:
         frames[key] = []
         if not boxes:
             continue
-        height, width = frame.shape[:2]  # the face nearest the centre
-        box = min(boxes, key=lambda b: ((b[1] + b[3]) / 2 - width / 2) ** 2 + ((b[0] + b[2]) / 2 - height / 2) ** 2)
+        box = detect.pick_face(boxes, frame.shape)  # the face nearest the centre
         points = landmarks.predict_landmarks(frame, box)
         matrix = align.alignment_matrix(points)
         cv2.imwrite(str(out_dir / f"{key}_0.png"), cv2.cvtColor(align.align_face(frame, matrix), cv2.COLOR_RGB2BGR))
@@ -133,8 +132,8 @@ def bench_extract_cli(frames: int = CLIP_FRAMES, size: int = CLIP_SIZE, rounds: 
         naive, ours = _landmarks_by_frame(tmp / "naive0"), _landmarks_by_frame(tmp / "ours0")
         n = len(json.loads((tmp / "naive0" / "alignments.json").read_text())["frames"])
         same = [landmark_error(naive[k], ours[k]) for k in naive if k in ours]
-        repeat = [landmark_error(_landmarks_by_frame(tmp / f"ours{r}")[k], ours[k]) for r in range(1, rounds)
-                  for k in ours]
+        again = [_landmarks_by_frame(tmp / f"ours{r}") for r in range(1, rounds)]  # each file read once
+        repeat = [landmark_error(run[k], ours[k]) for run in again for k in ours]
     median = {name: float(np.median(v)) for name, v in seconds.items()}
     cpu_median = {name: float(np.median(v)) for name, v in cpu.items()}
     return {"frames": n, "size": size, "rounds": rounds, "seconds": seconds, "median": median, "cpu": cpu,
