@@ -84,9 +84,6 @@ def model_kind(state: dict) -> str:
     return state.get("model", "autoencoder")
 
 
-_KIND_NAMES = {"autoencoder": "an autoencoder", "gan": "a GAN"}
-
-
 def read_model_state(model_dir: str | os.PathLike, kind: str) -> dict:
     """The state.json of a trained model folder that must hold a model of ``kind`` ('autoencoder' or 'gan')."""
     path = Path(model_dir) / STATE_FILE
@@ -97,7 +94,7 @@ def read_model_state(model_dir: str | os.PathLike, kind: str) -> dict:
     state = read_state_file(path)
     if model_kind(state) != kind:
         loader = "gan.load_gan" if model_kind(state) == "gan" else "train.load_model"
-        raise CheckpointError(f"{model_dir}: holds {_KIND_NAMES[model_kind(state)]}, not {_KIND_NAMES[kind]}; "
+        raise CheckpointError(f"{model_dir}: holds {KINDS[model_kind(state)]}, not {KINDS[kind]}; "
                               f"load it with swap.load (any model) or {loader}")
     return state
 
@@ -177,6 +174,17 @@ def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage:
     picks = [warp.random_warp(faces[i % len(faces)], np.random.default_rng(0), sigma=0, coverage=coverage,
                               size=size)[1] for i in range(n)]
     return np.stack(picks).astype(np.float32) / 255.0
+
+
+def from_saved(cls: type, saved: dict) -> Any:
+    """A preset (a frozen dataclass) rebuilt from its state.json record (JSON lists back to tuples)."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+
+
+def preview_picture(side_a: np.ndarray, side_b: np.ndarray) -> np.ndarray:
+    """The trainers' preview: side A's columns beside side B's, one face per row, float 0..1 to uint8."""
+    grid = np.concatenate([side_a, side_b], axis=2)
+    return (np.clip(np.concatenate(list(grid), axis=0), 0, 1) * 255).round().astype(np.uint8)
 
 
 class CheckpointedTrainer:

@@ -44,6 +44,8 @@ from . import align
 from .checkpoint import (
     CheckpointedTrainer,
     CheckpointError,
+    from_saved,
+    preview_picture,
     read_checkpoint,
     read_model_state,
 )
@@ -488,7 +490,7 @@ def _saved_config(state: dict) -> GanConfig:
 
 
 def _saved_gan_preset(state: dict) -> GanPreset:
-    return GanPreset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+    return from_saved(GanPreset, state["preset"])
 
 
 def load_gan(model_dir: str | os.PathLike) -> GanModel:
@@ -510,9 +512,7 @@ def preview_grid(model: GanModel, faces_a: np.ndarray, faces_b: np.ndarray) -> n
         mask = np.repeat(np.asarray(alpha), 3, axis=-1)
         return np.concatenate([x, np.asarray(model.reconstruct(x, own)), np.asarray(face), mask], axis=2)
 
-    grid = np.concatenate([row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a")], axis=2)
-    grid = np.concatenate(list(grid), axis=0)
-    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+    return preview_picture(row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a"))
 
 
 # --- training ----------------------------------------------------------------------------------------

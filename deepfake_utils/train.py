@@ -26,8 +26,10 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     CheckpointError,
     TrainingError,
     colour_shift,
+    from_saved,
     model_kind,
     preview_faces,
+    preview_picture,
     read_checkpoint,
     read_model_state,
     read_state_file,
@@ -195,13 +197,11 @@ def preview_grid(model: SwapModel, faces_a: np.ndarray, faces_b: np.ndarray) -> 
     def row_block(x, own, other):
         return np.concatenate([x, model.reconstruct(x, own).numpy(), model.swap(x, other).numpy()], axis=2)
 
-    grid = np.concatenate([row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a")], axis=2)
-    grid = np.concatenate(list(grid), axis=0)
-    return (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+    return preview_picture(row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a"))
 
 
 def _saved_preset(state: dict) -> Preset:
-    return Preset(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["preset"].items()})
+    return from_saved(Preset, state["preset"])
 
 
 def _saved_recipe(state: dict) -> Recipe:
