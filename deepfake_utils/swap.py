@@ -59,23 +59,28 @@ def model_input(frame: np.ndarray, landmarks: np.ndarray, size: int = 64, covera
     return shift_colour([face], colour_shift)[0] if colour_shift is not None else face
 
 
-def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
-    """Encode a batch of uint8 faces and decode them as ``side`` ('a' or 'b'): the swapped faces, uint8."""
+def _model_input(model: SwapModel | GanModel, faces: np.ndarray) -> np.ndarray:
+    """uint8 faces of the model's size as its float input in 0..1 (a clear error for any other shape)."""
     faces = np.asarray(faces)
     if faces.ndim != 4 or faces.shape[1:] != (model.preset.size, model.preset.size, 3):
         raise DeepfakeError(f"predict needs (N, {model.preset.size}, {model.preset.size}, 3) faces, got {faces.shape}")
-    out = model.swap(faces.astype(np.float32) / 255, side)
-    return (np.clip(np.asarray(out, np.float32), 0, 1) * 255).round().astype(np.uint8)
+    return faces.astype(np.float32) / 255
+
+
+def _to_uint8(images) -> np.ndarray:
+    """The model's float images (0..1) as uint8."""
+    return (np.clip(np.asarray(images, np.float32), 0, 1) * 255).round().astype(np.uint8)
+
+
+def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
+    """Encode a batch of uint8 faces and decode them as ``side`` ('a' or 'b'): the swapped faces, uint8."""
+    return _to_uint8(model.swap(_model_input(model, faces), side))
 
 
 def predict_with_mask(model: GanModel, faces: np.ndarray, side: str = "b") -> tuple[np.ndarray, np.ndarray]:
     """As ``predict`` for a GAN: the swapped faces (uint8) and their learned alpha masks (float32 (N, size, size))."""
-    faces = np.asarray(faces)
-    if faces.ndim != 4 or faces.shape[1:] != (model.preset.size, model.preset.size, 3):
-        raise DeepfakeError(f"predict needs (N, {model.preset.size}, {model.preset.size}, 3) faces, got {faces.shape}")
-    face, alpha = model.swap_with_mask(faces.astype(np.float32) / 255, side)
-    face = (np.clip(np.asarray(face, np.float32), 0, 1) * 255).round().astype(np.uint8)
-    return face, np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
+    face, alpha = model.swap_with_mask(_model_input(model, faces), side)
+    return _to_uint8(face), np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
 
 
 def load(model_dir: str | os.PathLike) -> SwapModel | GanModel:
