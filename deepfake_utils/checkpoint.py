@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from . import warp
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
-from .fileio import _output_error, _pid_alive, write_image, write_json_atomic
+from .fileio import _output_error, _stale_in, write_image, write_json_atomic
 from .model import COVERAGE
 
 STATE_FILE = "state.json"
@@ -150,12 +150,8 @@ def read_checkpoint(ckpt: tf.train.Checkpoint, model_dir: Path, state: dict, *, 
 
 def clean_temp_checkpoints(model_dir: Path) -> None:
     """Remove the half-written checkpoints of runs that died while saving (their process is gone)."""
-    if not model_dir.is_dir():
-        return
-    for entry in model_dir.iterdir():
-        match = TMP_CKPT.fullmatch(entry.name)
-        if match and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(entry, ignore_errors=True)
+    for entry in _stale_in(model_dir, TMP_CKPT):
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def colour_shift(faces: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float, float]:

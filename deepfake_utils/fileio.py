@@ -41,18 +41,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _stale_in(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """The entries of ``folder`` named as ``pattern``'s temp files whose writer's process is gone."""
+    if not folder.is_dir():
+        return []
+    return [entry for entry in folder.iterdir() if (match := pattern.fullmatch(entry.name))
+            and (match.group(1) is None or not _pid_alive(int(match.group(1))))]
+
+
 def stale_temp_files(path: str | os.PathLike) -> list[Path]:
     """Temp files of ``path`` left by writers that died (crash, kill): their process is gone."""
     path = Path(path)
-    if not path.parent.is_dir():
-        return []
-    pattern = _temp_pattern(path)
-    stale = []
-    for entry in path.parent.iterdir():
-        match = pattern.fullmatch(entry.name)
-        if match and (match.group(1) is None or not _pid_alive(int(match.group(1)))):
-            stale.append(entry)
-    return stale
+    return _stale_in(path.parent, _temp_pattern(path))
 
 
 _ANY_TEMP = re.compile(rf"\..+\.(?:(\d+)-)?[a-z0-9_]{{{_TEMP_TOKEN}}}\.part(?:\.[^.]+)?")  # any file's temp name
@@ -60,16 +60,10 @@ _ANY_TEMP = re.compile(rf"\..+\.(?:(\d+)-)?[a-z0-9_]{{{_TEMP_TOKEN}}}\.part(?:\.
 
 def remove_stale_temp_files(folder: str | os.PathLike) -> int:
     """Remove the temp files that dead writers left in ``folder`` (any file's), in one pass; returns how many."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return 0
-    removed = 0
-    for entry in folder.iterdir():
-        match = _ANY_TEMP.fullmatch(entry.name)
-        if match and entry.is_file() and (match.group(1) is None or not _pid_alive(int(match.group(1)))):
-            entry.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    stale = [entry for entry in _stale_in(Path(folder), _ANY_TEMP) if entry.is_file()]
+    for entry in stale:
+        entry.unlink(missing_ok=True)
+    return len(stale)
 
 
 def _output_error(path: Path, exc: OSError, doing: str = "cannot write it") -> OutputError:
