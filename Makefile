@@ -13,20 +13,23 @@ endif
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The tested set of versions (ci/constraints.txt); `make setup CONSTRAINTS=` installs the newest releases instead.
+CONSTRAINTS ?= ci/constraints.txt
+PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 # make test runs in TEST_WORKERS processes (pytest-xdist), a file per process at a time, so a notebook's
 # cells stay in order in one kernel; TensorFlow leaves much of 2 cores idle in a single process.
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow test-colab lab lint bench student book book-check book-clean clean
+.PHONY: setup data demo test test-fast test-slow test-colab test-latest lab lint bench student book book-check book-clean clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install --quiet -e ".[dlib,dev,teach]"
+	$(PY) -m pip install --quiet $(PIP_C) -e ".[dlib,dev,teach]"
 	$(PY) -m pip install --quiet --no-deps "face_recognition==1.3.0"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	touch $(STAMP)
@@ -61,6 +64,25 @@ test-colab: $(COLAB_STAMP)
 	'| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
 	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(COLAB_VENV)/bin/python -m pytest $(XDIST) tests
 
+# The unit tests and notebooks 01-05 in a third venv with the newest releases within pyproject.toml's floors
+# (no constraints): shows when a new release (OpenCV 5, numpy, TensorFlow, Keras, scikit-image) breaks the course
+# before a learner's fresh install does. The venv is rebuilt each time, so it really is the newest.
+LATEST_VENV ?= .venv-latest
+
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
+	$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e ".[dlib,dev]"
+	$(LATEST_VENV)/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
+	$(LATEST_VENV)/bin/python -m ipykernel install --prefix $(LATEST_VENV) --name python3 > /dev/null
+	$(LATEST_VENV)/bin/python -c "import skimage, tensorflow, keras, numpy, cv2, dlib; \
+	print('latest versions: scikit-image', skimage.__version__, '| tensorflow', tensorflow.__version__, \
+	'| keras', keras.__version__, '| numpy', numpy.__version__, '| opencv', cv2.__version__, '| dlib', dlib.__version__)"
+	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(LATEST_VENV)/bin/python -m pytest $(XDIST) tests \
+	  notebooks/01_frames.ipynb notebooks/02_detection.ipynb notebooks/03_landmarks.ipynb \
+	  notebooks/04_alignment.ipynb notebooks/05_warping.ipynb $(NB_FLAGS)
+
 # The demo's targets on the sample data (a working swap within its training budget): about 8 minutes.
 test-slow: setup
 	$(PY) -m pytest tests -m slow
@@ -87,7 +109,7 @@ BOOK_BUILD := book/_build
 BOOK_STAMP := $(VENV)/.book-installed
 
 $(BOOK_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[book]"
+	$(PY) -m pip install --quiet $(PIP_C) -e ".[book]"
 	touch $(BOOK_STAMP)
 
 $(BOOK_BUILD)/.package: $(wildcard deepfake_utils/*.py deepfake_utils/*.txt) book/kernel_startup.py
@@ -121,5 +143,5 @@ lint: setup
 	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) out student .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)
+	rm -rf $(VENV) $(COLAB_VENV) $(LATEST_VENV) out student .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -71,7 +71,8 @@ def random_warp(
     warped = cv2.remap(image, dense_x, dense_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # The target: the similarity that best maps the jittered points onto a regular size-px grid.
     # The grid sits on pixel centres (-0.5), as the dense map above does, so that with no noise the
-    # input and the target are the same image (the original trainer was half a pixel off here).
+    # input and the target are the same image, to within the rounding of the two OpenCV functions (one grey
+    # level at most; the original trainer was half a pixel off here).
     src = np.stack([noisy_x.ravel(), noisy_y.ravel()], axis=1)
     step = np.linspace(0, size, GRID) - 0.5
     dst = np.stack(np.meshgrid(step, step), axis=-1).reshape(-1, 2)

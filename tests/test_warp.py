@@ -23,7 +23,14 @@ def test_pairs_are_64px_and_seeded(face):
 
 def test_without_noise_the_warp_is_the_target(face):
     warped, target = warp.random_warp(face, np.random.default_rng(0), sigma=0)
-    assert np.array_equal(warped, target)  # input and target are registered to the pixel
+    # Input and target are registered to the pixel. They come from two OpenCV functions (remap and
+    # warpAffine) whose fixed-point interpolation rounds differently from one OpenCV release to the next
+    # (4.12 and 5.x differ), so they agree within one grey level, not bit for bit.
+    diff = np.abs(warped.astype(int) - target.astype(int))
+    assert diff.max() <= 1 and diff.mean() < 0.05
+    # ...and a registration off by one pixel would be far outside that tolerance
+    shifted = np.roll(target, 1, axis=1)
+    assert np.abs(warped.astype(int) - shifted.astype(int)).max() > 1
 
 
 def test_noise_makes_input_differ_from_target(face):
