@@ -6,6 +6,7 @@
     python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
     python -m deepfake_utils.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
+    python -m deepfake_utils.bench pairs [--minutes 5] [--steps N] [--recipe fast] [--cross]   (the swap on 4+ pairs)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -388,6 +389,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faces", type=Path, default=None,
                    help="aligned faces A/ and B/ extracted before (e.g. out/demo/faces)")
     p.add_argument("--out", type=Path, default=None, help="also write the curves as JSON here")
+    p = sub.add_parser("pairs", help="the swap on several pairs of people: extract, train, convert, measure each")
+    p.add_argument("--pairs", nargs="+", default=None, metavar="VIDEO:IDENTITY",
+                   help="pairs to run (default: the four same-gender pairs, e.g. 2.mp4:George_W_Bush "
+                        "KatieHill:Serena_Williams)")
+    p.add_argument("--cross", action="store_true", help="add the cross-gender pairs (2.mp4:Serena_Williams, "
+                                                        "KatieHill:George_W_Bush)")
+    p.add_argument("--recipe", default="fast", help="the recipe every pair trains with (name or name:field=value)")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--minutes", type=float, default=5.0, help="training minutes per pair (default 5, as make demo)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="at most this many steps per pair (whichever of --minutes and --steps comes first); "
+                        "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
+    p.add_argument("--gallery", choices=("large", "small"), default="large",
+                   help="distractors: large (gallery100 + gallery10, 100+ identities) or small (11)")
+    p.add_argument("--work", type=Path, default=None,
+                   help="keep faces, models and swapped videos here (default: a temporary folder)")
+    p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     if args.what == "extract-naive":
         naive_extract(args.video, args.out_dir)
@@ -412,6 +430,16 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
                           out=args.out, steps=args.steps, every_steps=args.every_steps, preset=args.preset)
         print(format_recipes(r))
+        return 0
+    if args.what == "pairs":
+        from .bench_swap import CROSS_PAIRS, PAIRS, bench_pairs, format_pairs, parse_pair
+
+        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
+        pairs += list(CROSS_PAIRS) if args.cross else []
+        minutes = args.minutes or None
+        r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
+                        work=args.work, out=args.out, gallery=args.gallery)
+        print(format_pairs(r))
         return 0
     if args.what == "convert":
         r = bench_convert(args.preset, args.frames)

@@ -184,3 +184,129 @@ def _scores(row: dict) -> str:
     return (f"{row['id_retrieval']:>9.0%}{row['recognised']:>8.0%}{row['faces_found']:>7.0%}"
             f"{row['sharpness_kept']:>7.2f}{row['expression_error']:>7.3f}{row['jitter_ratio']:>7.2f}x"
             f"{row['to_target']:>7.3f}")
+
+
+# --- the swap on several pairs of people ----------------------------------------------------------------
+#: The benchmark's pairs (source video, B): two per source video, same-gender B, as ``shared/data``'s README
+#: proposes; ``CROSS_PAIRS`` are reported too (the classic autoencoder replaces only the inner face, so the
+#: outline stays A's).
+PAIRS: tuple[tuple[str, str], ...] = (("2.mp4", "George_W_Bush"), ("2.mp4", "Gerhard_Schroeder"),
+                                      ("KatieHill", "Serena_Williams"), ("KatieHill", "Gloria_Macapagal_Arroyo"))
+CROSS_PAIRS: tuple[tuple[str, str], ...] = (("2.mp4", "Serena_Williams"), ("KatieHill", "George_W_Bush"))
+#: The columns of the pairs table, by the name ``metrics.headline`` gives them.
+PAIR_COLUMNS = ("id_retrieval", "recognised", "faces_found", "expression_error", "jitter_ratio", "detail_kept",
+                "detail_fine", "sharpness_kept", "to_target")
+
+
+def parse_pair(spec: str) -> tuple[str, str]:
+    """'KatieHill:Serena_Williams' -> (source video's short name, B's LFW identity), both checked."""
+    source, sep, target = spec.partition(":")
+    if not sep or source not in data.SOURCE_VIDEOS or target not in data.lfw_splits()["swap"]:
+        raise ValueError(f"{spec!r}: a pair is SOURCE:IDENTITY with SOURCE one of {sorted(data.SOURCE_VIDEOS)} and "
+                         f"IDENTITY one of the swap identities {data.lfw_splits()['swap']}")
+    return source, target
+
+
+def identity_faces(identity: str, out_dir: Path, n_photos: int | None = None, progress: bool = False) -> Path:
+    """B's training photos (never the held-out ones) extracted as aligned faces into ``out_dir`` (resumes)."""
+    from .extract import extract
+
+    photos = data.training_photos(identity, n_photos)
+    # the cache folder holds these photos first in name order (and maybe held-out ones, fetched for the gallery)
+    extract(photos[0].parent, out_dir, max_frames=len(photos), progress=progress)
+    return out_dir
+
+
+def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
+             steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
+             n_photos: int | None = None, progress: bool = False) -> dict:
+    """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes."""
+    import shutil
+
+    from .extract import extract
+
+    video_path = data.source_video(source)
+    dir_a = work / "faces" / source
+    extract(video_path, dir_a, max_frames=max_frames, progress=progress)  # resumes: once per work folder
+    dir_b = identity_faces(target, work / "faces" / target, n_photos, progress=progress)
+    faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
+    name = f"{source}-{target}".replace(".", "_")
+    model_dir = work / "models" / name
+    shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
+    rec, precision, shared = parse_recipe(recipe)
+    trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False)
+    started = time.monotonic()
+    trainer.fit(faces_a, faces_b, steps, minutes=minutes, save_every=10**9, progress=progress)
+    wall = time.monotonic() - started
+    out = work / "swapped" / f"{name}.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    convert(video_path, load_model(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
+    report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, progress=progress)
+    metrics.save_report(report, out.with_suffix(".metrics.json"))
+    return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
+            "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
+            "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
+            "identities": len(report["gallery"]), "swapped": str(out),
+            "detail": report["detail_kept"], **metrics.headline(report)}
+
+
+def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: str = "tiny",
+                minutes: float | None = 5.0, steps: int | None = None, work: Path | None = None,
+                out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
+                n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20),
+                progress: bool = False) -> dict:
+    """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
+    converted and measured against 100+ distractor identities, in one run; the rows and their median.
+    ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
+    if minutes is None and steps is None:
+        raise ValueError("give a training budget: minutes, steps or both")
+    get_preset(preset)
+    parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
+    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
+              "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(work) if work is not None else Path(tmp)
+        for source, target in pairs:
+            print(f"pair {source} -> {target}: extract, train, convert, measure", flush=True)
+            identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
+            row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
+                           gallery=identities, max_frames=max_frames, n_photos=n_photos, progress=progress)
+            result["pairs"].append(row)
+            print("  " + _pair_line(row), flush=True)
+            if out is not None:
+                out.write_text(json.dumps(result, indent=1))
+    result["median"] = {k: float(np.median([r[k] for r in result["pairs"]])) for k in PAIR_COLUMNS}
+    result["targets_met"] = {k: all(metrics.check_targets_values(r)[k] for r in result["pairs"])
+                             for k in metrics.TARGETS}
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def _pair_line(row: dict) -> str:
+    return (f"{row['source'] + ' -> ' + row['target']:<38}{row['steps']:>6}{row['train_minutes']:>6.1f}"
+            f"{row['id_retrieval']:>7.0%}{row['recognised']:>7.0%}{row['faces_found']:>7.0%}"
+            f"{row['expression_error']:>7.3f}{row['jitter_ratio']:>6.2f}x{row['detail_kept']:>7.2f}"
+            f"{row['detail_fine']:>7.2f}{row['sharpness_kept']:>7.2f}{row['to_target']:>7.3f}")
+
+
+def format_pairs(result: dict) -> str:
+    """The pairs benchmark as a table: one row per pair, then the median and which targets hold on every pair."""
+    budget = " and ".join(f"{v:g} {k}" for k, v in (("minutes", result["minutes"]), ("steps", result["steps"]))
+                          if v is not None)
+    lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset, {result['recipe']} recipe, "
+             f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
+             f"{'pair (A video -> B)':<38}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}{'NME':>7}"
+             f"{'jitter':>7}{'detail':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
+    lines += [_pair_line(r) for r in result["pairs"]]
+    if "median" in result:
+        m = result["median"]
+        lines.append(f"{'median':<38}{'':>12}{m['id_retrieval']:>7.0%}{m['recognised']:>7.0%}{m['faces_found']:>7.0%}"
+                     f"{m['expression_error']:>7.3f}{m['jitter_ratio']:>6.2f}x{m['detail_kept']:>7.2f}"
+                     f"{m['detail_fine']:>7.2f}{m['sharpness_kept']:>7.2f}{m['to_target']:>7.3f}")
+        held = ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in result["targets_met"].items())
+        lines.append(f"targets on every pair: {held}")
+    identities = sorted({r["identities"] for r in result["pairs"]})
+    lines.append(f"IDret: nearest of {'/'.join(map(str, identities))} identities (A, B and the distractors) is B; "
+                 "detail: eyes' and mouth's band-pass energy kept at sigma = face width / 64; fine: at 2 px")
+    return "\n".join(lines)

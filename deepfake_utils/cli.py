@@ -244,10 +244,11 @@ def _demo(args: argparse.Namespace) -> int:
     write_comparison(video_path, swapped, out / "comparison.mp4", gif_path=out / "comparison.gif")
     print("demo 4/4: metrics")
     n_target, n_other = settings().gallery_photos
-    gallery = metrics.sample_gallery(args.identity, n_target, n_other)
+    gallery = metrics.sample_gallery(args.identity, n_target, n_other, size=settings().gallery)
     report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames)
+    write_image(out / "closeup.png", _closeup(video_path, swapped, load_alignments(dir_a)))
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
-    report["gallery_photos"] = {"target": n_target, "other": n_other}
+    report["gallery_photos"] = {"target": n_target, "other": n_other, "identities": len(gallery) + 1}
     report["training"] = {"steps": trainer.step, "minutes": round(trainer.train_seconds / 60, 2),
                           "recipe": trainer.recipe.name, "summary": trainer.summary()}
     metrics.save_report(report, swapped.with_suffix(".metrics.json"))
@@ -255,8 +256,28 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"after {trainer.train_seconds / 60:.1f} minutes of training ({trainer.step} steps): "
           f"{metrics.verdict(report)}")
     print(f"demo: {result.swapped}/{result.frames} frames swapped; in {out}: swapped.mp4, comparison.mp4, "
-          "comparison.gif, swapped.metrics.json, contact_sheet.png, preview grid model/preview.png")
+          "comparison.gif, swapped.metrics.json, contact_sheet.png, closeup.png (eyes and mouth, source beside "
+          "swap), preview grid model/preview.png")
     return 0
+
+
+def _closeup(source: Path, swapped: Path, alignments: dict, n: int = 4):
+    """Eyes and mouth of ``n`` frames spread over the video, source beside swap (the demo's closeup.png)."""
+    import numpy as np
+
+    from . import video, viz
+
+    keyed = {int(k): np.asarray(f[0]["landmarks"]) for k, f in alignments["frames"].items() if f}
+    if not keyed:
+        raise DeepfakeError(f"{source}: no face in its alignments, nothing to show close up")
+    keys = sorted(keyed)
+    picked = {keys[round(i)] for i in np.linspace(0, len(keys) - 1, min(n, len(keys)))}
+    frames = {}
+    for path in (source, swapped):
+        for i, frame in enumerate(video.iter_frames(path, max_frames=max(picked)), 1):
+            if i in picked:
+                frames.setdefault(i, []).append(frame)
+    return viz.closeup([(*frames[i], keyed[i]) for i in sorted(frames) if len(frames[i]) == 2])
 
 
 def _add_convert_options(p: argparse.ArgumentParser) -> None:

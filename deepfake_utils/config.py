@@ -27,6 +27,7 @@ class Settings:
     train_steps: int  # training steps of the training notebooks
     batch_size: int  # faces per side per training step
     gallery_photos: tuple[int, int] = (64, 20)  # photos of B and of every other identity in the metrics' gallery
+    gallery: str = "large"  # the metrics' distractors: "large" (100+ identities) or "small" (11; quick mode)
     seed: int = SEED
     gan_preset: str = "tiny"  # GAN preset of notebook 09 (warm-started from the autoencoder of its family)
     gan_steps: int = 0  # GAN steps of notebook 09 (its loss schedule is spread over them)
@@ -97,5 +98,5 @@ def settings() -> Settings:
     """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
-                        gallery_photos=(8, 2), gan_preset="tiny", gan_steps=16)
+                        gallery_photos=(8, 2), gallery="small", gan_preset="tiny", gan_steps=16)
     return full_settings(bool(gpu_names()), cpu_cores())

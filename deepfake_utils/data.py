@@ -10,6 +10,7 @@ Every file is named by its path relative to the mirror root (the layout of ``sha
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from functools import lru_cache
@@ -30,22 +31,45 @@ BASE_URLS: dict[str, str] = {
     "2a620cd8cceb10430f8c7012fe9fa5f0837759e9/",
     "video-retalking": "https://raw.githubusercontent.com/OpenTalker/video-retalking/"
     "d32e8e58248255e2d243eeaf3cba545dbe505ca8/",
+    "sadtalker": "https://raw.githubusercontent.com/OpenTalker/SadTalker/cd4c0465ae0b54a6f85af57f5c65fec9fe23e7f8/",
 }
 
 #: Person A: the speaker whose face the course converts (125 frames, 25 fps, with audio).
 SAMPLE_VIDEO = "video-retalking/examples/face/2.mp4"
+#: The source videos (person A) the swap is measured on, by a short name: a man (the sample) and a woman
+#: (200 frames, 25 fps, 512 px, with audio).
+SOURCE_VIDEOS: dict[str, str] = {"2.mp4": SAMPLE_VIDEO,
+                                 "KatieHill": "sadtalker/examples/ref_video/WDA_KatieHill_000.mp4"}
 #: Ten more LFW identities, 20 photos each: distractors when identity is measured as retrieval
 #: (is the swapped face's nearest identity B?); never trained on.
 GALLERY: tuple[str, ...] = ("Gerhard_Schroeder", "Ariel_Sharon", "Hugo_Chavez", "Junichiro_Koizumi", "Jean_Chretien",
                             "John_Ashcroft", "Serena_Williams", "Jacques_Chirac", "Vladimir_Putin", "Laura_Bush")
-#: Person B (George_W_Bush), the second identity for exercises (Colin_Powell) and the gallery: folders of
-#: LFW deep-funneled photos.
-IDENTITIES: dict[str, str] = {name: f"umass-vis-lfw/images_deepfunneled/{name}"
-                              for name in ("George_W_Bush", "Colin_Powell", *GALLERY)}
+LFW_FOLDER = "umass-vis-lfw/images_deepfunneled"
 
 
-#: The last photos of each identity are held out from training (see ``training_photos``).
+@lru_cache(maxsize=1)
+def lfw_splits() -> dict[str, list[str]]:
+    """Which LFW identity is for what (disjoint lists): ``swap`` (B candidates, all their photos), ``gallery10``
+    (20 photos each), ``gallery100`` (3 photos each, distractors for ID retrieval) and ``pretrain`` (one photo each,
+    a generic face set), as the sample data's ``lfw-splits.json`` says."""
+    raw = json.loads(resources.files("deepfake_utils").joinpath("lfw_splits.json").read_text())
+    return {"swap": list(raw["swap_identities"]), **{k: raw[k] for k in ("gallery10", "gallery100", "pretrain")}}
+
+
+#: Person B (George_W_Bush), the other swap identities, the second identity for exercises (Colin_Powell) and the
+#: galleries: folders of LFW deep-funneled photos (the pretraining set is reached by ``pretrain_photos``).
+IDENTITIES: dict[str, str] = {name: f"{LFW_FOLDER}/{name}" for name in dict.fromkeys(
+    [*lfw_splits()["swap"], *GALLERY, *lfw_splits()["gallery100"]])}
+
+
+#: The last photos of each identity are held out from training (see ``training_photos``): 64, or a quarter of
+#: an identity's photos when it has fewer than 256 (``held_out``).
 HELD_OUT = 64
+
+
+def held_out(name: str) -> int:
+    """How many of an identity's last photos are held out from training, to measure the swap against."""
+    return min(HELD_OUT, len(identity_files(name)) // 4)
 
 
 @lru_cache(maxsize=1)
@@ -168,6 +192,21 @@ def sample_video(*, cache: str | os.PathLike | None = None) -> Path:
     return fetch(SAMPLE_VIDEO, cache=cache, progress=True)
 
 
+def source_video(name: str, *, cache: str | os.PathLike | None = None) -> Path:
+    """One of the source videos (person A) by its short name in ``SOURCE_VIDEOS``, fetched and verified."""
+    if name not in SOURCE_VIDEOS:
+        raise DataError(f"{name!r}: unknown source video; choose one of {sorted(SOURCE_VIDEOS)}")
+    return fetch(SOURCE_VIDEOS[name], cache=cache, progress=True)
+
+
+def pretrain_files(n: int | None = None) -> list[str]:
+    """The registry paths of the generic face set (the ``pretrain`` split: one LFW photo each of 5 334 people
+    who are never a swap or gallery identity), the first ``n`` in name order."""
+    names = lfw_splits()["pretrain"][:n]
+    known = registry()
+    return [p for name in names for p in (f"{LFW_FOLDER}/{name}/{name}_0001.jpg",) if p in known]
+
+
 def identity_files(name: str) -> list[str]:
     """The registry paths of an identity's LFW photos, sorted."""
     if name not in IDENTITIES:
@@ -183,7 +222,8 @@ def identity_photos(name: str, n: int | None = None, *, cache: str | os.PathLike
 def training_photos(name: str, n: int | None = None, *, cache: str | os.PathLike | None = None) -> list[Path]:
     """The first ``n`` (default all) photos of an identity that may be trained on: all but the last
     ``HELD_OUT``, which the metrics keep to measure the swap against photos the model never saw."""
-    files = identity_files(name)[:-HELD_OUT]
+    files, kept = identity_files(name), held_out(name)
+    files = files[:-kept] if kept else files
     if not files:
         raise DataError(f"{name!r}: only {len(identity_files(name))} photos, all held out for measuring; "
                         "train on an identity with more photos")

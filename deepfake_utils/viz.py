@@ -71,6 +71,39 @@ def contact_sheet(images: Sequence[np.ndarray], *, ncols: int = 8, size: int = 1
     return sheet
 
 
+def _region_box(points: np.ndarray, shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) pixel box around some landmarks, grown by ``margin`` of its width."""
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    grow = margin * (x1 - x0)
+    top, bottom = max(int(y0 - grow), 0), min(int(np.ceil(y1 + grow)), shape[0])
+    left, right = max(int(x0 - grow), 0), min(int(np.ceil(x1 + grow)), shape[1])
+    return top, bottom, left, right
+
+
+def closeup(frames: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, height: int = 96) -> np.ndarray:
+    """Eyes and mouth, source beside swap, one row per (source frame, swapped frame, source landmarks): the
+    regions a person looks at first, cut from both frames at the same place and scaled to ``height`` px."""
+    if not frames:
+        raise ValueError("closeup needs at least one (source, swapped, landmarks) frame")
+    rows = []
+    for source, swapped, points in frames:
+        points = np.asarray(points, np.float64)
+        tiles = []
+        for part, margin in ((slice(36, 48), 0.25), (slice(48, 68), 0.3)):  # both eyes; the mouth
+            top, bottom, left, right = _region_box(points[part], source.shape, margin)
+            for image, label in ((source, "source"), (swapped, "swap")):
+                crop = ensure_rgb_uint8(image)[top:bottom, left:right]
+                width = max(1, round(crop.shape[1] * height / max(crop.shape[0], 1)))
+                tile = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA).copy()
+                cv2.putText(tile, label, (3, height - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 0), 1,
+                            cv2.LINE_AA)
+                tiles.append(tile)
+            tiles.append(np.zeros((height, 4, 3), np.uint8))  # a gap between the eyes and the mouth
+        rows.append(np.concatenate(tiles[:-1], axis=1))
+    width = max(r.shape[1] for r in rows)
+    return np.concatenate([np.pad(r, ((0, 2), (0, width - r.shape[1]), (0, 0))) for r in rows], axis=0)
+
+
 def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, *, ncols: int = 4,
                 size: float = 3.0, suptitle: str | None = None):
     """A matplotlib figure with the images in a grid (for notebooks); returns the figure."""

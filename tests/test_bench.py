@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +135,30 @@ def test_the_recipes_benchmark_trains_the_preset_it_is_given(face_dirs, tmp_path
     saved = json.loads((tmp_path / "model" / "state.json").read_text())["preset"]
     assert saved == json.loads(json.dumps(dataclasses.asdict(narrow)))  # the model trained and measured
     assert r["batch"] == 2 and r["curve"][-1]["steps"] == 1
+
+
+def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, capsys):
+    from deepfake_utils import bench_swap, data, metrics
+
+    with pytest.raises(ValueError, match="SOURCE:IDENTITY"):
+        bench_swap.parse_pair("2.mp4:Nobody")
+    with pytest.raises(ValueError, match="budget"):
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=None)
+    assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
+    assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
+    out = tmp_path / "pairs.json"
+    result = bench_swap.bench_pairs([("2.mp4", "George_W_Bush"), ("KatieHill", "Serena_Williams")], minutes=None,
+                                    steps=2, work=tmp_path / "work", out=out, gallery="small", max_frames=3,
+                                    n_photos=4, gallery_photos=(2, 1))
+    assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
+        ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
+    for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
+        assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 3
+        assert (tmp_path / "work" / "swapped").is_dir() and Path(row["swapped"]).is_file()
+    assert result["median"]["id_retrieval"] == np.median([r["id_retrieval"] for r in result["pairs"]])
+    assert set(result["targets_met"]) == set(metrics.TARGETS)
+    np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
+    table = bench_swap.format_pairs(result)
+    assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
+    with pytest.raises(ValueError, match="SOURCE:IDENTITY"):  # the command line checks its pairs before any work
+        bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])

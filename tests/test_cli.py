@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from deepfake_utils import cli, extract, metrics, video
+from deepfake_utils.fileio import read_image
 
 
 def test_cli_extract_writes_faces_and_alignments(tmp_path, sample_video):
@@ -52,8 +53,12 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ID retr." in out and "recognised in" in out  # the metrics table and the verdict
     assert len(list((tmp_path / "faces" / "A").glob("*.png"))) == 4
-    for name in ("contact_sheet.png", "swapped.mp4", "comparison.mp4", "comparison.gif", "model/preview.png"):
+    assert "the eyes and mouth keep" in out  # the verdict says how much detail is left
+    for name in ("contact_sheet.png", "closeup.png", "swapped.mp4", "comparison.mp4", "comparison.gif",
+                 "model/preview.png"):
         assert (tmp_path / name).is_file(), name
+    closeup = read_image(tmp_path / "closeup.png")
+    assert closeup.shape[0] == 4 * (96 + 2) and closeup.shape[1] > 4 * 96  # 4 frames: eyes and mouth, source | swap
     report = json.loads((tmp_path / "swapped.metrics.json").read_text())
     assert report["convert"]["swapped"] == 4 and report["frames"] == 4 and report["training"]["steps"] == 2
     assert report["identity"]["swapped"]["frames"] == 4 and len(report["gallery"]) == 13
@@ -246,8 +251,9 @@ def test_the_demo_reaches_its_targets(tmp_path, capsys):
     assert cli.main(["demo", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "swapped.metrics.json").read_text())
-    assert report["gallery_photos"] == {"target": 64, "other": 20}  # the gallery the targets were set on
+    # the gallery the targets were set on: 100+ distractors besides A and B
+    assert report["gallery_photos"]["target"] == 64 and report["gallery_photos"]["identities"] >= 102
     if "GPU" not in report["training"]["summary"]:  # a CPU run trains for its budget, no more
         assert report["training"]["minutes"] == pytest.approx(cli.DEMO_MINUTES_CPU, abs=0.5)
     assert metrics.check_targets(report) == dict.fromkeys(metrics.TARGETS, True), metrics.format_table(report)
-    assert "the swap works" in out
+    assert "the swap meets all its targets" in out

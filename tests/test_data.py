@@ -16,11 +16,28 @@ PHOTO = "umass-vis-lfw/images_deepfunneled/Colin_Powell/Colin_Powell_0001.jpg"
 
 def test_registry_lists_every_sample_file():
     reg = data.registry()
-    assert len(reg) == 967  # the video, 530 + 236 photos of B and Colin_Powell, 10 x 20 of the gallery
+    splits = data.lfw_splits()
+    swap_photos = {"George_W_Bush": 530, "Colin_Powell": 236, "Gerhard_Schroeder": 109, "Serena_Williams": 52,
+                   "Gloria_Macapagal_Arroyo": 44, "Laura_Bush": 41}
+    gallery_only = [name for name in splits["gallery10"] if name not in swap_photos]
+    # two videos; every photo of the six swap identities; 20 of each other gallery10 identity, 3 of each of
+    # gallery100's and one of each of the 5 334 pretraining identities
+    assert len(reg) == 2 + sum(swap_photos.values()) + 20 * len(gallery_only) + 3 * 100 + 5334 == 6788
     assert reg[VIDEO] == "f7d30499bc380f4d18c18b1837fc1f6eb280fa21d79a9f7c6dd66db94296c43c"
-    assert len(data.files_under(data.IDENTITIES["George_W_Bush"])) == 530
-    assert len(data.files_under(data.IDENTITIES["Colin_Powell"])) == 236
-    assert len(data.GALLERY) == 10 and all(len(data.identity_files(name)) == 20 for name in data.GALLERY)
+    assert reg[data.SOURCE_VIDEOS["KatieHill"]] == "1fbb4cfd64eedc49b170c441714a9c4fd5e2c2f8a11592070ad89fbd257f2817"
+    assert {name: len(data.identity_files(name)) for name in swap_photos} == swap_photos
+    assert len(data.GALLERY) == 10 and all(len(data.identity_files(name)) >= 20 for name in data.GALLERY)
+    assert len(splits["gallery100"]) == 100 and all(len(data.identity_files(n)) == 3 for n in splits["gallery100"])
+    assert len(data.pretrain_files()) == len(splits["pretrain"]) == 5334
+    lists = [set(splits["swap"]), set(gallery_only), set(splits["gallery100"]), set(splits["pretrain"])]
+    assert sum(map(len, lists)) == len(set().union(*lists))  # disjoint: no pretraining face is a swap or gallery one
+
+
+def test_held_out_photos_leave_every_swap_identity_something_to_train_on():
+    for name in data.lfw_splits()["swap"]:
+        kept = data.held_out(name)
+        assert 10 <= kept <= data.HELD_OUT and len(data.identity_files(name)) - kept >= 3 * kept, name
+    assert data.held_out("George_W_Bush") == 64  # the demo's split is the one its targets were set on
 
 
 def test_url_is_pinned_base_plus_path():

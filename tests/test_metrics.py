@@ -97,12 +97,14 @@ def test_evaluate_a_video_against_itself(sample_video, gallery, tmp_path):
     report = metrics.evaluate(sample_video, sample_video, gallery, max_frames=5, progress=False)
     assert report["frames"] == 5 and report["faces_found"] == {"source": 5, "swapped": 5}
     assert report["expression_error"] == 0 and report["sharpness_kept"] == pytest.approx(1.0)
+    assert report["detail_kept"] == {"eyes_mouth": 1.0, "eyes": 1.0, "mouth": 1.0, "fine": 1.0}
     source, swapped = report["identity"]["source"], report["identity"]["swapped"]
     assert source == swapped and source["nearest"] == {"A": 5}  # the real video is A, not B
     assert source["id_retrieval"] == 0 and source["recognised"] == 0 and source["to_source"] < source["to_target"]
     assert not metrics.check_targets(report)["id_retrieval"] and "not a working swap" in metrics.verdict(report)
+    assert "the eyes and mouth keep 100% of the source's detail" in metrics.verdict(report)
     table = metrics.format_table(report)
-    assert "swapped" in table and "ID retr." in table and "recog. B" in table
+    assert "swapped" in table and "ID retr." in table and "recog. B" in table and "eyes and mouth 1.00" in table
     path = metrics.save_report(report, tmp_path / "m.json")
     assert json.loads(path.read_text())["frames"] == 5
     with pytest.raises(ValueError, match="not in the gallery"):
@@ -119,3 +121,75 @@ def test_crop_encodings_tell_aligned_faces_apart(sample_faces):
     assert metrics.identity_distance(b0, b1) < metrics.SAME_PERSON < metrics.identity_distance(b0, enc_a)
     only_b = metrics.sample_gallery("George_W_Bush", n_target=2, n_other=0, progress=False)
     assert list(only_b) == ["George_W_Bush"]
+
+
+def test_detail_of_the_eyes_and_mouth_on_known_cases(frame):
+    from deepfake_utils.extract import naive_find
+
+    points = naive_find(frame).landmarks
+    regions = metrics.detail_regions(frame.shape, points)
+    hull = metrics.hull_region(frame.shape, points, erode=0)
+    for name, region in regions.items():  # each region is inside the face and much smaller than it
+        assert region.any() and (region & ~hull).sum() < 0.2 * region.sum() and region.sum() < 0.3 * hull.sum(), name
+    detail = metrics.face_detail(frame, points)
+    assert metrics.face_detail(frame.copy(), points) == detail  # identical frames: the same energies
+    assert metrics.detail_kept([detail] * 3, [detail] * 3) == pytest.approx(1.0)
+    blurred = metrics.face_detail(cv2.GaussianBlur(frame, (0, 0), 4), points)  # the autoencoder's blur
+    assert metrics.detail_kept([detail], [blurred]) < 0.5
+    # blurring only outside the eyes and mouth changes nothing inside them; blurring the eyes is seen there
+    outside = frame.copy()
+    keep = regions["eyes"] | regions["mouth"]
+    grown = cv2.dilate(keep.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0  # beyond the band's reach
+    outside[~grown] = cv2.GaussianBlur(frame, (0, 0), 4)[~grown]
+    assert metrics.detail_kept([detail], [metrics.face_detail(outside, points)]) == pytest.approx(1.0, abs=1e-6)
+    eyes_blurred = frame.copy()
+    eyes_blurred[regions["eyes"]] = cv2.GaussianBlur(frame, (0, 0), 4)[regions["eyes"]]
+    kept = metrics.face_detail(eyes_blurred, points)
+    assert metrics.detail_kept([detail], [kept], ("eyes",)) < 0.5
+    assert metrics.detail_kept([detail], [kept], ("mouth",)) == pytest.approx(1.0)
+    # the fine band (sigma = 2 px) loses more to a mild blur than the face-sized band does
+    mild = metrics.face_detail(cv2.GaussianBlur(frame, (0, 0), 1.5), points)
+    assert metrics.detail_kept([detail], [mild], ("eyes_fine", "mouth_fine")) < metrics.detail_kept([detail], [mild])
+    # a swapped frame where no face is found keeps nothing; a frame whose source has no face is not counted
+    assert metrics.detail_kept([detail, detail], [detail, None]) == pytest.approx(0.5)
+    assert metrics.detail_kept([detail, None, detail, detail], [None, detail, detail, detail]) == pytest.approx(1.0)
+    assert np.isnan(metrics.detail_kept([None], [detail]))
+    with pytest.raises(ValueError, match="sigma"):
+        metrics.band_energy(frame, regions["eyes"], 0)
+
+
+def test_the_large_gallery_never_holds_b_and_has_over_a_hundred_distractors():
+    for target in data.lfw_splits()["swap"]:
+        names = metrics.gallery_names(target, "large")
+        assert target not in names and len(names) >= 100 and len(set(names)) == len(names)
+    assert "Gerhard_Schroeder" in metrics.gallery_names("George_W_Bush", "large")  # another B is a distractor
+    assert metrics.gallery_names("George_W_Bush") == ["Colin_Powell", *data.GALLERY]
+    with pytest.raises(metrics.DeepfakeError, match="small' or 'large"):
+        metrics.gallery_names("George_W_Bush", "huge")
+
+
+def test_photo_encodings_are_kept_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path))
+    photo = data.identity_files("George_W_Bush")[0]
+    first = metrics.photo_encoding(photo)
+    stored = list((tmp_path / ".encodings").glob("*.npy"))
+    assert first is not None and len(stored) == 1 and stored[0].stem == data.registry()[photo]
+    np.save(stored[0], first + 1.0)  # what is on disk is what is returned: no second computation
+    assert np.allclose(metrics.photo_encoding(photo), first + 1.0)
+    stored[0].write_bytes(b"damaged")  # a damaged entry is computed again
+    assert np.allclose(metrics.photo_encoding(photo), first)
+
+
+def test_the_verdict_says_what_a_person_would_see():
+    def report(recognised: float, detail: float) -> dict:
+        ident = {"frames": 10, "faces": 10, "id_retrieval": recognised, "recognised": recognised,
+                 "nearer_target": 1.0, "to_target": 0.5, "to_source": 0.7}
+        return {"frames": 10, "target": "B", "faces_found": {"swapped": 10}, "identity": {"swapped": ident},
+                "expression_error": 0.04, "jitter": {"source": 0.01, "swapped": 0.01}, "sharpness_kept": 0.9,
+                "detail_kept": {"eyes_mouth": detail, "eyes": detail, "mouth": detail, "fine": detail / 2}}
+
+    blurred = metrics.verdict(report(1.0, 0.4))
+    assert "recognised in 10 of 10" in blurred and "keep 40% of the source's detail" in blurred
+    assert "misses its targets for detail_kept" in blurred and "blurred" in blurred and "meets" not in blurred
+    assert "meets all its targets" in metrics.verdict(report(1.0, 0.8))
+    assert "not a working swap" in metrics.verdict(report(0.5, 0.8))
