@@ -401,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None,
                    help="at most this many steps per pair (whichever of --minutes and --steps comes first); "
                         "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
+    p.add_argument("--init", choices=("encoder", "all"), default=None,
+                   help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--gallery", choices=("large", "small"), default="large",
                    help="distractors: large (gallery100 + gallery10, 100+ identities) or small (11)")
     p.add_argument("--work", type=Path, default=None,
@@ -438,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs += list(CROSS_PAIRS) if args.cross else []
         minutes = args.minutes or None
         r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
-                        work=args.work, out=args.out, gallery=args.gallery)
+                        work=args.work, out=args.out, gallery=args.gallery, init=args.init)
         print(format_pairs(r))
         return 0
     if args.what == "convert":

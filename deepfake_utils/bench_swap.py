@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from . import data, metrics
 from .extract import ALIGNMENTS_FILE, extract_sample_faces
 from .model import SHARED, Preset, get_preset
 from .swap import convert
-from .train import Recipe, Trainer, cpu_flags, get_recipe, load_faces, load_model
+from .train import Recipe, Trainer, get_recipe, load_faces, load_model, machine
 
 
 def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
@@ -53,18 +52,6 @@ def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
             updates[key] = value if key == "colour" else (int(value) if key in ("coverage", "batch_size")
                                                              else float(value))
     return dataclasses.replace(recipe, name=spec, **updates), precision, shared
-
-
-def machine() -> str:
-    """A one-line description of this CPU (model, cores, bf16 support)."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
-    except OSError:
-        pass
-    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in cpu_flags()]
-    return f"{model}, {os.cpu_count()} cores" + (f", {'/'.join(bf16)}" if bf16 else "")
 
 
 def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], dir_a: Path,
@@ -219,7 +206,7 @@ def identity_faces(identity: str, out_dir: Path, n_photos: int | None = None, pr
 
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
-             n_photos: int | None = None, progress: bool = False) -> dict:
+             n_photos: int | None = None, init: str | None = None, progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes."""
     import shutil
 
@@ -230,11 +217,15 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     extract(video_path, dir_a, max_frames=max_frames, progress=progress)  # resumes: once per work folder
     dir_b = identity_faces(target, work / "faces" / target, n_photos, progress=progress)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-    name = f"{source}-{target}".replace(".", "_")
+    name = f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "")
     model_dir = work / "models" / name
     shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     rec, precision, shared = parse_recipe(recipe)
     trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False)
+    if init is not None:  # the generic face model (``pretrain``) as the starting point
+        from .pretrain import initialise
+
+        initialise(trainer.model, f"generic-{trainer.preset.name}", init)
     started = time.monotonic()
     trainer.fit(faces_a, faces_b, steps, minutes=minutes, save_every=10**9, progress=progress)
     wall = time.monotonic() - started
@@ -246,31 +237,33 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
             "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
             "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
-            "identities": len(report["gallery"]), "swapped": str(out),
+            "identities": len(report["gallery"]), "swapped": str(out), "init": init,
             "detail": report["detail_kept"], **metrics.headline(report)}
 
 
 def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: str = "tiny",
                 minutes: float | None = 5.0, steps: int | None = None, work: Path | None = None,
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
-                n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20),
+                n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
+    ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise ValueError("give a training budget: minutes, steps or both")
     get_preset(preset)
     parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
-              "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
+              "init": init, "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
             print(f"pair {source} -> {target}: extract, train, convert, measure", flush=True)
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
-                           gallery=identities, max_frames=max_frames, n_photos=n_photos, progress=progress)
+                           gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
+                           progress=progress)
             result["pairs"].append(row)
             print("  " + _pair_line(row), flush=True)
             if out is not None:
@@ -294,7 +287,8 @@ def format_pairs(result: dict) -> str:
     """The pairs benchmark as a table: one row per pair, then the median and which targets hold on every pair."""
     budget = " and ".join(f"{v:g} {k}" for k, v in (("minutes", result["minutes"]), ("steps", result["steps"]))
                           if v is not None)
-    lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset, {result['recipe']} recipe, "
+    start = f", started from the generic model ({result['init']})" if result.get("init") else ""
+    lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset{start}, {result['recipe']} recipe, "
              f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
              f"{'pair (A video -> B)':<38}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}{'NME':>7}"
              f"{'jitter':>7}{'detail':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]

@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -130,10 +131,19 @@ def _check_train_args(args: argparse.Namespace) -> None:
     _check_model_options(args, args.model)
 
 
+def _check_pretrain_args(args: argparse.Namespace) -> None:
+    """The pretrain arguments (checked before TensorFlow loads)."""
+    if args.steps is None and args.minutes is None:
+        raise DeepfakeError("say how long to pretrain: --steps N or --minutes M (in total)")
+    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--identities", args.identities)):
+        if value is not None and not value > 0:
+            raise DeepfakeError(f"{flag} {value}: must be positive")
+
+
 def _check_model_options(args: argparse.Namespace, kind: str | None) -> None:
     """Options that only one kind of model takes (``kind`` None: not known yet)."""
     if kind == "gan":
-        for flag, value in (("--recipe", args.recipe), ("--precision", args.precision)):
+        for flag, value in (("--recipe", args.recipe), ("--precision", args.precision), ("--init", args.init)):
             if value is not None:
                 raise DeepfakeError(f"{flag} is an option of the autoencoder; the GAN's losses are its own "
                                     f"(deepfake_utils.gan.GanConfig): leave {flag} out")
@@ -169,6 +179,8 @@ def _train(args: argparse.Namespace) -> int:
         trainer = Trainer(args.model_dir, args.preset, recipe=args.recipe, seed=args.seed,
                           batch_size=args.batch_size, learning_rate=args.learning_rate,
                           mixed_precision=_precision(args.precision))
+        if args.init is not None:
+            _init_from_generic(trainer, args.init)
     print(f"training {trainer.summary()}")
     for change in trainer.changes:
         print(f"changed: {change}")
@@ -178,6 +190,41 @@ def _train(args: argparse.Namespace) -> int:
         losses = ", ".join(f"{name} {value:.4f}" for name, value in zip(trainer.history_columns, history[-1][1:],
                                                                          strict=True))
         print(f"steps {start} -> {trainer.step}; {losses}; checkpoint and preview.png in {args.model_dir}")
+    return 0
+
+
+def _init_from_generic(trainer, parts: str) -> None:
+    """``--init``: a new model starts from the generic face model of its preset (``pretrain``); a resumed one
+    keeps its own weights."""
+    from . import pretrain
+
+    if trainer.step > 0:
+        raise DeepfakeError(f"--init {parts}: {trainer.model_dir} already holds a model trained for {trainer.step} "
+                            "steps; --init starts new models only (leave it out to resume)")
+    meta = pretrain.initialise(trainer.model, f"generic-{trainer.preset.name}", parts)
+    print(f"started from the generic {meta['preset']} face model ({parts}: {meta['file']}, {meta['steps']} steps "
+          f"on {meta['faces']} faces of {meta['identities']} people)")
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from . import pretrain
+    from .train import Trainer, load_faces, machine
+
+    out = Path(args.out_dir)
+    faces = load_faces(pretrain.pretrain_faces(out, args.identities))
+    trainer = Trainer(out / "model", args.preset, recipe=args.recipe)
+    print(f"pretraining {trainer.summary()} on {len(faces)} faces (A and B: the generic set; resumes in "
+          f"{out / 'model'})")
+    trainer.fit(faces, faces, args.steps, minutes=args.minutes, save_every=500)
+    if args.export:
+        about = {"command": "python -m deepfake_utils " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
+                 "data": "the sample data's pretrain split (lfw_splits.json): one LFW deep-funneled photo each",
+                 "identities": len(list((out / "photos").iterdir())), "faces": len(faces),
+                 "recipe": trainer.recipe.name, "steps": trainer.step,
+                 "train_minutes": round(trainer.train_seconds / 60, 1), "machine": machine(),
+                 "date": time.strftime("%Y-%m-%d")}
+        path = pretrain.save_weights(trainer.model, args.export, about)
+        print(f"exported the encoder and decoder A ({path.stat().st_size / 1e6:.1f} MB, float16) to {path}")
     return 0
 
 
@@ -352,7 +399,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints (default 100)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of a new model (default 1234); a resumed model keeps its own")
+    p.add_argument("--init", choices=("encoder", "all"), default=None,
+                   help="a new autoencoder starts from the generic face model shipped for its preset (`pretrain`): "
+                        "its encoder, or its encoder and decoders (default: random weights)")
     p.set_defaults(func=_train, check=_check_train_args, tensorflow=True)
+
+    p = sub.add_parser("pretrain", help="train the generic face model on the sample data's pretraining set (once)")
+    p.add_argument("out_dir", help="photos/, faces/ and model/ of the pretraining go here (resumes)")
+    p.add_argument("--minutes", type=float, default=None, help="minutes of training in total")
+    p.add_argument("--steps", type=int, default=None, help="steps in total (whichever comes first)")
+    p.add_argument("--identities", type=int, default=None, help="only the first N pretraining identities")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--recipe", default="fast", choices=RECIPES)
+    p.add_argument("--export", default=None,
+                   help="write the encoder and decoder as float16 .npz (+ .json record) here, e.g. "
+                        "deepfake_utils/weights/generic-tiny.npz")
+    p.set_defaults(func=_pretrain, check=_check_pretrain_args, tensorflow=True, argv=None)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
     p.add_argument("video", help="the video whose face is replaced (person A)")
@@ -394,6 +456,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors of the course package print one clear line and exit 1."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "argv"):
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with what it makes
     try:
         if getattr(args, "check", None):
             args.check(args)

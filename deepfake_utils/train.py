@@ -8,6 +8,7 @@ resume) are ``checkpoint.CheckpointedTrainer``'s, shared with the GAN trainer of
 from __future__ import annotations
 
 import os
+import platform
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -228,6 +229,18 @@ def cpu_flags() -> set[str]:
             return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
     except OSError:
         return set()
+
+
+def machine() -> str:
+    """A one-line description of this CPU (model, cores, bf16 support), recorded beside measurements."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in cpu_flags()]
+    return f"{model}, {os.cpu_count()} cores" + (f", {'/'.join(bf16)}" if bf16 else "")
 
 
 def bfloat16_by_default() -> bool:

@@ -257,3 +257,22 @@ def test_the_demo_reaches_its_targets(tmp_path, capsys):
         assert report["training"]["minutes"] == pytest.approx(cli.DEMO_MINUTES_CPU, abs=0.5)
     assert metrics.check_targets(report) == dict.fromkeys(metrics.TARGETS, True), metrics.format_table(report)
     assert "the swap meets all its targets" in out
+
+
+def test_train_init_starts_a_new_model_from_the_generic_one(sample_faces, tmp_path, monkeypatch, capsys):
+    from deepfake_utils import model as model_module
+    from deepfake_utils import pretrain
+
+    monkeypatch.setattr(pretrain, "WEIGHTS_DIR", tmp_path / "weights")
+    pretrain.save_weights(model_module.build("tiny"), tmp_path / "weights" / "generic-tiny.npz",
+                          {"steps": 7, "faces": 9, "identities": 8})
+    a, b, m = str(sample_faces / "A"), str(sample_faces / "B"), str(tmp_path / "m")
+    assert cli.main(["train", a, b, m, "--steps", "1", "--init", "all", "--batch-size", "2"]) == 0
+    assert "started from the generic tiny face model (all: generic-tiny.npz, 7 steps on 9 faces of 8 people)" in \
+        capsys.readouterr().out
+    assert cli.main(["train", a, b, m, "--steps", "2", "--init", "all"]) == 1  # a trained model keeps its weights
+    assert "starts new models only" in capsys.readouterr().err
+    assert cli.main(["train", a, b, str(tmp_path / "g"), "--model", "gan", "--steps", "1", "--init", "all"]) == 1
+    assert "--init is an option of the autoencoder" in capsys.readouterr().err
+    assert cli.main(["pretrain", str(tmp_path / "p")]) == 1
+    assert "how long to pretrain" in capsys.readouterr().err
