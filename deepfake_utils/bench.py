@@ -403,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
+    p.add_argument("--only-b", action="store_true",
+                   help="train B on B's own faces only (other people in B's photos set aside by identity)")
     p.add_argument("--gallery", choices=("large", "small"), default="large",
                    help="distractors: large (gallery100 + gallery10, 100+ identities) or small (11)")
     p.add_argument("--work", type=Path, default=None,
@@ -440,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs += list(CROSS_PAIRS) if args.cross else []
         minutes = args.minutes or None
         r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
-                        work=args.work, out=args.out, gallery=args.gallery, init=args.init)
+                        work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b)
         print(format_pairs(r))
         return 0
     if args.what == "convert":

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, metrics
-from .extract import ALIGNMENTS_FILE, extract_sample_faces
+from .extract import ALIGNMENTS_FILE, extract_sample_faces, load_alignments
 from .model import SHARED, Preset, get_preset
 from .swap import convert
 from .train import Recipe, Trainer, get_recipe, load_faces, load_model, machine
@@ -194,19 +194,43 @@ def parse_pair(spec: str) -> tuple[str, str]:
     return source, target
 
 
-def identity_faces(identity: str, out_dir: Path, n_photos: int | None = None, progress: bool = False) -> Path:
-    """B's training photos (never the held-out ones) extracted as aligned faces into ``out_dir`` (resumes)."""
+def identity_faces(identity: str, out_dir: Path, n_photos: int | None = None, progress: bool = False,
+                   only_b: bool = False) -> Path:
+    """B's training photos (never the held-out ones) extracted as aligned faces into ``out_dir`` (resumes);
+    ``only_b`` moves the faces of other people in B's photos (LFW's news photos often show a second person)
+    into ``other/``, with B's first photo as the identity reference."""
     from .extract import extract
 
     photos = data.training_photos(identity, n_photos)
     # the cache folder holds these photos first in name order (and maybe held-out ones, fetched for the gallery)
-    extract(photos[0].parent, out_dir, max_frames=len(photos), progress=progress)
+    extract(photos[0].parent, out_dir, max_frames=len(photos), progress=progress,
+            reference=photos[0] if only_b else None)
     return out_dir
+
+
+def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: int,
+                       max_frames: int | None = None) -> float:
+    """The eyes' and mouth's detail a *perfect* model of ``size`` px would keep: every source face cut out at the
+    model's framing and size, pasted straight back, and measured as a swap is (the resolution's own limit)."""
+    from .swap import model_input, model_matrix, paste_face
+    from .video import iter_frames
+
+    source, ceiling = [], []
+    for i, frame in enumerate(iter_frames(video_path, max_frames=max_frames), 1):
+        faces = alignments["frames"].get(f"{i:06d}") or []
+        if not faces:
+            continue
+        points = np.asarray(faces[0]["landmarks"])
+        pasted = paste_face(frame, model_input(frame, points, size, coverage), model_matrix(points, size, coverage))
+        source.append(metrics.face_detail(frame, points))
+        ceiling.append(metrics.face_detail(pasted, points))
+    return metrics.detail_kept(source, ceiling)
 
 
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
-             n_photos: int | None = None, init: str | None = None, progress: bool = False) -> dict:
+             n_photos: int | None = None, init: str | None = None, only_b: bool = False,
+             progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes."""
     import shutil
 
@@ -215,9 +239,10 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     video_path = data.source_video(source)
     dir_a = work / "faces" / source
     extract(video_path, dir_a, max_frames=max_frames, progress=progress)  # resumes: once per work folder
-    dir_b = identity_faces(target, work / "faces" / target, n_photos, progress=progress)
+    dir_b = identity_faces(target, work / "faces" / (target + "-only" * only_b), n_photos, progress=progress,
+                           only_b=only_b)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-    name = f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "")
+    name = f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
     model_dir = work / "models" / name
     shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     rec, precision, shared = parse_recipe(recipe)
@@ -234,28 +259,30 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     convert(video_path, load_model(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
     report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, progress=progress)
     metrics.save_report(report, out.with_suffix(".metrics.json"))
+    ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
             "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
             "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
-            "identities": len(report["gallery"]), "swapped": str(out), "init": init,
-            "detail": report["detail_kept"], **metrics.headline(report)}
+            "identities": len(report["gallery"]), "swapped": str(out), "init": init, "only_b": only_b,
+            "detail": report["detail_kept"], "detail_ceiling": ceiling, **metrics.headline(report)}
 
 
 def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: str = "tiny",
                 minutes: float | None = 5.0, steps: int | None = None, work: Path | None = None,
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
-                progress: bool = False) -> dict:
+                only_b: bool = False, progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
+    ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise ValueError("give a training budget: minutes, steps or both")
     get_preset(preset)
     parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
-              "init": init, "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
+              "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -263,12 +290,12 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
-                           progress=progress)
+                           only_b=only_b, progress=progress)
             result["pairs"].append(row)
             print("  " + _pair_line(row), flush=True)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))
-    result["median"] = {k: float(np.median([r[k] for r in result["pairs"]])) for k in PAIR_COLUMNS}
+    result["median"] = {k: float(np.median([r[k] for r in result["pairs"]])) for k in (*PAIR_COLUMNS, "detail_ceiling")}
     result["targets_met"] = {k: all(metrics.check_targets_values(r)[k] for r in result["pairs"])
                              for k in metrics.TARGETS}
     if out is not None:
@@ -280,7 +307,8 @@ def _pair_line(row: dict) -> str:
     return (f"{row['source'] + ' -> ' + row['target']:<38}{row['steps']:>6}{row['train_minutes']:>6.1f}"
             f"{row['id_retrieval']:>7.0%}{row['recognised']:>7.0%}{row['faces_found']:>7.0%}"
             f"{row['expression_error']:>7.3f}{row['jitter_ratio']:>6.2f}x{row['detail_kept']:>7.2f}"
-            f"{row['detail_fine']:>7.2f}{row['sharpness_kept']:>7.2f}{row['to_target']:>7.3f}")
+            f"{row.get('detail_ceiling', float('nan')):>7.2f}{row['detail_fine']:>7.2f}{row['sharpness_kept']:>7.2f}"
+            f"{row['to_target']:>7.3f}")
 
 
 def format_pairs(result: dict) -> str:
@@ -288,19 +316,22 @@ def format_pairs(result: dict) -> str:
     budget = " and ".join(f"{v:g} {k}" for k, v in (("minutes", result["minutes"]), ("steps", result["steps"]))
                           if v is not None)
     start = f", started from the generic model ({result['init']})" if result.get("init") else ""
+    start += ", B's own faces only" if result.get("only_b") else ""
     lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset{start}, {result['recipe']} recipe, "
              f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
              f"{'pair (A video -> B)':<38}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}{'NME':>7}"
-             f"{'jitter':>7}{'detail':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
+             f"{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
     lines += [_pair_line(r) for r in result["pairs"]]
     if "median" in result:
         m = result["median"]
         lines.append(f"{'median':<38}{'':>12}{m['id_retrieval']:>7.0%}{m['recognised']:>7.0%}{m['faces_found']:>7.0%}"
                      f"{m['expression_error']:>7.3f}{m['jitter_ratio']:>6.2f}x{m['detail_kept']:>7.2f}"
-                     f"{m['detail_fine']:>7.2f}{m['sharpness_kept']:>7.2f}{m['to_target']:>7.3f}")
+                     f"{m.get('detail_ceiling', float('nan')):>7.2f}{m['detail_fine']:>7.2f}{m['sharpness_kept']:>7.2f}"
+                     f"{m['to_target']:>7.3f}")
         held = ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in result["targets_met"].items())
         lines.append(f"targets on every pair: {held}")
     identities = sorted({r["identities"] for r in result["pairs"]})
     lines.append(f"IDret: nearest of {'/'.join(map(str, identities))} identities (A, B and the distractors) is B; "
-                 "detail: eyes' and mouth's band-pass energy kept at sigma = face width / 64; fine: at 2 px")
+                 "detail: eyes' and mouth's band-pass energy kept at sigma = face width / 64; ceil.: what a "
+                 "perfect model of this size and framing would keep; fine: at 2 px")
     return "\n".join(lines)
