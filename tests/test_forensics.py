@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from deepfake_utils import align, checks, data, detection, extract, video
+from deepfake_utils import align, checks, data, extract, forensics, video
 from deepfake_utils.errors import DeepfakeError, ImageError
 
 
 def _view_face(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic textured 'face' view and plausible landmarks in its pixels (no data needed)."""
     rng = np.random.default_rng(seed)
-    view = rng.integers(0, 256, (detection.VIEW_SIZE, detection.VIEW_SIZE, 3), dtype=np.uint8)
+    view = rng.integers(0, 256, (forensics.VIEW_SIZE, forensics.VIEW_SIZE, 3), dtype=np.uint8)
     inner = align.mean_face() * 80 + 24
     t = np.linspace(np.pi * 0.95, np.pi * 0.05, 17)
     jaw = np.stack([64 + 46 * np.cos(t), 60 + 56 * np.sin(t)], axis=1)
@@ -27,7 +27,7 @@ def identity_views(tmp_path_factory) -> dict[str, tuple[list[np.ndarray], list[n
     for name in ("Colin_Powell", *data.GALLERY[:6]):
         photos = data.identity_photos(name, 8)
         extract.extract(photos[0].parent, root / name, max_frames=len(photos), progress=False)
-        out[name] = detection.views_from_folder(root / name)
+        out[name] = forensics.views_from_folder(root / name)
     return out
 
 
@@ -35,7 +35,7 @@ def identity_views(tmp_path_factory) -> dict[str, tuple[list[np.ndarray], list[n
 @pytest.mark.parametrize("seed", range(6))
 def test_warping_artifact_changes_only_the_masked_face(seed):
     view, points = _view_face(seed)
-    fake, mask = detection.warping_artifact(view, points, np.random.default_rng(seed))
+    fake, mask = forensics.warping_artifact(view, points, np.random.default_rng(seed))
     assert fake.shape == view.shape and fake.dtype == np.uint8 and mask.shape == view.shape[:2]
     assert np.array_equal(fake[mask == 0], view[mask == 0]), "a pixel outside the mask changed"
     assert (mask > 0.5).sum() > 0.1 * mask.size, "the mask should cover a good part of the face"
@@ -46,9 +46,9 @@ def test_warping_artifact_changes_only_the_masked_face(seed):
 
 def test_warping_artifact_is_seeded_and_random():
     view, points = _view_face(1)
-    a = detection.warping_artifact(view, points, np.random.default_rng(7))
-    b = detection.warping_artifact(view, points, np.random.default_rng(7))
-    c = detection.warping_artifact(view, points, np.random.default_rng(8))
+    a = forensics.warping_artifact(view, points, np.random.default_rng(7))
+    b = forensics.warping_artifact(view, points, np.random.default_rng(7))
+    c = forensics.warping_artifact(view, points, np.random.default_rng(8))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), "same seed, same artifact"
     assert not np.array_equal(a[0], c[0]), "another seed, another artifact"
 
@@ -57,17 +57,17 @@ def test_warping_artifact_keeps_a_given_mask_and_checks_its_scale():
     view, points = _view_face(2)
     mask = np.zeros(view.shape[:2], np.float32)
     mask[40:90, 40:90] = 1
-    fake, used = detection.warping_artifact(view, points, np.random.default_rng(0), mask=mask, scale=(0.3, 0.3))
+    fake, used = forensics.warping_artifact(view, points, np.random.default_rng(0), mask=mask, scale=(0.3, 0.3))
     assert np.array_equal(used, mask) and np.array_equal(fake[mask == 0], view[mask == 0])
     with pytest.raises(DeepfakeError, match="scale"):
-        detection.warping_artifact(view, points, np.random.default_rng(0), scale=(0.5, 1.5))
+        forensics.warping_artifact(view, points, np.random.default_rng(0), scale=(0.5, 1.5))
 
 
 def test_smaller_scale_removes_more_detail():
     view, points = _view_face(3)
     mask = np.zeros(view.shape[:2], np.float32)
     mask[30:100, 30:100] = 1
-    error = [np.abs(detection.warping_artifact(view, points, np.random.default_rng(0), mask=mask, scale=(s, s))[0]
+    error = [np.abs(forensics.warping_artifact(view, points, np.random.default_rng(0), mask=mask, scale=(s, s))[0]
                     .astype(int) - view)[30:100, 30:100].mean() for s in (0.8, 0.2)]
     assert error[1] > error[0] > 0
 
@@ -75,53 +75,53 @@ def test_smaller_scale_removes_more_detail():
 def test_boundary_map_is_zero_off_the_edge_and_peaks_on_it():
     mask = np.zeros((100, 100), np.float32)
     mask[25:75, 25:75] = 1
-    soft = detection.random_mask((100, 100, 3), np.array([[25, 25], [75, 25], [75, 75], [25, 75]], np.float32),
+    soft = forensics.random_mask((100, 100, 3), np.array([[25, 25], [75, 25], [75, 75], [25, 75]], np.float32),
                                  np.random.default_rng(0), deform=0)
     for m in (mask, soft, mask * 0.5 + 0.25 * (mask == 0)):
-        b = detection.boundary_map(m)
+        b = forensics.boundary_map(m)
         assert b.shape == m.shape and b.min() >= 0 and b.max() <= 1 + 1e-6
         assert np.allclose(b[(m == 0) | (m == 1)], 0), "B is 0 where one image is kept whole"
-    b = detection.boundary_map(soft)
+    b = forensics.boundary_map(soft)
     edge = (soft > 0.01) & (soft < 0.99)
     assert edge.any() and b.max() > 0.9, "a feathered edge passes M = 0.5, where B = 1"
     assert abs(soft.flat[np.argmax(b)] - 0.5) < 0.1, "B peaks where the two images mix half and half"
     assert ((b > 0) == ((soft > 0) & (soft < 1))).all(), "B > 0 only on the blend's edge"
     assert b[50, 50] == 0 and b[2, 2] == 0, "inside the face and far outside, B is 0"
-    assert detection.boundary_map(np.full((4, 4), 0.5)).min() == pytest.approx(1.0)
+    assert forensics.boundary_map(np.full((4, 4), 0.5)).min() == pytest.approx(1.0)
     with pytest.raises(ImageError):
-        detection.boundary_map(np.full((4, 4), 2.0))
+        forensics.boundary_map(np.full((4, 4), 2.0))
 
 
 def test_xray_blend_keeps_the_target_outside_the_mask():
     target, points = _view_face(4)
     source, _ = _view_face(5)
-    blended, mask = detection.xray_blend(target, source, points, np.random.default_rng(0))
+    blended, mask = forensics.xray_blend(target, source, points, np.random.default_rng(0))
     assert np.array_equal(blended[mask == 0], target[mask == 0])
     assert not np.array_equal(blended[mask > 0.5], target[mask > 0.5])
     with pytest.raises(ImageError):
-        detection.xray_blend(target, source[:64], points, np.random.default_rng(0))
+        forensics.xray_blend(target, source[:64], points, np.random.default_rng(0))
 
 
 # --- views --------------------------------------------------------------------------------------------
 def test_views_of_frames_and_of_extracted_faces_match(sample_video, tmp_path):
     extract.extract(sample_video, tmp_path / "A", max_frames=2, progress=False)
-    views, points = detection.views_from_folder(tmp_path / "A")
-    keys, frame_views, frame_points = detection.views_from_video(sample_video, tmp_path / "A", max_frames=2)
+    views, points = forensics.views_from_folder(tmp_path / "A")
+    keys, frame_views, frame_points = forensics.views_from_video(sample_video, tmp_path / "A", max_frames=2)
     assert keys == ["000001", "000002"] and len(views) == 2
     assert np.array_equal(views[0], frame_views[0]), "the same face, made the same way, must give the same view"
     assert np.allclose(frame_points[1], points[1], atol=1e-3)
     landmarks = extract.load_alignments(tmp_path / "A")["frames"]["000001"][0]["landmarks"]
-    view, view_points = detection.face_view(next(video.iter_frames(sample_video)), landmarks)
+    view, view_points = forensics.face_view(next(video.iter_frames(sample_video)), landmarks)
     assert np.array_equal(view, views[0]) and np.allclose(view_points, points[0], atol=1e-3)
-    assert view.shape == (detection.VIEW_SIZE, detection.VIEW_SIZE, 3)
-    assert (view_points[17:] > 0).all() and (view_points[17:] < detection.VIEW_SIZE).all(), "the face is in view"
+    assert view.shape == (forensics.VIEW_SIZE, forensics.VIEW_SIZE, 3)
+    assert (view_points[17:] > 0).all() and (view_points[17:] < forensics.VIEW_SIZE).all(), "the face is in view"
 
 
 def test_crop_view_checks_its_input():
     with pytest.raises(ImageError):
-        detection.crop_view(np.zeros((100, 100, 3), np.uint8))
+        forensics.crop_view(np.zeros((100, 100, 3), np.uint8))
     with pytest.raises(DeepfakeError, match="coverage"):
-        detection.view_matrix(128, 223)
+        forensics.view_matrix(128, 223)
 
 
 # --- the detector -------------------------------------------------------------------------------------
@@ -131,44 +131,44 @@ def test_detector_trains_and_beats_chance_on_held_out_identities(identity_views)
     assert not set(train_names) & set(test_names)
     views = [v for n in train_names for v in identity_views[n][0]]
     points = [p for n in train_names for p in identity_views[n][1]]
-    model = detection.build_detector()
-    history = detection.train_detector(model, views, points, np.random.default_rng(0), epochs=10, progress=False)
+    model = forensics.build_detector()
+    history = forensics.train_detector(model, views, points, np.random.default_rng(0), epochs=10, progress=False)
     assert len(history) == 10 and history[-1][1] < history[0][1], "the training loss falls"
     test_views = [v for n in test_names for v in identity_views[n][0]]
     test_points = [p for n in test_names for p in identity_views[n][1]]
-    faces, labels = detection.simulated_set(test_views, test_points, np.random.default_rng(99))
-    scores = detection.fake_scores(model, faces)
+    faces, labels = forensics.simulated_set(test_views, test_points, np.random.default_rng(99))
+    scores = forensics.fake_scores(model, faces)
     assert scores.shape == labels.shape and ((scores >= 0) & (scores <= 1)).all()
-    auc = detection.roc(labels, scores)[3]
+    auc = forensics.roc(labels, scores)[3]
     assert auc > 0.7, f"held-out simulated faces: AUC {auc:.2f}, not better than chance"
-    saliency = detection.occlusion_map(model, faces[-1], patch=32, stride=16)
+    saliency = forensics.occlusion_map(model, faces[-1], patch=32, stride=16)
     assert saliency.shape == faces[-1].shape[:2] and np.isfinite(saliency).all()
 
 
 def test_fake_scores_wants_a_uint8_batch():
-    model = detection.build_detector(size=32, width=4)
-    assert detection.fake_scores(model, np.zeros((2, 32, 32, 3), np.uint8)).shape == (2,)
+    model = forensics.build_detector(size=32, width=4)
+    assert forensics.fake_scores(model, np.zeros((2, 32, 32, 3), np.uint8)).shape == (2,)
     with pytest.raises(ImageError):
-        detection.fake_scores(model, np.zeros((32, 32, 3), np.uint8))
+        forensics.fake_scores(model, np.zeros((32, 32, 3), np.uint8))
 
 
 # --- evaluation ---------------------------------------------------------------------------------------
 def test_roc_and_auc_on_known_scores():
     labels = [0, 0, 1, 1]
     scores = [0.1, 0.4, 0.35, 0.8]  # of the 4 (fake, real) pairs, 3 are ordered right: AUC 3/4
-    fpr, tpr, thresholds, auc = detection.roc(labels, scores)
+    fpr, tpr, thresholds, auc = forensics.roc(labels, scores)
     assert auc == pytest.approx(0.75)
     assert fpr[0] == 0 and tpr[-1] == 1 and fpr[-1] == 1 and (np.diff(fpr) >= 0).all()
-    assert detection.roc([0, 1, 0, 1], [0.2, 0.9, 0.3, 0.7])[3] == 1.0
-    assert detection.roc([0, 1], [0.5, 0.5])[3] == 0.5, "a tie counts half"
+    assert forensics.roc([0, 1, 0, 1], [0.2, 0.9, 0.3, 0.7])[3] == 1.0
+    assert forensics.roc([0, 1], [0.5, 0.5])[3] == 0.5, "a tie counts half"
     rng = np.random.default_rng(0)
     labels, scores = rng.integers(0, 2, 200), rng.integers(0, 10, 200) / 10  # with many ties
-    assert detection.roc(labels, scores)[3] == pytest.approx(roc_auc_score(labels, scores))
-    assert detection.accuracy_at([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.5) == 0.75
+    assert forensics.roc(labels, scores)[3] == pytest.approx(roc_auc_score(labels, scores))
+    assert forensics.accuracy_at([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.5) == 0.75
     with pytest.raises(DeepfakeError):
-        detection.roc([1, 1], [0.2, 0.3])
+        forensics.roc([1, 1], [0.2, 0.3])
     with pytest.raises(DeepfakeError):
-        detection.roc([0, 1, 2], [0.2, 0.3, 0.4])
+        forensics.roc([0, 1, 2], [0.2, 0.3, 0.4])
 
 
 # --- provenance ---------------------------------------------------------------------------------------
@@ -176,10 +176,10 @@ def test_container_tags_read_the_synthetic_label(tmp_path):
     frames = [np.full((32, 32, 3), i * 20, np.uint8) for i in range(3)]
     tagged = video.write_video(frames, tmp_path / "tagged.mp4", 25, metadata={"comment": "SYNTHETIC: test"})
     plain = video.write_video(frames, tmp_path / "plain.mp4", 25)
-    assert detection.container_tags(tagged)["comment"] == "SYNTHETIC: test"
-    assert "comment" not in detection.container_tags(plain)
+    assert forensics.container_tags(tagged)["comment"] == "SYNTHETIC: test"
+    assert "comment" not in forensics.container_tags(plain)
     with pytest.raises(DeepfakeError):
-        detection.container_tags(tmp_path / "missing.mp4")
+        forensics.container_tags(tmp_path / "missing.mp4")
 
 
 # --- checkers -----------------------------------------------------------------------------------------
