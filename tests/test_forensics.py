@@ -1,6 +1,10 @@
 """Stage 10: simulated swap artifacts, the boundary map, the small detector and its evaluation."""
 from __future__ import annotations
 
+import json
+
+import cv2
+import keras
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -102,6 +106,78 @@ def test_xray_blend_keeps_the_target_outside_the_mask():
         forensics.xray_blend(target, source[:64], points, np.random.default_rng(0))
 
 
+# --- self-blended images ------------------------------------------------------------------------------
+def test_sbi_blend_is_the_target_at_ratio_0_and_the_source_inside_the_mask_at_1():
+    target, _ = _view_face(6)
+    source, _ = _view_face(7)
+    mask = np.zeros(target.shape[:2], np.float32)
+    mask[30:90, 40:100] = 1
+    mask[60, 60] = 0.5
+    assert np.array_equal(forensics.sbi_blend(target, source, mask, 0.0), target), "ratio 0: nothing is blended"
+    full = forensics.sbi_blend(target, source, mask, 1.0)
+    assert np.array_equal(full[mask == 1], source[mask == 1]) and np.array_equal(full[mask == 0], target[mask == 0])
+    half = forensics.sbi_blend(target, source, mask, 0.5).astype(int)
+    low, high = np.minimum(target, source).astype(int), np.maximum(target, source).astype(int)
+    assert ((half >= low) & (half <= high)).all(), "a blend lies between its two images"
+    want = np.round((target[60, 60].astype(float) + source[60, 60].astype(float) * 1 / 3) * 3 / 4)  # r * M = 1/4
+    assert np.abs(half[60, 60] - want).max() <= 1
+    with pytest.raises(DeepfakeError, match="ratio"):
+        forensics.sbi_blend(target, source, mask, 1.5)
+    with pytest.raises(ImageError):
+        forensics.sbi_blend(target, source, mask[:50], 0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sbi_mask_is_a_soft_hull_of_the_landmarks(seed):
+    view, points = _view_face(seed)
+    mask = forensics.sbi_mask(view.shape, points, np.random.default_rng(seed))
+    assert mask.shape == view.shape[:2] and mask.dtype == np.float32 and mask.min() >= 0 and mask.max() == 1
+    hull = forensics.blend.hull_mask(view.shape, points) > 0.5
+    side = float(np.ptp(points, axis=0).max())
+    far = forensics.blend.adjust_mask(hull.astype(np.float32), erode=-round(0.3 * side)) < 0.5  # well outside
+    assert mask[far].max() < 0.05, "the mask fades out near the face's outline"
+    core = forensics.blend.adjust_mask(hull.astype(np.float32), erode=round(0.25 * side)) > 0.5  # well inside
+    assert mask[core].mean() > 0.9, "the middle of the face is blended in (nearly) whole"
+    edge = (mask > 0.05) & (mask < 0.95)
+    assert edge.any() and forensics.boundary_map(mask).max() > 0.9, "a soft boundary, passing M = 0.5"
+
+
+def test_self_blend_changes_only_the_masked_face_of_its_real_twin():
+    view, points = _view_face(3)
+    for seed in range(6):
+        fake, mask, real = forensics.self_blend(view, points, np.random.default_rng(seed))
+        assert fake.shape == real.shape == view.shape and fake.dtype == np.uint8 and mask.shape == view.shape[:2]
+        assert np.array_equal(fake[mask == 0], real[mask == 0]), "outside the mask the fake is its real twin"
+        assert np.abs(fake.astype(int) - real)[mask > 0.5].mean() > 1, "inside it, the changed copy shows"
+        assert not np.array_equal(real, view) or not np.array_equal(fake, view)
+    fake, mask, real = forensics.self_blend(view, points, np.random.default_rng(0), ratio=0.0)
+    assert np.array_equal(fake, real) and mask.max() == 0, "ratio 0: the fake is its real twin"
+
+
+def test_self_blend_is_seeded_and_random():
+    view, points = _view_face(2)
+    a = forensics.self_blend(view, points, np.random.default_rng(11))
+    b = forensics.self_blend(view, points, np.random.default_rng(11))
+    c = forensics.self_blend(view, points, np.random.default_rng(12))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True)), "same seed, same self-blend"
+    assert not np.array_equal(a[0], c[0]) or not np.array_equal(a[1], c[1]), "another seed, another self-blend"
+
+
+def test_simulated_set_labels_every_kind():
+    pairs = [_view_face(s) for s in range(4)]
+    views, points = [v for v, _ in pairs], [p for _, p in pairs]
+    for kinds in (("fwa",), ("xray",), ("sbi",), forensics.KINDS):
+        faces, labels = forensics.simulated_set(views, points, np.random.default_rng(0), kinds=kinds)
+        assert faces.shape == (8, *views[0].shape) and labels.tolist() == [0] * 4 + [1] * 4
+        assert not any(np.array_equal(faces[i], faces[i + 4]) for i in range(4)), "each fake differs from its real"
+    fwa, _ = forensics.simulated_set(views, points, np.random.default_rng(0))
+    assert all(np.array_equal(fwa[i], views[i]) for i in range(4)), "warping artifacts: the real faces as they are"
+    with pytest.raises(DeepfakeError, match="kinds"):
+        forensics.simulated_set(views, points, np.random.default_rng(0), kinds=("gan",))
+    with pytest.raises(DeepfakeError, match="two faces"):
+        forensics.simulated_set(views[:1], points[:1], np.random.default_rng(0), kinds=("xray",))
+
+
 # --- views --------------------------------------------------------------------------------------------
 def test_views_of_frames_and_of_extracted_faces_match(sample_video, tmp_path):
     extract.extract(sample_video, tmp_path / "A", max_frames=2, progress=False)
@@ -169,6 +245,74 @@ def test_roc_and_auc_on_known_scores():
         forensics.roc([1, 1], [0.2, 0.3])
     with pytest.raises(DeepfakeError):
         forensics.roc([0, 1, 2], [0.2, 0.3, 0.4])
+
+
+def test_threshold_at_separates_the_validation_set():
+    assert forensics.threshold_at([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.9]) == pytest.approx(0.6)
+    labels, scores = [0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.7, 0.4, 0.8, 0.9]
+    threshold = forensics.threshold_at(labels, scores)
+    tpr, fpr = forensics.detector_report(labels, scores, threshold)["hits"], \
+        forensics.detector_report(labels, scores, threshold)["false_alarms"]
+    best = max(np.mean(np.array(scores)[3:] >= t) - np.mean(np.array(scores)[:3] >= t) for t in scores)
+    assert tpr - fpr == pytest.approx(best), "no other threshold has a larger TPR - FPR"
+
+
+def test_detector_report_on_known_scores():
+    report = forensics.detector_report([0, 0, 0, 0, 1, 1], [0.1, 0.2, 0.6, 0.3, 0.7, 0.5], 0.55)
+    assert report["auc"] == pytest.approx(7 / 8) and report["accuracy"] == pytest.approx(4 / 6)
+    assert report["hits"] == 0.5 and report["false_alarms"] == 0.25
+    assert (report["n_real"], report["n_fake"]) == (4, 2)
+
+
+def test_treatments_keep_the_frames_and_lose_detail():
+    rng = np.random.default_rng(0)
+    frames = [cv2.GaussianBlur(rng.integers(0, 256, (63, 80, 3), dtype=np.uint8), (3, 3), 0) for _ in range(3)]
+    error = {}
+    for treatment in forensics.TREATMENTS:
+        out = forensics.treat(frames, treatment)
+        assert len(out) == 3
+        assert all(o.shape == f.shape and o.dtype == np.uint8 for o, f in zip(out, frames, strict=True))
+        error[treatment] = np.mean([np.abs(o.astype(int) - f).mean() for o, f in zip(out, frames, strict=True)])
+    assert error["as is"] == 0
+    assert 0 < error["H.264 CRF 23"] < error["H.264 CRF 40"], "a higher CRF loses more"
+    assert error["2x downscale"] > 0
+    with pytest.raises(DeepfakeError, match="treatment"):
+        forensics.treat(frames, "JPEG 10")
+
+
+def test_evaluate_faces_and_pairs_on_a_detector_that_reads_brightness(tmp_path):
+    inputs = keras.Input((forensics.VIEW_SIZE, forensics.VIEW_SIZE, 3))
+    mean = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
+    bright = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="ones", use_bias=False)(mean) / 3)
+    size = forensics.VIEW_SIZE
+    views = [np.full((size, size, 3), v, np.uint8) for v in (40, 60, 200, 220)]  # "fakes" are bright
+    result = forensics.evaluate_faces({"bright": bright}, views, [0, 0, 1, 1], {"bright": 0.5},
+                                      treatments=("as is", "2x downscale"))
+    for treatment in ("as is", "2x downscale"):
+        report = result["bright", treatment]
+        assert report["auc"] == 1.0 and report["accuracy"] == 1.0 and report["false_alarms"] == 0
+    with pytest.raises(DeepfakeError):
+        forensics.evaluate_faces({"bright": bright}, views, [0, 1], {"bright": 0.5})
+
+    # a "swap" that brightens a face: its source frames, the swapped frames and an extraction's landmarks
+    _, points = _view_face(0)
+    points = points * 2 + 40
+    frames = [np.full((336, 336, 3), 50 + 10 * i, np.uint8) for i in range(3)]
+    swapped = [np.clip(f.astype(int) + 120, 0, 255).astype(np.uint8) for f in frames]
+    source = video.write_video(frames, tmp_path / "source.mp4", 25)
+    fake = video.write_video(swapped, tmp_path / "swapped.mp4", 25)
+    face = {"box": [0, 1, 1, 0], "landmarks": points.tolist(), "matrix": [[1, 0, 0], [0, 1, 0]], "face": "x.png"}
+    (tmp_path / "alignments.json").write_text(json.dumps(
+        {"version": 1, "source": "source.mp4", "fps": 25.0, "size": [336, 336],
+         "frames": {"000001": [face], "000002": [], "000003": [face]}}))
+    result = forensics.evaluate_pairs({"bright": bright}, [(fake, source, tmp_path / "alignments.json")],
+                                      {"bright": 0.5}, treatments=("as is", "H.264 CRF 40"))
+    for treatment in ("as is", "H.264 CRF 40"):
+        report = result["bright", treatment]
+        assert (report["n_real"], report["n_fake"]) == (2, 2), "frames without a face are left out"
+        assert report["auc"] == 1.0 and report["hits"] == 1.0 and report["false_alarms"] == 0.0
+    with pytest.raises(DeepfakeError):
+        forensics.evaluate_pairs({"bright": bright}, [], {"bright": 0.5})
 
 
 # --- provenance ---------------------------------------------------------------------------------------
