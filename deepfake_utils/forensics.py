@@ -10,10 +10,15 @@ with those traces from real faces alone:
 * **Face X-ray** (Li et al., CVPR 2020): blend one real face into another through a random, deformed
   landmark-hull mask after a colour transfer (``xray_blend``); the target is the blending boundary
   ``B = 4 M (1 - M)`` (``boundary_map``), which is zero in a real image.
+* **Self-blended images** (Shiohara & Yamasaki, CVPR 2022): blend a face with a changed copy of *itself*
+  (colour, frequency, a small shift and scale) through a deformed, blurred landmark-hull mask and a random
+  blend ratio (``self_blend``), so that only the blend is left to learn.
 
 Faces are the detector's *view*: the middle ``VIEW_COVERAGE`` px of the 256 px aligned crop (notebook 04)
 resized to ``VIEW_SIZE`` px, with the face's landmarks in the same pixels. The detector is a small Keras
-CNN that scores a view from 0 (real) to 1 (fake); ``roc`` and ``occlusion_map`` evaluate and explain it.
+CNN that scores a view from 0 (real) to 1 (fake); ``roc`` and ``occlusion_map`` evaluate and explain it, and
+``evaluate_pairs``/``evaluate_faces`` score detectors on swaps they did not see, as is and after re-encoding
+(``treat``), at a threshold chosen beforehand on simulated data (``threshold_at``).
 """
 from __future__ import annotations
 

@@ -148,7 +148,8 @@ def test_self_blend_changes_only_the_masked_face_of_its_real_twin():
         fake, mask, real = forensics.self_blend(view, points, np.random.default_rng(seed))
         assert fake.shape == real.shape == view.shape and fake.dtype == np.uint8 and mask.shape == view.shape[:2]
         assert np.array_equal(fake[mask == 0], real[mask == 0]), "outside the mask the fake is its real twin"
-        assert np.abs(fake.astype(int) - real)[mask > 0.5].mean() > 1, "inside it, the changed copy shows"
+        inside = mask > 0.5 * mask.max()  # the mask is r * M: its top is the blend ratio
+        assert np.abs(fake.astype(int) - real)[inside].mean() > 1, "inside it, the changed copy shows"
         assert not np.array_equal(real, view) or not np.array_equal(fake, view)
     fake, mask, real = forensics.self_blend(view, points, np.random.default_rng(0), ratio=0.0)
     assert np.array_equal(fake, real) and mask.max() == 0, "ratio 0: the fake is its real twin"
@@ -346,6 +347,11 @@ def test_checkers_accept_right_and_reject_wrong_answers():
         checks.check_auc(lambda labels, scores: float(np.mean((np.asarray(scores) > 0.5) == np.asarray(labels))))
     with pytest.raises(AssertionError):
         checks.check_rates_at(lambda labels, scores, threshold: rates(labels, scores, threshold)[::-1])
+    assert checks.check_sbi_blend(lambda t, s, m, r: forensics.sbi_blend(t, s, m, r))
+    with pytest.raises(AssertionError):  # the mask without the ratio
+        checks.check_sbi_blend(lambda t, s, m, r: forensics.sbi_blend(t, s, m, 1.0))
+    with pytest.raises(AssertionError):  # source and target swapped
+        checks.check_sbi_blend(lambda t, s, m, r: forensics.sbi_blend(s, t, m, r))
 
     def todo(*args):
         raise NotImplementedError
