@@ -606,3 +606,28 @@ def check_rates_at(fn: Callable) -> None:
         assert abs(tpr - want[0]) < 1e-9 and abs(fpr - want[1]) < 1e-9, (
             f"threshold {threshold}: (TPR, FPR) = ({want[0]:.3f}, {want[1]:.3f}), you said ({tpr:.3f}, {fpr:.3f}); "
             "TPR = fakes flagged / fakes, FPR = real faces flagged / real faces, flagged when score >= threshold")
+
+
+@_checker
+def check_sbi_blend(fn: Callable) -> None:
+    """fn(target, source, mask, ratio) -> the uint8 self-blend ratio * M * source + (1 - ratio * M) * target."""
+    rng = np.random.default_rng(0)
+    for ratio in (0.0, 0.25, 0.5, 0.75, 1.0, 1.0):
+        height, width = (int(n) for n in rng.integers(8, 40, 2))
+        target, source = rng.integers(0, 256, (2, height, width, 3), dtype=np.uint8)
+        mask = rng.random((height, width)).astype(np.float32)
+        mask[rng.random((height, width)) < 0.3], mask[rng.random((height, width)) < 0.3] = 0, 1
+        got = np.asarray(fn(target.copy(), source.copy(), mask.copy(), ratio))
+        assert got.shape == target.shape and got.dtype == np.uint8, (
+            f"a uint8 image of the target's shape {target.shape}, got {got.dtype} {got.shape}")
+        if ratio == 0:
+            assert np.array_equal(got, target), "ratio 0: nothing is blended, the target comes back unchanged"
+        assert np.array_equal(got[mask == 0], target[mask == 0]), "where the mask is 0 the target is kept"
+        if ratio == 1:
+            assert np.array_equal(got[mask == 1], source[mask == 1]), "where ratio * mask is 1 the source is pasted"
+        low, high = np.minimum(target, source).astype(int), np.maximum(target, source).astype(int)
+        assert ((got >= low) & (got <= high)).all(), "a blend lies between its two images, pixel by pixel"
+        alpha = ratio * mask[..., None]
+        error = np.abs(got - (alpha * source + (1 - alpha) * target)).max()
+        assert error <= 1, (f"ratio {ratio}: off by up to {error:.1f} grey levels; weight the source by ratio * mask "
+                            "and the target by 1 - ratio * mask, then round")
