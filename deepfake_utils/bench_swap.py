@@ -259,6 +259,10 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     convert(video_path, load_model(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
     report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, progress=progress)
     metrics.save_report(report, out.with_suffix(".metrics.json"))
+    # what notebook 10 tests its detectors on: the swap, its source and the source's alignments, relative to here
+    (out.parent / f"{name}.pair.json").write_text(json.dumps(
+        {"swapped": out.name, "source": str(video_path), "alignments": os.path.relpath(dir_a, out.parent),
+         "target": target, "steps": trainer.step, "init": init}, indent=1))
     ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
             "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),

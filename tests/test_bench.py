@@ -155,7 +155,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 3
         assert 0.3 < row["detail_ceiling"] < 1.05  # a perfect 64 px face keeps much, not all, of the detail
-        assert (tmp_path / "work" / "swapped").is_dir() and Path(row["swapped"]).is_file()
+        assert Path(row["swapped"]).is_file()
+        pair = json.loads(Path(row["swapped"]).with_suffix(".pair.json").read_text())  # what notebook 10 reads
+        assert (Path(row["swapped"]).parent / pair["alignments"] / "alignments.json").is_file()
     assert result["median"]["id_retrieval"] == np.median([r["id_retrieval"] for r in result["pairs"]])
     assert set(result["targets_met"]) == set(metrics.TARGETS)
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
