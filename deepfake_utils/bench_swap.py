@@ -339,3 +339,24 @@ def format_pairs(result: dict) -> str:
                  "detail: eyes' and mouth's band-pass energy kept at sigma = face width / 64; ceil.: what a "
                  "perfect model of this size and framing would keep; fine: at 2 px")
     return "\n".join(lines)
+
+
+def markdown_pairs(runs: dict[str, dict]) -> str:
+    """Several pairs runs (by label) as one Markdown table, a row per pair and run: how benchmarks/README.md
+    records them side by side."""
+    head = ("| pair (A video → B) | run | steps | ID retrieval | recognised | faces | NME | jitter | **eyes+mouth "
+            "detail** | eyes | mouth | ceiling | 2 px | sharpness |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    pairs = dict.fromkeys((r["source"], r["target"]) for run in runs.values() for r in run["pairs"])
+    for source, target in pairs:
+        for label, run in runs.items():
+            row = next((r for r in run["pairs"] if (r["source"], r["target"]) == (source, target)), None)
+            if row is None:
+                continue
+            ceiling = row.get("detail_ceiling")
+            lines.append(f"| {source} → {target} | {label} | {row['steps']} | {row['id_retrieval']:.0%} | "
+                         f"{row['recognised']:.0%} | {row['faces_found']:.0%} | {row['expression_error']:.3f} | "
+                         f"{row['jitter_ratio']:.2f}× | **{row['detail_kept']:.2f}** | {row['detail']['eyes']:.2f} | "
+                         f"{row['detail']['mouth']:.2f} | {'–' if ceiling is None else f'{ceiling:.2f}'} | "
+                         f"{row['detail_fine']:.2f} | {row['sharpness_kept']:.2f} |")
+    return "\n".join(lines)
