@@ -189,3 +189,30 @@ def test_colab_constraints_meet_the_declared_floors():
         if pin.name.lower() in requirements:
             assert requirements[pin.name.lower()].specifier.contains(version), (
                 f"Colab's {pin.name} {version} does not meet pyproject's {requirements[pin.name.lower()]}")
+
+
+def test_the_books_colab_launch_button_only_on_hosted_notebooks():
+    pytest.importorskip("latex2mathml")
+    pytest.importorskip("sphinx")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_conf", ROOT / "book" / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    for name in NAMES:
+        page = name.removesuffix(".ipynb")
+        launch = {"label": "launch-buttons", "buttons": [{"url": _badge(name)}, {"url": "https://binder"}]}
+        context = {"header_buttons": [launch]}
+        conf.colab_launch_only_where_allowed(None, page, "page.html", context, None)
+        kept = [b["url"] for b in launch["buttons"]]
+        assert (_badge(name) in kept) == notebook.hosted_colab_allowed(name), f"{page}: {kept}"
+        assert "https://binder" in kept
+
+
+def test_the_gpu_script_is_ready_and_the_readme_says_no_gpu_figure_exists():
+    script = ROOT / "benchmarks" / "gpu_run.sh"
+    text = script.read_text()
+    assert script.stat().st_mode & 0o111, "benchmarks/gpu_run.sh is not executable"
+    assert "list_physical_devices('GPU')" in text and ".[dlib,gpu]" in text and "DEADLINE_S" in text
+    bench = (ROOT / "benchmarks" / "README.md").read_text()
+    assert "no GPU figure exists yet" in bench and "benchmarks/gpu_run.sh" in bench
