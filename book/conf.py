@@ -17,7 +17,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.writers.html5 import HTML5Translator
 
-from deepfake_utils.notebook import REPO_URL
+from deepfake_utils.notebook import REPO_URL, hosted_colab_allowed
 
 BOOK = Path(__file__).resolve().parent
 BUILD = BOOK / "_build"
@@ -84,6 +84,19 @@ def offline_images(app: Sphinx, doctree: nodes.document) -> None:
                            location=image)
 
 
+def colab_launch_only_where_allowed(app: Sphinx, pagename: str, templatename: str, context: dict,
+                                    doctree: nodes.document | None) -> None:
+    """Drop the theme's "launch on Colab" button from the pages of notebooks that make a face swap (07-10): Colab's
+    FAQ forbids creating deepfakes on its managed runtimes (deepfake_utils.notebook.HOSTED_COLAB)."""
+    if hosted_colab_allowed(pagename.rsplit("/", 1)[-1]):
+        return
+    for group in list(context.get("header_buttons", [])):
+        if group.get("label") == "launch-buttons":
+            group["buttons"] = [b for b in group["buttons"] if "colab.research.google.com" not in b.get("url", "")]
+            if not group["buttons"]:
+                context["header_buttons"].remove(group)
+
+
 def _mathml(self: HTML5Translator, node: nodes.Element, display: str) -> None:
     """Write one formula as MathML (a warning, and the TeX as code, when latex2mathml cannot read it)."""
     latex = node.astext() if display == "inline" else node["latex"]
@@ -122,4 +135,5 @@ def setup(app: Sphinx) -> dict:
     app.add_html_math_renderer("mathml", inline_renderers=(visit_math, None), block_renderers=(visit_math_block, None))
     app.connect("doctree-read", offline_images, priority=100)
     app.connect("env-get-outdated", new_or_removed_notebooks)
+    app.connect("html-page-context", colab_launch_only_where_allowed, priority=600)  # after the theme's (501)
     return {"parallel_read_safe": False}

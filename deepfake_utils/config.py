@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -61,6 +62,16 @@ def gpu_names() -> tuple[str, ...]:
     return tuple(line.strip() for line in out.splitlines() if line.strip())
 
 
+def tensorflow_gpus() -> tuple[str, ...]:
+    """The GPUs TensorFlow can use (empty without one). TensorFlow is imported only where ``nvidia-smi`` lists a GPU
+    (or where it is imported already), so a CPU machine never pays for the import here."""
+    if "tensorflow" not in sys.modules and not gpu_names():
+        return ()
+    import tensorflow as tf
+
+    return tuple(device.name for device in tf.config.list_physical_devices("GPU"))
+
+
 def cpu_cores() -> int:
     """CPU cores this process may use."""
     try:
@@ -95,8 +106,9 @@ def train_eta_minutes(cfg: Settings, gpu: bool, cores: int) -> float:
 
 
 def settings() -> Settings:
-    """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware."""
+    """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware (a GPU
+    counts when TensorFlow sees it)."""
     if is_quick():
         return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
                         gallery_photos=(8, 2), gallery="small", gan_preset="tiny", gan_steps=16)
-    return full_settings(bool(gpu_names()), cpu_cores())
+    return full_settings(bool(tensorflow_gpus()), cpu_cores())  # a GPU TensorFlow cannot use trains nothing

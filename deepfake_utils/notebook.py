@@ -4,6 +4,12 @@ accelerator, the training plan with its ETA, and (on Colab) a Google Drive folde
 The first cell of every notebook is ``SETUP_CELL`` below, character for character
 (``tests/test_notebooks.py`` checks it): on Colab it clones the course and installs this package (the
 package does not exist yet there, so that part cannot live here), then calls :func:`setup`.
+
+Colab's rules (checked on ``COLAB_RULE_CHECKED``): Colab's FAQ lists creating deepfakes among the activities
+disallowed on all managed Colab runtimes, paid plans included. So only the notebooks in ``HOSTED_COLAB`` (they
+make no face swap) carry an "Open in Colab" badge, and :func:`guard_generative` stops a notebook on a managed
+runtime before it trains, converts or otherwise makes a swap. Colab's interface driving a Jupyter server on the
+learner's own or institution's machine (a *local runtime*) is not a managed runtime.
 """
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import QUICK_ENV, Settings, cpu_cores, gpu_names, settings, train_eta_minutes
+from .config import QUICK_ENV, Settings, cpu_cores, gpu_names, settings, tensorflow_gpus, train_eta_minutes
 from .errors import DeepfakeError
 
 REPO_URL = "https://github.com/deepfake-course/deepfake-course"  # = pyproject's [project.urls] Repository (tested)
@@ -25,7 +31,7 @@ QUICK_FROM_ENV = os.environ.get(QUICK_ENV)  # set before the kernel started (CI,
 SETUP_CELL = f'''\
 # Setup: run me first. QUICK: a few frames and a small model, minutes on a CPU; untick it for the full course.
 # DRIVE_OUT (Colab only): a Google Drive folder for out/, e.g. /content/drive/MyDrive/deepfake-course,
-# so that training resumes after a disconnect.
+# so that results survive a disconnect.
 QUICK = True  #@param {{type:"boolean"}}
 DRIVE_OUT = ""  #@param {{type:"string"}}
 import os
@@ -33,16 +39,27 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:  # fetch and install the course once per runtime; stop with a reason on failure
+    from importlib.metadata import PackageNotFoundError, version
+
     HOME, REPO = "{COLAB_HOME}", "{REPO_URL}"
+    KEEP = "/tmp/deepfake-course-keep.txt"
+    with open(KEEP, "w") as keep:  # Colab's own TensorFlow, Keras and numpy stay: pip may add, never replace them
+        for dist in ("tensorflow", "keras", "numpy"):
+            try:
+                keep.write(f"{{dist}}=={{version(dist)}}\\n")
+            except PackageNotFoundError:
+                pass
     steps = [] if os.path.isdir(HOME + "/.git") else [["git", "clone", "-q", "--depth", "1", REPO, HOME]]
     if not os.path.exists(HOME + "/.installed"):
-        steps += [[sys.executable, "-m", "pip", "install", "-q", "-e", HOME],
+        steps += [[sys.executable, "-m", "pip", "install", "-q", "-c", KEEP, "-e", HOME],
                   [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "face_recognition==1.3.0"],
                   ["touch", HOME + "/.installed"]]
     for cmd in steps:
         if subprocess.run(cmd).returncode != 0:
             raise RuntimeError(f"Setup stopped: `{{' '.join(cmd)}}` failed (its message is above). Check the "
-                               "runtime's internet connection, then run this cell again.")
+                               "runtime's internet connection. If pip reports a conflict, this runtime's "
+                               "TensorFlow, Keras or numpy is older than the course needs: the setup does not "
+                               "upgrade them in place (README: Colab and GPUs).")
     sys.path.insert(0, HOME)
     os.chdir(HOME + "/notebooks")
 
@@ -55,12 +72,69 @@ cfg = setup(quick=QUICK, drive_out=DRIVE_OUT)  # mode, seeds, plot style, versio
 KEY_LIBRARIES = {"numpy": "numpy", "opencv-python-headless": "cv2", "scikit-image": "skimage",
                  "tensorflow": "tensorflow", "matplotlib": "matplotlib", "scikit-learn": "sklearn"}
 DLIB_MIN = "19.24"
+COLAB_KEEP = ("tensorflow", "keras", "numpy")  # Colab's own copies, never upgraded in place (see SETUP_CELL)
+
+
+# The one list of notebooks that may carry a hosted-Colab badge (the notebook lint and the README's table read it):
+# those that make no face swap. 07-09 train, convert and compare swaps; 10 makes its own swap before its lessons on
+# simulated artifacts, which use that swap throughout, so it cannot run on a managed runtime without it (yet).
+HOSTED_COLAB = ("00", "01", "02", "03", "04", "05", "06")
+COLAB_FAQ = "https://research.google.com/colaboratory/faq.html"
+COLAB_RULE_CHECKED = "2026-12-04"  # the day Colab's FAQ was last read for this rule
+# How a managed runtime is recognised: the kernel has imported google.colab (Colab's own kernel does so at start; a
+# plain Jupyter kernel, including one Colab's interface drives as a local runtime, does not) AND one of the marks of
+# Colab's runtime image is present: the environment variables below or the /var/colab folder (colabtools' drive
+# module reads files there). Colab's Docker runtime image, run as a local runtime, may carry the same marks, so the
+# guard stops there too: the local-runtime route the README gives is a plain Jupyter server in the course's own
+# environment. Kaggle's image sets COLAB_RELEASE_TAG too, which is why the marks alone are not enough.
+COLAB_ENV_MARKS = ("COLAB_RELEASE_TAG", "COLAB_GPU", "COLAB_BACKEND_VERSION")
+COLAB_VM_DIR = Path("/var/colab")
+GPU_CHECK = "python -c \"import tensorflow as tf; print(tf.config.list_physical_devices('GPU'))\""
+
+
+class ColabRuleError(DeepfakeError):
+    """A step that would make a face swap was stopped on a managed Colab runtime, where Colab's rules forbid it."""
+
+
+def hosted_colab_allowed(name: str) -> bool:
+    """True for a notebook (``"07_training.ipynb"`` or ``"07"``) that may carry an "Open in Colab" badge."""
+    return name[:2] in HOSTED_COLAB
+
+
+def on_managed_colab() -> bool:
+    """True in a kernel on one of Colab's managed runtimes (signals and their limits: ``COLAB_ENV_MARKS``' comment)."""
+    if "google.colab" not in sys.modules:
+        return False
+    return any(mark in os.environ for mark in COLAB_ENV_MARKS) or COLAB_VM_DIR.is_dir()
+
+
+def colab_rule(what: str) -> str:
+    """The explanation a notebook prints when it stops before ``what`` on a managed Colab runtime."""
+    return (f"Stopped before this step would {what}. On Colab's managed runtimes (free and paid plans) Colab's FAQ "
+            f"lists creating deepfakes among the disallowed activities ({COLAB_FAQ}, checked {COLAB_RULE_CHECKED}), "
+            "and this step makes a face swap. Everything above it ran as usual. To run this notebook: on your own "
+            "computer (`make lab`), on a GPU machine you may use (your lab, a university JupyterHub, a cloud VM under "
+            "its provider's rules), or with Colab's interface connected to such a machine as a local runtime "
+            "(README: Colab and GPUs).")
+
+
+def guard_generative(what: str) -> None:
+    """Stop with :func:`colab_rule`'s explanation on a managed Colab runtime; do nothing anywhere else."""
+    if on_managed_colab():
+        raise ColabRuleError(colab_rule(what))
 
 
 def gpu_summary() -> str:
-    """A one-line description of the NVIDIA GPU(s) visible to this machine, or 'no GPU'."""
-    names = gpu_names()
-    return "GPU: " + "; ".join(names) if names else "no GPU (CPU only: quick mode is the way to go)"
+    """One line: the NVIDIA GPU(s) nvidia-smi lists and whether TensorFlow sees them (TensorFlow is imported only
+    where nvidia-smi lists a GPU, or where it is already imported), or 'no GPU'."""
+    names, usable = gpu_names(), tensorflow_gpus()
+    if not names and not usable:
+        return "no GPU (CPU only: quick mode is the way to go)"
+    listed = "GPU: " + "; ".join(names) + " | " if names else ""
+    if usable:
+        return f"{listed}GPU seen by TensorFlow: {len(usable)}"
+    return (f"{listed}GPU NOT seen by TensorFlow, so it trains on the CPU. Install TensorFlow's CUDA libraries: "
+            f'pip install -e ".[gpu]" (README: Colab and GPUs), restart the kernel; check: {GPU_CHECK}')
 
 
 def _floors() -> dict[str, str]:
@@ -87,14 +161,17 @@ def _loaded_version(dist: str, module: str) -> str | None:
         return None
 
 
-def version_problems(floors: dict[str, str] | None = None, versions: dict[str, str | None] | None = None) -> list[str]:
+def version_problems(floors: dict[str, str] | None = None, versions: dict[str, str | None] | None = None,
+                     colab: bool | None = None) -> list[str]:
     """Readable problems with the key libraries' versions (empty when all is well).
 
-    ``floors`` (default: pyproject's) and ``versions`` (default: what this kernel has) are for tests.
+    ``floors`` (default: pyproject's), ``versions`` (default: what this kernel has) and ``colab`` (default: whether
+    this kernel is Colab's) are for tests.
     """
     from packaging.version import Version
 
     floors = _floors() if floors is None else floors
+    colab = "google.colab" in sys.modules if colab is None else colab
     if versions is None:
         versions = {dist: _loaded_version(dist, module) for dist, module in KEY_LIBRARIES.items()}
         try:
@@ -111,6 +188,11 @@ def version_problems(floors: dict[str, str] | None = None, versions: dict[str, s
             fix = ('pip install "dlib-bin>=19.24" (or conda-forge\'s dlib)' if dist == "dlib"
                    else f'pip install "{dist}>={floor}"')
             problems.append(f"{dist} is not installed; the course needs >= {floor}. Fix: {fix}.")
+        elif Version(found.split("+")[0]) < Version(floor) and colab and dist in COLAB_KEEP:
+            problems.append(f"{dist} {found} (this Colab runtime's own) is older than the course needs (>= {floor}). "
+                            "The setup does not upgrade it in place (that breaks the runtime's other packages): "
+                            "choose the latest runtime version (Runtime → Change runtime type), or run the course "
+                            "locally (README: Colab and GPUs).")
         elif Version(found.split("+")[0]) < Version(floor):
             problems.append(f"{dist} {found} is older than the course needs (>= {floor}). Fix: "
                             f'pip install -U "{dist}>={floor}", then restart the kernel (Colab: Runtime → '
@@ -144,7 +226,7 @@ def choose_mode(quick: bool | None) -> bool:
 
 def training_plan(cfg: Settings) -> str:
     """One line: what the training notebooks (07, 08) will train on this machine, and about how long it takes."""
-    gpu, cores = bool(gpu_names()), cpu_cores()
+    gpu, cores = bool(tensorflow_gpus()), cpu_cores()
     eta = train_eta_minutes(cfg, gpu, cores)
     where = "the GPU" if gpu else f"{cores} CPU core{'s' if cores != 1 else ''}"
     text = (f"training plan (notebook 07): preset {cfg.train_preset}, {cfg.train_steps:,} steps at batch "
@@ -186,4 +268,7 @@ def setup(seed: int | None = None, *, quick: bool | None = None, drive_out: str 
         source = f" (from {QUICK_ENV}={QUICK_FROM_ENV})" if QUICK_FROM_ENV is not None else ""
         print(f"deepfake-course | mode: {mode}{source} | seed {seed} | {gpu_summary()}")
         print(training_plan(cfg))
+        if on_managed_colab():
+            print("Colab, managed runtime: the stages that make no face swap run here; a step that would train, "
+                  f"convert or otherwise make one stops with the reason (Colab's FAQ: {COLAB_FAQ}).")
     return cfg

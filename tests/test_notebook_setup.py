@@ -1,10 +1,20 @@
 """The notebooks' setup helpers: mode choice, hardware-aware full mode, ETA, version check, Drive folder."""
 from __future__ import annotations
 
-import pytest
+import json
+import sys
+import types
+from pathlib import Path
 
-from deepfake_utils import config, notebook
+import numpy as np
+import pytest
+import tomllib
+
+from deepfake_utils import config, notebook, warp
 from deepfake_utils.errors import DeepfakeError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def test_full_mode_on_a_cpu_trains_the_tiny_model_for_minutes_not_hours():
@@ -23,9 +33,9 @@ def test_full_mode_on_a_gpu_trains_the_original_model():
 
 def test_settings_follow_the_hardware_found(monkeypatch):
     monkeypatch.setenv(config.QUICK_ENV, "0")
-    monkeypatch.setattr(config, "gpu_names", lambda: ("Tesla T4",))
+    monkeypatch.setattr(config, "tensorflow_gpus", lambda: ("/physical_device:GPU:0",))
     assert config.settings().train_preset == "original"
-    monkeypatch.setattr(config, "gpu_names", lambda: ())
+    monkeypatch.setattr(config, "tensorflow_gpus", lambda: ())  # nvidia-smi may list one: TensorFlow cannot use it
     assert config.settings().train_preset == "tiny"
     monkeypatch.setenv(config.QUICK_ENV, "1")
     assert config.settings().train_steps == 150
@@ -42,7 +52,7 @@ def test_the_notebook_switch_chooses_the_mode_unless_the_environment_does(monkey
 
 
 def test_training_plan_names_preset_steps_and_eta(monkeypatch):
-    monkeypatch.setattr(notebook, "gpu_names", lambda: ())
+    monkeypatch.setattr(notebook, "tensorflow_gpus", lambda: ())
     monkeypatch.setattr(notebook, "cpu_cores", lambda: 2)
     plan = notebook.training_plan(config.full_settings(gpu=False, cores=2))
     assert "preset tiny" in plan and "6,500 steps" in plan and "about 20 min" in plan and "needs a GPU" in plan
@@ -80,3 +90,91 @@ def test_drive_folder_takes_the_place_of_out(tmp_path):
     (other / "out" / "model").mkdir(parents=True)
     with pytest.raises(DeepfakeError, match="already holds results"):
         notebook.use_drive_for_out(drive, other)
+
+
+@pytest.fixture
+def managed_colab(monkeypatch):
+    """A kernel on a managed Colab runtime, as far as the guard can tell: google.colab imported, Colab's image marks."""
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-20261204")
+    monkeypatch.setattr(notebook, "COLAB_VM_DIR", Path("/nonexistent/var/colab"))
+
+
+def test_the_guard_stops_a_face_swap_step_on_managed_colab_with_the_rule(managed_colab):
+    assert notebook.on_managed_colab()
+    with pytest.raises(notebook.ColabRuleError, match="train the swap") as stopped:
+        notebook.guard_generative("train the swap")
+    message = str(stopped.value)
+    for needed in (notebook.COLAB_FAQ, notebook.COLAB_RULE_CHECKED, "make lab", "local runtime", "JupyterHub"):
+        assert needed in message
+    assert isinstance(stopped.value, DeepfakeError)
+
+
+def test_on_managed_colab_the_stages_that_make_no_swap_run(managed_colab, monkeypatch, capsys):
+    monkeypatch.setattr(notebook, "QUICK_FROM_ENV", "1")
+    monkeypatch.setenv(config.QUICK_ENV, "1")
+    cfg = notebook.setup(check_versions=False)  # the setup cell's call, as on Colab (no Drive folder asked for)
+    assert cfg.quick and "managed runtime" in capsys.readouterr().out
+    faces = warp.training_batch([np.zeros((256, 256, 3), np.uint8)], np.random.default_rng(0), 2)
+    assert faces[0].shape[0] == 2  # a stage that makes no fake (05's training pairs) runs as anywhere
+
+
+@pytest.mark.parametrize("notebook_name", ["07_training", "08_swap_and_masking", "09_gan_upgrade"])
+def test_the_notebooks_own_guard_lines_stop_there(managed_colab, notebook_name):
+    cells = json.loads((NOTEBOOKS / f"{notebook_name}.ipynb").read_text())["cells"]
+    line = next(line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
+                if line.startswith("guard_generative("))
+    with pytest.raises(notebook.ColabRuleError):
+        exec(line, {"guard_generative": notebook.guard_generative})
+
+
+@pytest.mark.parametrize("case", ["no google.colab", "no marks", "local runtime"])
+def test_the_guard_lets_everything_run_off_managed_colab(monkeypatch, tmp_path, case):
+    monkeypatch.setattr(notebook, "COLAB_VM_DIR", tmp_path / "no-var-colab")
+    for mark in notebook.COLAB_ENV_MARKS:
+        monkeypatch.delenv(mark, raising=False)
+    if case == "no google.colab":  # a plain Jupyter kernel: locally, a JupyterHub, a VM, or Colab's local runtime
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+        monkeypatch.setenv("COLAB_RELEASE_TAG", "x")  # Kaggle's image sets it too: not enough alone
+    else:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert not notebook.on_managed_colab()
+    assert notebook.guard_generative("train the swap") is None
+    (tmp_path / "no-var-colab").mkdir()
+    if case != "no google.colab":
+        assert notebook.on_managed_colab()  # /var/colab is a mark of Colab's VM
+
+
+def test_on_colab_an_old_tensorflow_is_not_upgraded_in_place():
+    floors, old = {"tensorflow": "2.20"}, {"tensorflow": "2.19.0", "dlib": "19.24.6"}
+    (problem,) = notebook.version_problems(floors, old, colab=True)
+    assert "does not upgrade it in place" in problem and "pip install -U" not in problem
+    (problem,) = notebook.version_problems(floors, old, colab=False)
+    assert 'pip install -U "tensorflow>=2.20"' in problem
+
+
+def test_the_setup_cell_installs_with_colabs_own_libraries_as_constraints():
+    cell = notebook.SETUP_CELL
+    assert '"-c", KEEP, "-e", HOME' in cell and '("tensorflow", "keras", "numpy")' in cell
+    assert "--upgrade" not in cell and '"-U"' not in cell
+
+
+def test_the_gpu_report_says_whether_tensorflow_sees_the_gpu(monkeypatch):
+    monkeypatch.setattr(notebook, "gpu_names", lambda: ("NVIDIA H200",))
+    monkeypatch.setattr(notebook, "tensorflow_gpus", lambda: ("/physical_device:GPU:0",))
+    assert notebook.gpu_summary() == "GPU: NVIDIA H200 | GPU seen by TensorFlow: 1"
+    monkeypatch.setattr(notebook, "tensorflow_gpus", lambda: ())
+    assert "NOT seen by TensorFlow" in notebook.gpu_summary() and ".[gpu]" in notebook.gpu_summary()
+    monkeypatch.setattr(notebook, "gpu_names", lambda: ())
+    assert notebook.gpu_summary().startswith("no GPU")
+
+
+def test_a_cpu_machine_does_not_import_tensorflow_for_the_gpu_report(monkeypatch):
+    monkeypatch.setattr(config, "gpu_names", lambda: ())
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    assert config.tensorflow_gpus() == () and "tensorflow" not in sys.modules
+
+
+def test_the_gpu_extra_installs_tensorflow_with_cuda():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(line.startswith("tensorflow[and-cuda]>=") for line in extras["gpu"])
