@@ -443,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that make (or train the model of) a face swap, which Colab's managed runtimes forbid.
+GENERATIVE_COMMANDS = {"train": "train a face-swap model", "convert": "make a face-swapped video",
+                       "demo": "train a face-swap model and make a face-swapped video"}
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """The package's own warnings as one ``warning: ...`` line; others as Python prints them."""
     from .errors import DeepfakeWarning
@@ -459,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "argv"):
         args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with what it makes
     try:
+        if args.command in GENERATIVE_COMMANDS:
+            from .notebook import ColabRuleError, colab_rule, managed_colab_machine
+
+            if managed_colab_machine():
+                raise ColabRuleError(colab_rule(GENERATIVE_COMMANDS[args.command]))
         if getattr(args, "check", None):
             args.check(args)
         if getattr(args, "tensorflow", False):

@@ -105,6 +105,14 @@ def on_managed_colab() -> bool:
     """True in a kernel on one of Colab's managed runtimes (signals and their limits: ``COLAB_ENV_MARKS``' comment)."""
     if "google.colab" not in sys.modules:
         return False
+    return managed_colab_machine()
+
+
+def managed_colab_machine() -> bool:
+    """True on a machine of Colab's managed runtimes, in any process (a ``!python -m deepfake_utils ...`` cell runs
+    in a subprocess that never imports ``google.colab``); Kaggle, whose image also sets Colab's release tag, is not."""
+    if "KAGGLE_KERNEL_RUN_TYPE" in os.environ or "KAGGLE_URL_BASE" in os.environ:
+        return False
     return any(mark in os.environ for mark in COLAB_ENV_MARKS) or COLAB_VM_DIR.is_dir()
 
 

@@ -178,3 +178,18 @@ def test_a_cpu_machine_does_not_import_tensorflow_for_the_gpu_report(monkeypatch
 def test_the_gpu_extra_installs_tensorflow_with_cuda():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(line.startswith("tensorflow[and-cuda]>=") for line in extras["gpu"])
+
+
+def test_the_command_line_refuses_to_make_a_swap_on_a_managed_colab_machine(monkeypatch, capsys, tmp_path):
+    from deepfake_utils import cli, notebook
+
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-20261201")
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    monkeypatch.delenv("KAGGLE_URL_BASE", raising=False)
+    assert notebook.managed_colab_machine()
+    for argv in (["train", "a", "b", "m", "--steps", "1"], ["convert", "v.mp4", "m", "o.mp4"], ["demo"]):
+        assert cli.main(argv) == 1
+        assert "Colab's FAQ" in capsys.readouterr().err  # stopped before anything ran, with the reason
+    assert cli.main(["data"]) == 0  # what makes no fake runs as usual
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")  # Kaggle's image carries Colab's tag too
+    assert not notebook.managed_colab_machine()

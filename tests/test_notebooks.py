@@ -113,9 +113,7 @@ def test_hosted_notebooks_make_no_face_swap(name):
     assert _first_generative(name) is None, f"{name} trains or converts: it cannot keep a hosted-Colab badge"
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    strict=True, reason="10's own swap is guarded in its body, placed with the forensics rework")) if n.startswith("10")
-    else n for n in NOT_HOSTED])
+@pytest.mark.parametrize("name", NOT_HOSTED)
 def test_the_colab_guard_comes_before_the_first_face_swap_step(name):
     first = _first_generative(name)
     assert first is not None, f"{name} makes no face swap: list it in notebook.HOSTED_COLAB instead"
