@@ -81,7 +81,7 @@ def match_histogram(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) 
 
 
 def transfer_lab(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Reinhard's colour transfer: match the mean and spread of each L*a*b* channel under the mask."""
+    """Reinhard's colour transfer in CIE L*a*b* (OpenCV's), not his lαβ: each channel's mean and spread matched."""
     ensure_rgb_uint8(image)
     inside = _inside(mask)
     src = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)

@@ -231,36 +231,95 @@ def _grey_levels(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).mean())
 
 
+def _coordinate_face(side: int = 256) -> np.ndarray:
+    """A face whose pixels hold their own position (red x, green y): a warp of it shows where each pixel came from."""
+    y, x = np.mgrid[0:side, 0:side]
+    return np.stack([x, y, (x + y) // 2], axis=-1).astype(np.uint8)
+
+
+def _grid_weights(size: int) -> np.ndarray:
+    """(size * size, 25): how the bilinear resize of a 5x5 map, trimmed by size // 8, mixes the control points."""
+    pad = size // 8
+    big = size + 2 * pad
+    columns = [cv2.resize(np.eye(25)[k].reshape(5, 5), (big, big))[pad:pad + size, pad:pad + size].ravel()
+               for k in range(25)]
+    return np.stack(columns, axis=1)
+
+
+def _sampled_from(image: np.ndarray) -> np.ndarray:
+    """(size * size, 2): the source position (x, y) each pixel of a warp of ``_coordinate_face`` was read from."""
+    return np.asarray(image, np.float64)[..., :2].reshape(-1, 2)
+
+
+def _affine_from(image: np.ndarray) -> np.ndarray:
+    """The 2x3 affine from output pixels to source pixels that best explains a picture of ``_coordinate_face``."""
+    size = image.shape[0]
+    i, j = np.mgrid[0:size, 0:size]
+    pixels = np.stack([j.ravel(), i.ravel(), np.ones(size * size)], axis=1)
+    return np.linalg.lstsq(pixels, _sampled_from(image), rcond=None)[0].T
+
+
+def _corner_gap(a: np.ndarray, b: np.ndarray, size: int) -> float:
+    """The largest distance (source px) between where two 2x3 maps send the corners of the output square."""
+    corners = np.array([[-0.5, -0.5, 1], [size - 0.5, -0.5, 1], [-0.5, size - 0.5, 1], [size - 0.5, size - 0.5, 1]])
+    return float(np.linalg.norm(corners @ a.T - corners @ b.T, axis=1).max())
+
+
 @_checker
 def check_random_warp(fn: Callable) -> None:
-    """fn(image, rng, coverage=, sigma=, size=) -> (warped, target), as ``warp.random_warp`` on the same seed."""
-    face = _texture((256, 256, 3), 5)
+    """fn(image, rng, coverage=, sigma=, size=) -> (warped, target): checked by its properties, not against one
+    implementation. Fed a face whose pixels hold their own coordinates, the warped input shows the jittered
+    control points the function used; the target must be the similarity fit of *those* points."""
+    coords, face = _coordinate_face(), _texture((256, 256, 3), 5)
     got = fn(face, np.random.default_rng(0), coverage=160, sigma=0.0, size=64)
     assert isinstance(got, tuple) and len(got) == 2, "return a pair: (warped input, target)"
     for name, image in zip(("warped", "target"), got, strict=True):
         image = np.asarray(image)
         assert image.shape == (64, 64, 3) and image.dtype == np.uint8, (
             f"{name}: want a uint8 image of shape (64, 64, 3), got {image.dtype} {image.shape}")
-    reference = warp.random_warp(face, np.random.default_rng(0), coverage=160, sigma=0.0, size=64)[1]
-    assert _grey_levels(got[1], reference) < 1, (
-        f"with sigma = 0 your target is {_grey_levels(got[1], reference):.1f} grey levels from the middle 160 px "
-        "resized to 64: the target grid spans the output's pixel centres, from -0.5 to size - 0.5")
+    for coverage, size in [(160, 64), (200, 128)]:
+        target = np.asarray(fn(coords, np.random.default_rng(0), coverage=coverage, sigma=0.0, size=size)[1])
+        scale = coverage / size  # source px per output px; pixel centres: output -0.5 is source 128 - coverage / 2
+        start = 128 - coverage / 2 + 0.5 * scale
+        identity = np.array([[scale, 0, start], [0, scale, start]])
+        off = _corner_gap(_affine_from(target), identity, size) / scale
+        assert off < 0.1, (
+            f"coverage {coverage}, size {size}, sigma = 0: your target is {off:.2f} output px from the middle "
+            f"{coverage} px scaled to {size} (want < 0.1): the target grid spans the output's pixel centres, "
+            "from -0.5 to size - 0.5")
     assert _grey_levels(got[0], got[1]) < 1, (
         f"with sigma = 0 the warped input should be the target, but they differ by {_grey_levels(*got):.1f} "
         "grey levels: resize each 5x5 map to size + 2 * (size // 8) px and keep its middle size x size")
     for coverage, sigma, size, seed in [(160, 5.0, 64, 1), (192, 8.0, 64, 2), (200, 5.0, 128, 3)]:
         kw = dict(coverage=coverage, sigma=sigma, size=size)
-        warped, target = (np.asarray(x) for x in fn(face, np.random.default_rng(seed), **kw))
-        again = fn(face, np.random.default_rng(seed), **kw)
+        where = f"coverage {coverage}, sigma {sigma}, size {size}"
+        warped, target = (np.asarray(x) for x in fn(coords, np.random.default_rng(seed), **kw))
+        again = fn(coords, np.random.default_rng(seed), **kw)
         assert np.array_equal(warped, again[0]) and np.array_equal(target, again[1]), (
             "the same seed must give the same pair: take every random number from rng")
-        want_warped, want_target = warp.random_warp(face, np.random.default_rng(seed), **kw)
-        off_w, off_t = _grey_levels(warped, want_warped), _grey_levels(target, want_target)
-        assert off_w < 1 and off_t < 1, (
-            f"coverage {coverage}, sigma {sigma}, size {size}, seed {seed}: your warped input is {off_w:.1f} and "
-            f"your target {off_t:.1f} grey levels from the package's (want < 1). Same seed, same numbers: draw the "
-            "x offsets, then the y offsets, each as rng.normal(0, sigma, (5, 5)); the target is the similarity "
-            "taking those jittered points onto the regular grid")
+        other = np.asarray(fn(coords, np.random.default_rng(seed + 100), **kw)[0])
+        assert not np.array_equal(warped, other), "another seed must give another warp: draw the jitter from rng"
+        # the control points this very call used, read back from its warped input
+        weights, sampled = _grid_weights(size), _sampled_from(warped)
+        points = np.linalg.lstsq(weights, sampled, rcond=None)[0]  # (25, 2), row by row
+        misfit = float(np.sqrt(((weights @ points - sampled) ** 2).sum(1).mean()))
+        assert misfit < 1.0, (
+            f"{where}: your warped input is not a 5x5 grid of points smoothed bilinearly (off by {misfit:.1f} px "
+            "on average): resize each jittered 5x5 map to size + 2 * (size // 8) px (bilinear), keep its middle "
+            "size x size, and sample the image there with cv2.remap")
+        grid = np.stack(warp.warp_grid(256, coverage), axis=-1).reshape(-1, 2)
+        spread = float(np.sqrt(((points - grid) ** 2).mean()))
+        assert 0.6 * sigma < spread < 1.5 * sigma, (
+            f"{where}: your control points lie {spread:.1f} px from the regular grid on average; with "
+            f"rng.normal(0, {sigma}, ...) added to each coordinate of a grid over the middle {coverage} px it "
+            f"should be about {sigma}")
+        step = np.linspace(0, size, 5) - 0.5
+        fit = align.umeyama(points, np.stack(np.meshgrid(step, step), axis=-1).reshape(-1, 2))
+        off = _corner_gap(_affine_from(target), np.linalg.inv(fit)[:2], size) * size / coverage
+        assert off < 0.1, (
+            f"{where}, seed {seed}: your target is {off:.2f} output px from the similarity that takes the jittered "
+            "points of your own warped input onto the regular grid (want < 0.1): fit it (align.umeyama) from the "
+            "same jittered points the warp used, onto a 5x5 grid on the output's pixel centres")
 
 
 # --- 06 encoder/decoder -------------------------------------------------------------------------
@@ -336,11 +395,15 @@ def check_decoder(fn: Callable) -> None:
     presets = _small_presets()
     built = fn(presets[0])
     for i, preset in enumerate(presets):
+        network = built if i == 0 else fn(preset)
+        # your network, with its own fresh weights, on codes far larger than any it will see: pixels stay in 0..1
+        loud = np.random.default_rng(10 + i).normal(0, 100, (2, 8, 8, preset.encoder_upscale)).astype(np.float32)
+        out = np.asarray(network(loud))
         x = np.random.default_rng(i).normal(0, 1, (2, 8, 8, preset.encoder_upscale)).astype(np.float32)
-        reference = _reference("decoder", preset)
-        _compare_networks(built if i == 0 else fn(preset), reference, preset, x, "decoder")
-        out = np.asarray(reference(x))
-        assert out.min() >= 0 and out.max() <= 1
+        _compare_networks(network, _reference("decoder", preset), preset, x, "decoder")
+        assert out.min() >= 0 and out.max() <= 1, (
+            f"decoder, preset {preset.name}: on large codes your decoder paints values from {out.min():.3g} to "
+            f"{out.max():.3g}; a face's pixels lie in 0..1: end with a sigmoid")
 
 
 @_checker

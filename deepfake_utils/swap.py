@@ -188,10 +188,13 @@ def label_frame(frame: np.ndarray, text: str = LABEL) -> np.ndarray:
 # --- temporal smoothing -----------------------------------------------------------------------------
 class OneEuroFilter:
     """The one-euro filter (Casiez et al. 2012): a low-pass whose cutoff rises with speed (still: smooth,
-    moving: responsive). Works on arrays of points; speeds are divided by ``scale`` (e.g. the face size)."""
+    moving: responsive). Works on arrays of points; speeds are divided by ``scale``, so ``beta`` is in Hz per
+    ``scale`` per second: ``smooth_track`` passes the inter-ocular distance (``beta`` per inter-ocular distance
+    per second, the same for a small and a big face); with ``scale`` = 1 it is per pixel per second, and the
+    same smoothing of a face takes ``beta`` / its inter-ocular distance in px."""
 
     def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float = 2.0, d_cutoff: float = 1.0) -> None:
-        """``min_cutoff`` Hz when still; ``beta`` raises it per unit of speed; ``d_cutoff`` smooths the speed."""
+        """``min_cutoff`` Hz when still; ``beta`` Hz more per ``scale`` per second of speed; ``d_cutoff`` smooths it."""
         self.dt, self.min_cutoff, self.beta, self.d_cutoff = 1.0 / fps, min_cutoff, beta, d_cutoff
         self.reset()
 

@@ -165,3 +165,26 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):  # the command line checks its pairs before any work
         bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])
+
+
+def _record(name: str) -> dict:
+    from pathlib import Path
+
+    return json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / name).read_text())
+
+
+def test_the_recorded_recipe_runs_say_what_notebook_07_says():
+    """Notebook 07 reads these records and its text states what they show: a re-recorded run that says otherwise
+    must change the text too."""
+    to_90 = {spec: run["minutes_to_90"] for spec, run in _record("recipes.json")["recipes"].items()}
+    assert to_90["fast"] is not None and (to_90["original"] is None or to_90["fast"] < to_90["original"])
+    arch = _record("architectures.json")
+    for recipe in ("fast", "original"):
+        classic, mirror = arch["recipes"][recipe], arch["recipes"][f"{recipe}:shared=decoder"]
+        assert classic["steps_to_90"] is not None and mirror["steps_to_90"] is None
+        assert max(p["id_retrieval"] for p in mirror["curve"]) == 0  # FaceReplace's swap: B nearest in no frame
+        assert mirror["curve"][-1]["expression_error"] <= min(0.03, classic["curve"][-1]["expression_error"])
+    fast_b = arch["recipes"]["fast:shared=decoder"]["curve"][-1]["through_b_encoder"]
+    original_b = arch["recipes"]["original:shared=decoder"]["curve"][-1]["through_b_encoder"]
+    assert fast_b["id_retrieval"] >= 0.9 and fast_b["recognised"] >= 0.9
+    assert original_b["id_retrieval"] < arch["recipes"]["original"]["curve"][-1]["id_retrieval"] - 0.5

@@ -67,17 +67,68 @@ def my_warp(image, rng, coverage=160, sigma=5.0, size=64, order="xy", centres=Tr
     return warped, cv2.warpAffine(image, matrix, (size, size), borderMode=cv2.BORDER_REPLICATE)
 
 
-def test_random_warp_checker():
+def other_warp(image, rng, coverage=160, sigma=5.0, size=64):
+    """A correct random warp written another way: its own draw order and shapes, its own bilinear interpolation,
+    scipy's sampling and its own least-squares similarity. Not the package's pixels, the same properties."""
+    from scipy import ndimage
+
+    half = image.shape[0] / 2
+    line = np.linspace(half - coverage / 2, half + coverage / 2, 5)
+    points = np.stack(np.meshgrid(line, line), -1) + sigma * rng.standard_normal((5, 5, 2))  # (x, y) together
+    pad = size // 8
+    where = (np.arange(size) + pad + 0.5) * 5 / (size + 2 * pad) - 0.5  # resize's sampling positions, 5 -> big
+    where = np.clip(where, 0, 4)
+    dense = ndimage.map_coordinates(points[..., 0], np.meshgrid(where, where, indexing="ij"), order=1), \
+        ndimage.map_coordinates(points[..., 1], np.meshgrid(where, where, indexing="ij"), order=1)
+
+    def sample(x, y):
+        return np.stack([ndimage.map_coordinates(image[..., c].astype(float), [y, x], order=1, mode="nearest")
+                         for c in range(3)], -1).round().clip(0, 255).astype(np.uint8)
+
+    step = np.linspace(0, size, 5) - 0.5
+    grid = np.stack(np.meshgrid(step, step), -1).reshape(-1, 2)
+    src = points.reshape(-1, 2)  # the least-squares similarity src -> grid, linear in (a, b, tx, ty)
+    design = np.zeros((50, 4))
+    design[0::2] = np.column_stack([src[:, 0], -src[:, 1], np.ones(25), np.zeros(25)])
+    design[1::2] = np.column_stack([src[:, 1], src[:, 0], np.zeros(25), np.ones(25)])
+    a, b, tx, ty = np.linalg.lstsq(design, grid.ravel(), rcond=None)[0]
+    inverse = np.linalg.inv(np.array([[a, -b, tx], [b, a, ty], [0, 0, 1]]))  # output pixels -> source pixels
+    i, j = np.mgrid[0:size, 0:size].astype(float)
+    target = sample(inverse[0, 0] * j + inverse[0, 1] * i + inverse[0, 2], inverse[1, 0] * j + inverse[1, 1] * i
+                    + inverse[1, 2])
+    return sample(*dense), target
+
+
+def test_random_warp_checker_checks_properties():
     assert checks.check_random_warp(warp.random_warp)
     assert checks.check_random_warp(my_warp)
+    assert checks.check_random_warp(lambda *a, **k: my_warp(*a, **k, order="yx"))  # y drawn first: right too
+    assert checks.check_random_warp(other_warp)
     assert checks.check_random_warp(todo) is False
-    with pytest.raises(AssertionError, match="x offsets, then the y offsets"):
-        checks.check_random_warp(lambda *a, **k: my_warp(*a, **k, order="yx"))
     with pytest.raises(AssertionError, match="pixel centres"):
         checks.check_random_warp(lambda *a, **k: my_warp(*a, **k, centres=False))
     fresh = np.random.default_rng(99)
     with pytest.raises(AssertionError, match="same seed"):  # randomness not from the rng it was given
         checks.check_random_warp(lambda image, rng, **k: my_warp(image, fresh, **k))
+
+    def plain_target(image, rng, coverage=160, sigma=5.0, size=64):  # the target ignores the jitter
+        return my_warp(image, rng, coverage, sigma, size)[0], warp.random_warp(image, rng, coverage=coverage,
+                                                                                sigma=0.0, size=size)[1]
+
+    with pytest.raises(AssertionError, match="own warped input"):
+        checks.check_random_warp(plain_target)
+
+    def other_points(image, rng, coverage=160, sigma=5.0, size=64):  # the target fitted to a second draw
+        warped = my_warp(image, rng, coverage, sigma, size)[0]
+        return warped, my_warp(image, rng, coverage, sigma, size)[1]
+
+    with pytest.raises(AssertionError, match="own warped input"):
+        checks.check_random_warp(other_points)
+    with pytest.raises(AssertionError, match="about"):  # the jitter ten times too small
+        checks.check_random_warp(lambda image, rng, coverage=160, sigma=5.0, size=64:
+                                 my_warp(image, rng, coverage, sigma / 10, size))
+    with pytest.raises(AssertionError, match="uint8"):
+        checks.check_random_warp(lambda *a, **k: tuple(x.astype(np.float32) for x in my_warp(*a, **k)))
 
 
 # --- 06 encoder and decoder ---------------------------------------------------------------------
@@ -105,6 +156,9 @@ def test_encoder_and_decoder_checkers():
         checks.check_decoder(lambda p: keras.Model(*(lambda m: (m.input, m.layers[-2].output))(model.build_decoder(p))))
     with pytest.raises(AssertionError, match="keras.Model"):
         checks.check_encoder(lambda p: None)
+    with pytest.raises(AssertionError, match="sigmoid"):  # a linear last layer: the learner's own network checked
+        checks.check_decoder(lambda p: keras.Model(*(lambda m: (m.input, keras.layers.Conv2D(3, 5, padding="same")(
+            m.layers[-2].output)))(model.build_decoder(p))))
 
 
 # --- 07 train step ------------------------------------------------------------------------------
