@@ -22,7 +22,7 @@ TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: setup data demo test test-fast test-slow test-colab test-latest lab lint bench student book book-check book-clean clean
+.PHONY: setup data demo test test-fast test-slow test-colab test-latest test-lowcpu lab lint bench student book book-check book-clean clean
 
 setup: $(STAMP)
 
@@ -82,6 +82,22 @@ test-latest:
 	DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(LATEST_VENV)/bin/python -m pytest $(XDIST) tests \
 	  notebooks/01_frames.ipynb notebooks/02_detection.ipynb notebooks/03_landmarks.ipynb \
 	  notebooks/04_alignment.ipynb notebooks/05_warping.ipynb $(NB_FLAGS)
+
+# The tests of the stages that run on OpenCV's and numpy's CPU kernels (and TensorFlow's oneDNN), again with the
+# newest vector instructions switched off (AVX-512 and AVX2): the machines here differ (AMD with and without AVX-512,
+# Intel with AMX), and a result must hold on all of them within its stated tolerance, not on one bit for bit.
+# (numpy 2.4 names its levels X86_V3/X86_V4; OpenCV 5 spells AVX512-SKX with a hyphen, 4.x with an underscore:
+# an unknown name is only warned about. The first lines printed show what is left on.)
+LOWCPU_ENV := NPY_DISABLE_CPU_FEATURES="X86_V4 X86_V3 AVX512_ICL AVX512_SPR" \
+  OPENCV_CPU_DISABLE="AVX512-SKX,AVX512-CLX,AVX512_SKX,AVX2,FMA3,FP16,AVX" ONEDNN_MAX_CPU_ISA=SSE41
+LOWCPU_TESTS := tests/test_warp.py tests/test_align.py tests/test_landmarks.py tests/test_detect.py \
+  tests/test_metrics.py tests/test_swap.py tests/test_model.py
+
+test-lowcpu: setup
+	$(LOWCPU_ENV) $(PY) -c "import cv2, numpy._core._multiarray_umath as m; \
+	print('numpy dispatch on:', [k for k in m.__cpu_dispatch__ if m.__cpu_features__.get(k)]); \
+	print('opencv:', cv2.getCPUFeaturesLine())"
+	$(LOWCPU_ENV) DEEPFAKE_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest $(XDIST) $(LOWCPU_TESTS)
 
 # The demo's targets on the sample data (a working swap within its training budget): about 8 minutes.
 test-slow: setup
