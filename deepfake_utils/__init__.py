@@ -15,10 +15,14 @@ from .errors import (  # noqa: E402
     DataError,
     DeepfakeError,
     ImageError,
+    InvalidArgument,
     NoFaceError,
     OutputError,
     VideoError,
 )
 
 __version__ = "0.1.0"
-__all__ = ["DeepfakeError", "DataError", "VideoError", "ImageError", "NoFaceError", "AlignmentsError", "OutputError"]
+__all__ = [
+    "DeepfakeError", "DataError", "VideoError", "ImageError", "InvalidArgument", "NoFaceError", "AlignmentsError",
+    "OutputError",
+]

@@ -12,6 +12,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from .errors import InvalidArgument
 from .fileio import ensure_rgb_uint8
 
 ALIGNED_SIZE = 256  # px: side of the aligned crops that extraction writes
@@ -32,7 +33,7 @@ def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np
     """The 3x3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` points onto ``dst``."""
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
+        raise InvalidArgument(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
     return _fit(_skimage_transform("SimilarityTransform" if estimate_scale else "EuclideanTransform"), src, dst)
 
 
@@ -63,11 +64,11 @@ def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     if hasattr(transform_class, "from_estimate"):
         fitted = transform_class.from_estimate(src, dst)
         if not fitted:  # 0.26 returns a falsy failure object instead of raising
-            raise ValueError(f"{transform_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
+            raise InvalidArgument(f"{transform_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
         return np.asarray(fitted.params)
     fitted = transform_class()
     if not fitted.estimate(src, dst):
-        raise ValueError(f"{transform_class.__name__} fit failed (degenerate points?)")
+        raise InvalidArgument(f"{transform_class.__name__} fit failed (degenerate points?)")
     return np.asarray(fitted.params)
 
 
@@ -126,7 +127,7 @@ def mean_shape(shapes: np.ndarray, iterations: int = 20) -> np.ndarray:
     """Generalised Procrustes mean of (N, P, 2) shapes, scaled and centred into the unit square."""
     shapes = np.asarray(shapes, np.float64)
     if shapes.ndim != 3 or shapes.shape[2] != 2 or len(shapes) < 2:
-        raise ValueError(f"need an (N, P, 2) stack of at least two shapes, got {shapes.shape}")
+        raise InvalidArgument(f"need an (N, P, 2) stack of at least two shapes, got {shapes.shape}")
     mean = shapes.mean(0) - shapes.mean(0).mean(0)  # start from the plain average: keeps it upright
     mean /= np.linalg.norm(mean)
     for _ in range(iterations):

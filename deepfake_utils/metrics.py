@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from . import video
 from .detect import face_encoding
+from .errors import InvalidArgument, NoFaceError
 from .fileio import ensure_rgb_uint8, read_image, write_json_atomic
 from .landmarks import inter_ocular_distance, landmark_error
 
@@ -56,7 +57,7 @@ def mean_encoding(images: Iterable[np.ndarray | str | os.PathLike], *, progress:
     """The mean encoding of a person over several images (paths or arrays): their identity's centre."""
     found = encodings_of(images, progress=progress)
     if not found:
-        raise ValueError("no face found in any of the images")
+        raise NoFaceError("no face found in any of the images")
     return np.mean(found, axis=0)
 
 
@@ -86,7 +87,7 @@ def sample_gallery(target: str = "George_W_Bush", n_target: int = 64, n_other: i
     from . import data
 
     if not 0 < n_target <= data.HELD_OUT:
-        raise ValueError(f"n_target must be 1..{data.HELD_OUT}: only the last {data.HELD_OUT} photos are held out")
+        raise InvalidArgument(f"n_target must be 1..{data.HELD_OUT}: only the last {data.HELD_OUT} photos are held out")
     gallery = {}
     names = [target] + [name for name in data.IDENTITIES if name != target] * (n_other > 0)
     for name in tqdm(names, desc="gallery", unit="identity", disable=not progress):
@@ -108,7 +109,7 @@ def identity_scores(encodings: Sequence[np.ndarray | None], gallery: dict[str, n
     frames = len(encodings)
     found = [e for e in encodings if e is not None]
     if not frames:
-        raise ValueError("no frames to score")
+        raise InvalidArgument("no frames to score")
     nearest, to_target, to_source = [], [], []
     for encoding in found:
         name, distances = nearest_identity(encoding, gallery)
@@ -216,16 +217,16 @@ def evaluate(source: str | os.PathLike, swapped: str | os.PathLike, gallery: dic
     source when evaluating often.
     """
     if target not in gallery:
-        raise ValueError(f"the target {target!r} is not in the gallery ({sorted(gallery)})")
+        raise InvalidArgument(f"the target {target!r} is not in the gallery ({sorted(gallery)})")
     src = source_track or face_track(source, max_frames=max_frames, track=False, progress=progress)
     found_source = [e for e in src.encodings if e is not None]
     if not found_source:
-        raise ValueError(f"{source}: no face found in the source video")
+        raise NoFaceError(f"{source}: no face found in the source video")
     identities = {SOURCE: np.mean(found_source, axis=0), **{k: v for k, v in gallery.items() if k != SOURCE}}
     out = face_track(swapped, max_frames=max_frames, track=False, regions=src.landmarks, progress=progress)
     frames = len(src.landmarks) if max_frames is None else min(len(src.landmarks), max_frames)
     if len(out.landmarks) > frames:
-        raise ValueError(f"{swapped}: has more frames than its source {source}; is it the swap of that video?")
+        raise InvalidArgument(f"{swapped}: has more frames than its source {source}; is it the swap of that video?")
     for missing in (out.landmarks, out.encodings, out.sharpness):  # frames the swap lacks are misses
         missing.extend([None] * (frames - len(missing)))
     src_jitter, out_jitter = jitter(src.landmarks[:frames]), jitter(out.landmarks)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from . import align, blend, video
 from .checkpoint import saved_kind
-from .errors import DeepfakeError, OutputError
+from .errors import DeepfakeError, InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel, crop_to_model
@@ -125,11 +125,11 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.mask is not None and self.mask not in MASKS:
-            raise DeepfakeError(f"unknown mask {self.mask!r}; choose one of {MASKS}")
+            raise InvalidArgument(f"unknown mask {self.mask!r}; choose one of {MASKS}")
         if self.colour not in blend.COLOUR_METHODS:
-            raise DeepfakeError(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
+            raise InvalidArgument(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
         if self.side not in ("a", "b"):
-            raise DeepfakeError(f"side must be 'a' or 'b', not {self.side!r}")
+            raise InvalidArgument(f"side must be 'a' or 'b', not {self.side!r}")
 
 
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
@@ -245,10 +245,10 @@ def parse_ranges(spec: str | None) -> Callable[[int], bool]:
             first = int(low) if low else 1
             last = (int(high) if high else math.inf) if sep else first
             if first < 1 or last < first:
-                raise ValueError(part)
+                raise InvalidArgument(part)
             parts.append((first, last))
     except ValueError:
-        raise DeepfakeError(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
+        raise InvalidArgument(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
     return lambda index: any(first <= index <= last for first, last in parts)
 
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from .detect import Box
+from .errors import InvalidArgument
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import REGIONS
 
@@ -57,7 +58,7 @@ def contact_sheet(images: Sequence[np.ndarray], *, ncols: int = 8, size: int = 1
                   labels: Sequence[str] | None = None) -> np.ndarray:
     """Tile images (resized to ``size`` px squares) into one uint8 RGB sheet, optionally labelled."""
     if not images:
-        raise ValueError("contact_sheet needs at least one image")
+        raise InvalidArgument("contact_sheet needs at least one image")
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
     sheet = np.zeros((nrows * size, ncols * size, 3), np.uint8)
