@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import configure
+from .config import SEED
 from .defaults import COLOUR_METHODS, CONVERT, CONVERT_MASKS, GAN_PRESETS, LABEL, MODELS, RECIPES
 from .errors import DeepfakeError
 
@@ -330,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
     p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints (default 100)")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed of a new model (default 1234); a resumed model keeps its own")
+                   help=f"seed of a new model (default {SEED}); a resumed model keeps its own")
     p.set_defaults(func=_train, check=_check_train_args, tensorflow=True)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")
@@ -372,6 +374,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors of the course package print one clear line and exit 1."""
+    configure()
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "check", None):

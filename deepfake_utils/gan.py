@@ -49,6 +49,7 @@ from .checkpoint import (
     read_checkpoint,
     read_model_state,
 )
+from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning
 from .model import COVERAGE, SwapModel, upscale
 from .train import load_model, onednn_enabled, pair_dataset
@@ -577,7 +578,7 @@ class GanTrainer(CheckpointedTrainer):
         self.colour = colour or "shift"
         if self.colour not in ("shift", "raw"):
             raise DeepfakeError(f"colour must be 'shift' or 'raw', not {self.colour!r}")
-        self.seed = 1234 if seed is None else seed
+        self.seed = SEED if seed is None else seed
         self.batch_size = batch_size or self.preset.batch_size
         self.total_steps = total_steps
         self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
