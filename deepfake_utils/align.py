@@ -116,13 +116,6 @@ def alignment_residual(landmarks: np.ndarray, matrix: np.ndarray, size: int = AL
     return float(np.linalg.norm(aligned - mean_face_target(size), axis=1).mean() / size)
 
 
-def blur_score(image: np.ndarray) -> float:
-    """Sharpness as the variance of the Laplacian of the grey image: low values mean a blurry face."""
-    ensure_rgb_uint8(image)
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
-
-
 def mean_shape(shapes: np.ndarray, iterations: int = 20) -> np.ndarray:
     """Generalised Procrustes mean of (N, P, 2) shapes, scaled and centred into the unit square."""
     shapes = np.asarray(shapes, np.float64)

@@ -31,6 +31,7 @@ from . import video
 from .detect import face_encoding
 from .errors import InvalidArgument, NoFaceError
 from .fileio import ensure_rgb_uint8, read_image, write_json_atomic
+from .images import to_uint8
 from .landmarks import inter_ocular_distance, landmark_error
 
 #: face_recognition's rule of thumb: encodings nearer than this are the same person.
@@ -73,7 +74,7 @@ def crop_encodings(crops: Iterable[np.ndarray], size: int = 128) -> list[np.ndar
     for crop in crops:
         crop = np.asarray(crop)
         if crop.dtype != np.uint8:
-            crop = (np.clip(crop, 0, 1) * 255).round().astype(np.uint8)
+            crop = to_uint8(crop)
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC if crop.shape[0] < size else cv2.INTER_AREA)
         found.append(face_encoding(crop, (0, size, size, 0)))
     return found

@@ -26,6 +26,7 @@ from . import align, blend, video
 from .checkpoint import saved_kind
 from .errors import DeepfakeError, InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
+from .images import to_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel, crop_to_model
 from .train import load_model, shift_colour
@@ -67,20 +68,15 @@ def _model_input(model: SwapModel | GanModel, faces: np.ndarray) -> np.ndarray:
     return faces.astype(np.float32) / 255
 
 
-def _to_uint8(images) -> np.ndarray:
-    """The model's float images (0..1) as uint8."""
-    return (np.clip(np.asarray(images, np.float32), 0, 1) * 255).round().astype(np.uint8)
-
-
 def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
     """Encode a batch of uint8 faces and decode them as ``side`` ('a' or 'b'): the swapped faces, uint8."""
-    return _to_uint8(model.swap(_model_input(model, faces), side))
+    return to_uint8(model.swap(_model_input(model, faces), side))
 
 
 def predict_with_mask(model: GanModel, faces: np.ndarray, side: str = "b") -> tuple[np.ndarray, np.ndarray]:
     """As ``predict`` for a GAN: the swapped faces (uint8) and their learned alpha masks (float32 (N, size, size))."""
     face, alpha = model.swap_with_mask(_model_input(model, faces), side)
-    return _to_uint8(face), np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
+    return to_uint8(face), np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
 
 
 def load(model_dir: str | os.PathLike) -> SwapModel | GanModel:
