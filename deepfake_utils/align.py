@@ -30,46 +30,27 @@ def mean_face() -> np.ndarray:
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np.ndarray:
-    """The 3x3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` points onto ``dst``."""
+    """The 3x3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` points onto ``dst``.
+
+    Umeyama (1991): centre both point sets, take the SVD of their covariance, and read the rotation off it
+    (flipping the last direction if it would mirror), the scale off the singular values, then the shift.
+    """
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
         raise InvalidArgument(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
-    return _fit(_skimage_transform("SimilarityTransform" if estimate_scale else "EuclideanTransform"), src, dst)
-
-
-_SKIMAGE_TRANSFORMS = ("SimilarityTransform", "EuclideanTransform")
-
-
-def __getattr__(name: str) -> type:
-    """scikit-image's transform classes, imported on first use: they pull in scipy (about 0.4 s to import),
-    which ``extract`` loads in a thread beside its models instead of before everything else."""
-    if name in _SKIMAGE_TRANSFORMS:
-        from skimage import transform
-
-        globals().update({n: getattr(transform, n) for n in _SKIMAGE_TRANSFORMS})
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _skimage_transform(name: str) -> type:
-    return globals()[name] if name in globals() else __getattr__(name)
-
-
-def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Fit a scikit-image transform class, on scikit-image 0.26+ (``from_estimate``) and 0.25 (``estimate``).
-
-    0.26 added the class method ``from_estimate`` and deprecated the in-place ``estimate``; Colab still
-    ships 0.25, which has only ``estimate``. Both run the same Umeyama fit.
-    """
-    if hasattr(transform_class, "from_estimate"):
-        fitted = transform_class.from_estimate(src, dst)
-        if not fitted:  # 0.26 returns a falsy failure object instead of raising
-            raise InvalidArgument(f"{transform_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
-        return np.asarray(fitted.params)
-    fitted = transform_class()
-    if not fitted.estimate(src, dst):
-        raise InvalidArgument(f"{transform_class.__name__} fit failed (degenerate points?)")
-    return np.asarray(fitted.params)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_centred, dst_centred = src - src_mean, dst - dst_mean
+    covariance = dst_centred.T @ src_centred / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    if np.linalg.matrix_rank(covariance) == 0:
+        raise InvalidArgument("Umeyama fit failed: the points do not spread out (degenerate points?)")
+    signs = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])  # -1: the best fit would mirror
+    rotation = u @ np.diag(signs) @ vt
+    scale = singular @ signs / src_centred.var(axis=0).sum() if estimate_scale else 1.0
+    matrix = np.eye(3)
+    matrix[:2, :2] = scale * rotation
+    matrix[:2, 2] = dst_mean - matrix[:2, :2] @ src_mean
+    return matrix
 
 
 def mean_face_target(size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:

@@ -130,11 +130,10 @@ class FaceFinder:
 
 
 def load_models() -> None:
-    """Load what finding and aligning faces needs (detector, landmark model, scikit-image), e.g. in a thread."""
+    """Load what finding and aligning faces needs (detector, landmark model, mean face), e.g. in a thread."""
     detect.hog_detector()
     landmarks.shape_predictor()
-    target = align.mean_face_target()
-    align.umeyama(target, target)  # its first call imports scikit-image (and scipy)
+    align.mean_face_target()
 
 
 def _in_background(task: Callable[[], object]) -> Future:
