@@ -23,13 +23,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, blend, video
-from .checkpoint import saved_kind
+from .checkpoint import saved_kind, shift_colour
 from .errors import DeepfakeError, InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .images import to_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel, crop_to_model
-from .train import load_model, shift_colour
+from .train import load_model
 
 if TYPE_CHECKING:
     from .gan import GanModel
