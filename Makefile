@@ -157,7 +157,8 @@ lab: setup
 
 lint: setup
 	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
+	$(VENV)/bin/lint-imports  # the import contract in pyproject.toml (ARCHITECTURE.md)
 
 clean:
-	rm -rf $(VENV) $(COLAB_VENV) $(LATEST_VENV) out student .pytest_cache .ruff_cache build *.egg-info $(BOOK_BUILD)
+	rm -rf $(VENV) $(COLAB_VENV) $(LATEST_VENV) out student .pytest_cache .ruff_cache .grimp_cache .import_linter_cache build *.egg-info $(BOOK_BUILD)
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -12,6 +12,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from .errors import InvalidArgument
 from .fileio import ensure_rgb_uint8
 
 ALIGNED_SIZE = 256  # px: side of the aligned crops that extraction writes
@@ -29,46 +30,27 @@ def mean_face() -> np.ndarray:
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray, estimate_scale: bool = True) -> np.ndarray:
-    """The 3x3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` points onto ``dst``."""
+    """The 3x3 least-squares similarity (rotation, uniform scale, shift) mapping ``src`` points onto ``dst``.
+
+    Umeyama (1991): centre both point sets, take the SVD of their covariance, and read the rotation off it
+    (flipping the last direction if it would mirror), the scale off the singular values, then the shift.
+    """
     src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
-    return _fit(_skimage_transform("SimilarityTransform" if estimate_scale else "EuclideanTransform"), src, dst)
-
-
-_SKIMAGE_TRANSFORMS = ("SimilarityTransform", "EuclideanTransform")
-
-
-def __getattr__(name: str) -> type:
-    """scikit-image's transform classes, imported on first use: they pull in scipy (about 0.4 s to import),
-    which ``extract`` loads in a thread beside its models instead of before everything else."""
-    if name in _SKIMAGE_TRANSFORMS:
-        from skimage import transform
-
-        globals().update({n: getattr(transform, n) for n in _SKIMAGE_TRANSFORMS})
-        return globals()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _skimage_transform(name: str) -> type:
-    return globals()[name] if name in globals() else __getattr__(name)
-
-
-def _fit(transform_class: type, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Fit a scikit-image transform class, on scikit-image 0.26+ (``from_estimate``) and 0.25 (``estimate``).
-
-    0.26 added the class method ``from_estimate`` and deprecated the in-place ``estimate``; Colab still
-    ships 0.25, which has only ``estimate``. Both run the same Umeyama fit.
-    """
-    if hasattr(transform_class, "from_estimate"):
-        fitted = transform_class.from_estimate(src, dst)
-        if not fitted:  # 0.26 returns a falsy failure object instead of raising
-            raise ValueError(f"{transform_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
-        return np.asarray(fitted.params)
-    fitted = transform_class()
-    if not fitted.estimate(src, dst):
-        raise ValueError(f"{transform_class.__name__} fit failed (degenerate points?)")
-    return np.asarray(fitted.params)
+        raise InvalidArgument(f"need two matching (N, 2) point sets with N >= 2, got {src.shape} and {dst.shape}")
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_centred, dst_centred = src - src_mean, dst - dst_mean
+    covariance = dst_centred.T @ src_centred / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    if np.linalg.matrix_rank(covariance) == 0:
+        raise InvalidArgument("Umeyama fit failed: the points do not spread out (degenerate points?)")
+    signs = np.array([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])  # -1: the best fit would mirror
+    rotation = u @ np.diag(signs) @ vt
+    scale = singular @ signs / src_centred.var(axis=0).sum() if estimate_scale else 1.0
+    matrix = np.eye(3)
+    matrix[:2, :2] = scale * rotation
+    matrix[:2, 2] = dst_mean - matrix[:2, :2] @ src_mean
+    return matrix
 
 
 def mean_face_target(size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:
@@ -115,18 +97,11 @@ def alignment_residual(landmarks: np.ndarray, matrix: np.ndarray, size: int = AL
     return float(np.linalg.norm(aligned - mean_face_target(size), axis=1).mean() / size)
 
 
-def blur_score(image: np.ndarray) -> float:
-    """Sharpness as the variance of the Laplacian of the grey image: low values mean a blurry face."""
-    ensure_rgb_uint8(image)
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
-
-
 def mean_shape(shapes: np.ndarray, iterations: int = 20) -> np.ndarray:
     """Generalised Procrustes mean of (N, P, 2) shapes, scaled and centred into the unit square."""
     shapes = np.asarray(shapes, np.float64)
     if shapes.ndim != 3 or shapes.shape[2] != 2 or len(shapes) < 2:
-        raise ValueError(f"need an (N, P, 2) stack of at least two shapes, got {shapes.shape}")
+        raise InvalidArgument(f"need an (N, P, 2) stack of at least two shapes, got {shapes.shape}")
     mean = shapes.mean(0) - shapes.mean(0).mean(0)  # start from the plain average: keeps it upright
     mean /= np.linalg.norm(mean)
     for _ in range(iterations):

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, metrics
+from .errors import InvalidArgument
 from .extract import ALIGNMENTS_FILE, extract_sample_faces, load_alignments
 from .model import SHARED, Preset, get_preset
 from .swap import convert
@@ -44,10 +45,10 @@ def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
             precision = value
         elif key == "shared":
             if value not in SHARED:
-                raise ValueError(f"{spec}: shared must be one of {SHARED}, not {value!r}")
+                raise InvalidArgument(f"{spec}: shared must be one of {SHARED}, not {value!r}")
             shared = value
         elif key not in types or key == "name":
-            raise ValueError(f"{spec}: unknown recipe field {key!r}")
+            raise InvalidArgument(f"{spec}: unknown recipe field {key!r}")
         else:
             updates[key] = value if key == "colour" else (int(value) if key in ("coverage", "batch_size")
                                                              else float(value))
@@ -62,10 +63,10 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
     ``steps`` (measuring every ``every_steps``) when given; its curve of metrics."""
     if steps is not None:
         if not every_steps or not 0 < every_steps <= steps:
-            raise ValueError(f"measure every 0 < N <= steps steps (got every_steps={every_steps}, steps={steps})")
+            raise InvalidArgument(f"measure every 0 < N <= steps steps (got every_steps={every_steps}, steps={steps})")
         total, every = steps, every_steps
     elif not 0 < every <= minutes:
-        raise ValueError(f"measure every 0 < N <= minutes (got every={every}, minutes={minutes})")
+        raise InvalidArgument(f"measure every 0 < N <= minutes (got every={every}, minutes={minutes})")
     else:
         total = minutes
     recipe, precision, shared = parse_recipe(spec)
@@ -189,8 +190,8 @@ def parse_pair(spec: str) -> tuple[str, str]:
     """'KatieHill:Serena_Williams' -> (source video's short name, B's LFW identity), both checked."""
     source, sep, target = spec.partition(":")
     if not sep or source not in data.SOURCE_VIDEOS or target not in data.lfw_splits()["swap"]:
-        raise ValueError(f"{spec!r}: a pair is SOURCE:IDENTITY with SOURCE one of {sorted(data.SOURCE_VIDEOS)} and "
-                         f"IDENTITY one of the swap identities {data.lfw_splits()['swap']}")
+        raise InvalidArgument(f"{spec!r}: a pair is SOURCE:IDENTITY with SOURCE one of {sorted(data.SOURCE_VIDEOS)} "
+                              f"and IDENTITY one of the swap identities {data.lfw_splits()['swap']}")
     return source, target
 
 
@@ -282,7 +283,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
-        raise ValueError("give a training budget: minutes, steps or both")
+        raise InvalidArgument("give a training budget: minutes, steps or both")
     get_preset(preset)
     parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from skimage.exposure import match_histograms
 
+from .errors import InvalidArgument
 from .fileio import ensure_rgb_uint8
 
 MASKS = ("rect", "hull", "hull_rect")
@@ -38,7 +39,7 @@ def face_mask(kind: str, shape: tuple[int, ...], landmarks: np.ndarray, matrix: 
         return hull_mask(shape, landmarks)
     if kind == "hull_rect":
         return hull_mask(shape, landmarks) * rect_mask(shape, matrix, size)
-    raise ValueError(f"unknown mask {kind!r}; choose one of {MASKS}")
+    raise InvalidArgument(f"unknown mask {kind!r}; choose one of {MASKS}")
 
 
 def adjust_mask(mask: np.ndarray, erode: int = 0, blur: int = 0) -> np.ndarray:
@@ -56,7 +57,7 @@ def adjust_mask(mask: np.ndarray, erode: int = 0, blur: int = 0) -> np.ndarray:
 def _inside(mask: np.ndarray) -> np.ndarray:
     inside = np.asarray(mask) > 0.5
     if not inside.any():
-        raise ValueError("the mask is empty: no pixels to correct")
+        raise InvalidArgument("the mask is empty: no pixels to correct")
     return inside
 
 
@@ -104,7 +105,7 @@ def correct_colour(method: str, image: np.ndarray, reference: np.ndarray, mask: 
         return match_histogram(image, reference, mask)
     if method == "lab":
         return transfer_lab(image, reference, mask)
-    raise ValueError(f"unknown colour method {method!r}; choose one of {COLOUR_METHODS}")
+    raise InvalidArgument(f"unknown colour method {method!r}; choose one of {COLOUR_METHODS}")
 
 
 def sharpen(image: np.ndarray, amount: float = 0.5, sigma: float = 1.5) -> np.ndarray:

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from . import warp
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _stale_in, write_image, write_json_atomic
+from .images import to_uint8
 from .model import COVERAGE
 
 STATE_FILE = "state.json"
@@ -180,7 +181,7 @@ def from_saved(cls: type, saved: dict) -> Any:
 def preview_picture(side_a: np.ndarray, side_b: np.ndarray) -> np.ndarray:
     """The trainers' preview: side A's columns beside side B's, one face per row, float 0..1 to uint8."""
     grid = np.concatenate([side_a, side_b], axis=2)
-    return (np.clip(np.concatenate(list(grid), axis=0), 0, 1) * 255).round().astype(np.uint8)
+    return to_uint8(np.concatenate(list(grid), axis=0))
 
 
 class CheckpointedTrainer:

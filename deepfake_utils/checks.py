@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from . import align, detect, landmarks, warp
+from .errors import InvalidArgument
 
 
 @contextlib.contextmanager
@@ -168,10 +169,23 @@ def _random_similarity(rng: np.random.Generator, scale: bool = True) -> np.ndarr
 
 
 def _scikit_image_fit(src: np.ndarray, dst: np.ndarray, scale: bool = True) -> np.ndarray:
-    """scikit-image's own estimator (what ``align.umeyama`` calls), for the checkers' reference answers."""
-    from skimage.transform import EuclideanTransform, SimilarityTransform
+    """scikit-image's own estimator, the checkers' independent reference for ``align.umeyama``.
 
-    return align._fit(SimilarityTransform if scale else EuclideanTransform, src, dst)
+    scikit-image 0.26 added the class method ``from_estimate`` (a falsy result on failure) and deprecated the
+    in-place ``estimate``; Colab still ships 0.25, which has only ``estimate``. Both run the same Umeyama fit.
+    """
+    from skimage import transform
+
+    fit_class = transform.SimilarityTransform if scale else transform.EuclideanTransform
+    if hasattr(fit_class, "from_estimate"):
+        fitted = fit_class.from_estimate(src, dst)
+        if not fitted:
+            raise InvalidArgument(f"{fit_class.__name__} fit failed: {getattr(fitted, 'message', fitted)}")
+        return np.asarray(fitted.params)
+    fitted = fit_class()
+    if not fitted.estimate(src, dst):
+        raise InvalidArgument(f"{fit_class.__name__} fit failed (degenerate points?)")
+    return np.asarray(fitted.params)
 
 
 def _check_point_fit(fn: Callable, scale: bool) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import configure
+from .config import SEED
 from .defaults import COLOUR_METHODS, CONVERT, CONVERT_MASKS, GAN_PRESETS, LABEL, MODELS, RECIPES
 from .errors import DeepfakeError
 
@@ -398,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float, default=None, help="default: the preset's (original: 5e-5)")
     p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints (default 100)")
     p.add_argument("--seed", type=int, default=None,
-                   help="seed of a new model (default 1234); a resumed model keeps its own")
+                   help=f"seed of a new model (default {SEED}); a resumed model keeps its own")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="a new autoencoder starts from the generic face model shipped for its preset (`pretrain`): "
                         "its encoder, or its encoder and decoders (default: random weights)")
@@ -460,6 +462,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; errors of the course package print one clear line and exit 1."""
+    configure()
     args = build_parser().parse_args(argv)
     if hasattr(args, "argv"):
         args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with what it makes

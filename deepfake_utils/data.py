@@ -4,15 +4,19 @@ Every file is named by its path relative to the mirror root (the layout of ``sha
 ``video-retalking/examples/face/2.mp4``. ``fetch`` returns the path of a verified copy in the cache:
 
 1. a cached copy whose sha256 matches is returned (checked on every hit);
-2. otherwise the file is copied from the mirror folder (``DEEPFAKE_DATA_MIRROR``) if one is set,
-   or downloaded from its pinned public URL with pooch;
+2. otherwise the file is copied from the mirror folder (``DEEPFAKE_DATA_MIRROR``) if one is set (a pooch
+   downloader of our own), or downloaded from its pinned public URL;
 3. the new copy is written under a temporary name, checked, and only then renamed into place.
+
+pooch (``pooch.create`` over the registry) does 1 and 3; this module adds the mirror, the URLs and the errors.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -129,47 +133,55 @@ def _target(cache: Path, relpath: str) -> Path:
     return target
 
 
-def _copy_from_mirror(src: Path, target: Path, digest: str) -> None:
-    if not src.is_file():
-        raise DataError(f"{src}: not in the mirror folder {MIRROR_ENV}; check the folder or unset the variable")
-    # a name of this process's own: parallel test workers or notebooks may fetch the same file at once
-    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+def _pooch(cache: Path, relpath: str) -> pooch.Pooch:
+    """pooch over the registry (path -> sha256), kept under ``cache``; ``relpath`` gets its pinned URL."""
+    return pooch.create(path=cache, base_url="", registry=registry(), urls={relpath: url_for(relpath)})
+
+
+def _from_mirror(mirror: Path, relpath: str) -> Callable[[str, str, pooch.Pooch], None]:
+    """A pooch downloader that copies the file from the local mirror folder instead of the internet."""
+
+    def copy(url: str, output_file: str, _pooch: pooch.Pooch) -> None:
+        src = mirror / relpath
+        if not src.is_file():
+            raise DataError(f"{src}: not in the mirror folder {MIRROR_ENV}; check the folder or unset the variable")
+        shutil.copyfile(src, output_file)
+
+    return copy
+
+
+@contextmanager
+def _pooch_quiet() -> Iterator[None]:
+    """pooch logs every download on its own stderr handler; the course shows a progress bar instead."""
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
     try:
-        shutil.copyfile(src, part)
-        got = sha256(part)
-        if got != digest:
-            raise DataError(f"{src}: sha256 {got} does not match the registry ({digest}); the mirror copy is damaged")
-        os.replace(part, target)
+        yield
     finally:
-        part.unlink(missing_ok=True)
-
-
-def _download(relpath: str, target: Path, digest: str, progress: bool) -> None:
-    url = url_for(relpath)
-    try:
-        pooch.retrieve(url, known_hash=f"sha256:{digest}", fname=target.name, path=target.parent, progressbar=progress)
-    except ValueError as exc:  # pooch's checksum mismatch; it has already removed the temp file
-        raise DataError(f"{url}: downloaded file fails its sha256 check ({exc})") from exc
-    except OSError as exc:  # requests' connection errors derive from OSError
-        raise DataError(
-            f"{url}: download failed ({exc}); without internet, point {MIRROR_ENV} at a local copy of the data"
-        ) from exc
+        logger.setLevel(level)
 
 
 def fetch(relpath: str, *, cache: str | os.PathLike | None = None, progress: bool = False) -> Path:
     """Return the local path of a verified copy of one registry file, fetching it if needed."""
     _check_known(relpath)
-    digest = registry()[relpath]
     root = Path(cache) if cache is not None else cache_dir()
     target = _target(root, relpath)
-    if target.is_file() and sha256(target) == digest:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     mirror = mirror_dir()
-    if mirror is not None:
-        _copy_from_mirror(mirror / relpath, target, digest)
-    else:
-        _download(relpath, target, digest, progress)
+    try:
+        with _pooch_quiet():
+            _pooch(root, relpath).fetch(relpath, downloader=None if mirror is None else _from_mirror(mirror, relpath),
+                                        progressbar=progress and mirror is None)
+    except ValueError as exc:  # pooch's sha256 mismatch; it has already removed the temp file
+        if mirror is not None:
+            raise DataError(f"{mirror / relpath}: its sha256 does not match the registry; the mirror copy is damaged "
+                            f"({exc})") from exc
+        raise DataError(f"{url_for(relpath)}: downloaded file fails its sha256 check ({exc})") from exc
+    except OSError as exc:  # requests' connection errors derive from OSError
+        if mirror is not None:
+            raise
+        raise DataError(f"{url_for(relpath)}: download failed ({exc}); without internet, point {MIRROR_ENV} at a "
+                        "local copy of the data") from exc
     return target
 
 

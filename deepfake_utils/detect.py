@@ -21,7 +21,7 @@ import cv2
 import dlib
 import numpy as np
 
-from .errors import OutputError
+from .errors import InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left)
@@ -114,7 +114,7 @@ def detect_faces(image: np.ndarray, *, model: str = "hog", upsample: int = 1) ->
     """All faces in an image with face_recognition's HOG or CNN detector (the naive, full-frame way)."""
     ensure_rgb_uint8(image)
     if model not in ("hog", "cnn"):
-        raise ValueError(f"model must be 'hog' or 'cnn', not {model!r}")
+        raise InvalidArgument(f"model must be 'hog' or 'cnn', not {model!r}")
     return face_recognition_api().face_locations(image, number_of_times_to_upsample=upsample, model=model)
 
 
@@ -198,7 +198,7 @@ def pick_face(boxes: list[Box], shape: tuple[int, ...], how: str = "center") -> 
     if how == "center":
         cx, cy = shape[1] / 2, shape[0] / 2
         return min(boxes, key=lambda b: (box_center(b)[0] - cx) ** 2 + (box_center(b)[1] - cy) ** 2)
-    raise ValueError(f"how must be 'center' or 'largest', not {how!r}")
+    raise InvalidArgument(f"how must be 'center' or 'largest', not {how!r}")
 
 
 def crop_face(image: np.ndarray, box: Box, padding: float = 0.25) -> np.ndarray:

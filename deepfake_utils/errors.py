@@ -6,6 +6,10 @@ class DeepfakeError(Exception):
     """Base class of every error the course package raises on purpose."""
 
 
+class InvalidArgument(DeepfakeError, ValueError):
+    """A function or command-line argument is out of its valid range or of the wrong kind."""
+
+
 class DataError(DeepfakeError):
     """A sample-data file is unknown, missing, unreachable or fails its checksum."""
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import align, detect, landmarks, video
+from . import align, detect, landmarks, metrics, video
 from .errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, OutputError
 from .fileio import ensure_rgb_uint8, read_image, remove_stale_temp_files, write_bytes_atomic, write_image
 
@@ -130,11 +130,10 @@ class FaceFinder:
 
 
 def load_models() -> None:
-    """Load what finding and aligning faces needs (detector, landmark model, scikit-image), e.g. in a thread."""
+    """Load what finding and aligning faces needs (detector, landmark model, mean face), e.g. in a thread."""
     detect.hog_detector()
     landmarks.shape_predictor()
-    target = align.mean_face_target()
-    align.umeyama(target, target)  # its first call imports scikit-image (and scipy)
+    align.mean_face_target()
 
 
 def _in_background(task: Callable[[], object]) -> Future:
@@ -494,7 +493,7 @@ def extract(
 def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:
     matrix = found.matrix if size == align.ALIGNED_SIZE else align.alignment_matrix(found.landmarks, size)
     crop = align.align_face(image, matrix, size)
-    blur = align.blur_score(crop)
+    blur = metrics.sharpness(crop)
     name = f"{key}_{index}.png"
     folder = ""
     if blur_threshold is not None and blur < blur_threshold:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import DeepfakeError, ImageError, OutputError
+from .images import to_uint8
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -156,7 +157,7 @@ def to_rgb_uint8(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     elif np.issubdtype(img.dtype, np.floating):
         if np.nanmin(img) < 0 or np.nanmax(img) > 1:
             raise ImageError(f"{name}: float images must be in 0..1, got {np.nanmin(img):.3g}..{np.nanmax(img):.3g}")
-        img = np.round(np.nan_to_num(img) * 255).astype(np.uint8)
+        img = to_uint8(np.nan_to_num(img))
     elif img.dtype == bool:
         img = img.astype(np.uint8) * 255
     elif img.dtype != np.uint8:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,8 +49,9 @@ from .checkpoint import (
     read_checkpoint,
     read_model_state,
 )
+from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning
-from .model import COVERAGE, SwapModel, upscale
+from .model import COVERAGE, SwapModel, get_preset, upscale
 from .train import load_model, onednn_enabled, pair_dataset
 
 Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
@@ -92,15 +93,6 @@ GAN_PRESETS: dict[str, GanPreset] = {
                       decoder_filters=(64, 32, 16), decoder_attention=(), disc_filters=(32, 64, 128),
                       learning_rate=2e-4, autoencoder="tiny"),
 }
-
-
-def get_gan_preset(preset: str | GanPreset, **changes) -> GanPreset:
-    """A GAN preset by name (see ``GAN_PRESETS``), optionally with some fields changed."""
-    if isinstance(preset, GanPreset):
-        return replace(preset, **changes) if changes else preset
-    if preset not in GAN_PRESETS:
-        raise DeepfakeError(f"unknown GAN preset {preset!r}; choose one of {sorted(GAN_PRESETS)}")
-    return replace(GAN_PRESETS[preset], **changes) if changes else GAN_PRESETS[preset]
 
 
 # --- blocks -----------------------------------------------------------------------------------------
@@ -164,7 +156,7 @@ def residual_block(x: keras.KerasTensor, filters: int, name: str) -> keras.Keras
 
 def build_encoder(preset: str | GanPreset = "standard") -> keras.Model:
     """The shared encoder: a face (size x size x 3, 0..1) to an 8x8 code (layer names as the autoencoder's)."""
-    p = get_gan_preset(preset)
+    p = get_preset(preset, GAN_PRESETS)
     face = keras.Input((p.size, p.size, 3), name="face")
     x = face
     if p.stem:
@@ -189,7 +181,7 @@ def build_encoder(preset: str | GanPreset = "standard") -> keras.Model:
 
 def build_decoder(preset: str | GanPreset = "standard", name: str = "decoder") -> keras.Model:
     """One identity's decoder: the 8x8 code to [face (size x size x 3), alpha mask (size x size x 1)], 0..1."""
-    p = get_gan_preset(preset)
+    p = get_preset(preset, GAN_PRESETS)
     if 8 * 2 ** len(p.decoder_filters) != p.size:
         raise DeepfakeError(f"GAN preset {p.name}: the decoder must upscale 8 px to {p.size} px")
     code = keras.Input((8, 8, p.encoder_upscale), name="code")
@@ -209,7 +201,7 @@ def build_decoder(preset: str | GanPreset = "standard", name: str = "decoder") -
 def build_discriminator(preset: str | GanPreset = "standard", name: str = "discriminator") -> keras.Model:
     """A PatchGAN: (face, warped input) as 6 channels to an (size/8) x (size/8) map of verdicts (linear: LSGAN);
     its convolutions have no bias, as faceswap-GAN's."""
-    p = get_gan_preset(preset)
+    p = get_preset(preset, GAN_PRESETS)
     pair = keras.Input((p.size, p.size, 6), name="face_and_input")
     x = pair
     for i, filters in enumerate(p.disc_filters):
@@ -300,7 +292,7 @@ class GanModel:
 def build_gan(preset: str | GanPreset = "standard", *, discriminators: bool = True, coverage: int = COVERAGE,
               colour_shift: tuple[float, float, float] | None = None, **changes) -> GanModel:
     """A fresh GAN of a preset (see ``GAN_PRESETS``); ``discriminators=False`` builds the generator only."""
-    p = get_gan_preset(preset, **changes)
+    p = get_preset(preset, GAN_PRESETS, **changes)
     discs = (build_discriminator(p, "disc_a"), build_discriminator(p, "disc_b")) if discriminators else (None, None)
     return GanModel(p, build_encoder(p), build_decoder(p, "decoder_a"), build_decoder(p, "decoder_b"), *discs,
                     coverage=coverage, colour_shift=colour_shift)
@@ -544,9 +536,10 @@ class GanTrainer(CheckpointedTrainer):
         self.warm_start_report: dict | None = None
         if state is not None:
             saved = _saved_gan_preset(state)
-            if preset is not None and get_gan_preset(preset).name != saved.name:
-                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} GAN, not "
-                                      f"{get_gan_preset(preset).name!r}; use another folder to start a new model")
+            given = get_preset(preset, GAN_PRESETS) if preset is not None else saved
+            if given.name != saved.name:
+                raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} GAN, not {given.name!r}; use another "
+                                      "folder to start a new model")
             saved_config = _saved_config(state)
             if config is not None and config != saved_config:
                 raise CheckpointError(f"{self.model_dir}: was trained with other GAN loss settings; leave the config "
@@ -566,7 +559,7 @@ class GanTrainer(CheckpointedTrainer):
                                     f"(from step {state['step']}; recorded in state.json)")
             total_steps = total_steps or state.get("total_steps")
             self.warm_start_report = state.get("warm_start")
-        self.preset = get_gan_preset(preset or "tiny")
+        self.preset = get_preset(preset or "tiny", GAN_PRESETS)
         self.config = config or GanConfig()
         autoencoder = None
         if warm_start_from is not None:
@@ -577,7 +570,7 @@ class GanTrainer(CheckpointedTrainer):
         self.colour = colour or "shift"
         if self.colour not in ("shift", "raw"):
             raise DeepfakeError(f"colour must be 'shift' or 'raw', not {self.colour!r}")
-        self.seed = 1234 if seed is None else seed
+        self.seed = SEED if seed is None else seed
         self.batch_size = batch_size or self.preset.batch_size
         self.total_steps = total_steps
         self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None

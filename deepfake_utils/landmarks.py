@@ -14,6 +14,7 @@ import dlib
 import numpy as np
 
 from .detect import Box, css_to_rect, import_quietly, rotate_image, rotation_matrix
+from .errors import InvalidArgument
 from .fileio import ensure_rgb_uint8
 
 N_LANDMARKS = 68
@@ -66,7 +67,7 @@ def predict_landmarks(image: np.ndarray, box: Box, *, angle: float = 0.0) -> np.
 def region(landmarks: np.ndarray, name: str) -> np.ndarray:
     """The points of one named region (see ``REGIONS``)."""
     if name not in REGIONS:
-        raise KeyError(f"unknown region {name!r}; choose from {list(REGIONS)}")
+        raise InvalidArgument(f"unknown region {name!r}; choose from {list(REGIONS)}")
     return landmarks[REGIONS[name]]
 
 
@@ -85,5 +86,5 @@ def landmark_error(reference: np.ndarray, other: np.ndarray) -> float:
     """Mean point distance between two landmark sets, divided by the reference's inter-ocular distance."""
     reference, other = np.asarray(reference, np.float64), np.asarray(other, np.float64)
     if reference.shape != other.shape:
-        raise ValueError(f"landmark shapes differ: {reference.shape} vs {other.shape}")
+        raise InvalidArgument(f"landmark shapes differ: {reference.shape} vs {other.shape}")
     return float(np.linalg.norm(reference - other, axis=1).mean() / inter_ocular_distance(reference))

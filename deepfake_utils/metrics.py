@@ -34,8 +34,9 @@ from tqdm.auto import tqdm
 
 from . import video
 from .detect import face_encoding
-from .errors import DeepfakeError
+from .errors import DeepfakeError, InvalidArgument, NoFaceError
 from .fileio import ensure_rgb_uint8, read_image, write_json_atomic
+from .images import to_uint8
 from .landmarks import inter_ocular_distance, landmark_error
 
 #: face_recognition's rule of thumb: encodings nearer than this are the same person.
@@ -67,7 +68,7 @@ def mean_encoding(images: Iterable[np.ndarray | str | os.PathLike], *, progress:
     """The mean encoding of a person over several images (paths or arrays): their identity's centre."""
     found = encodings_of(images, progress=progress)
     if not found:
-        raise ValueError("no face found in any of the images")
+        raise NoFaceError("no face found in any of the images")
     return np.mean(found, axis=0)
 
 
@@ -83,7 +84,7 @@ def crop_encodings(crops: Iterable[np.ndarray], size: int = 128) -> list[np.ndar
     for crop in crops:
         crop = np.asarray(crop)
         if crop.dtype != np.uint8:
-            crop = (np.clip(crop, 0, 1) * 255).round().astype(np.uint8)
+            crop = to_uint8(crop)
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC if crop.shape[0] < size else cv2.INTER_AREA)
         found.append(face_encoding(crop, (0, size, size, 0)))
     return found
@@ -124,7 +125,7 @@ def gallery_names(target: str, size: str = "small") -> list[str]:
     elif size == "large":
         names = [*data.lfw_splits()["gallery100"], *data.lfw_splits()["gallery10"]]
     else:
-        raise DeepfakeError(f"gallery size must be 'small' or 'large', not {size!r}")
+        raise InvalidArgument(f"gallery size must be 'small' or 'large', not {size!r}")
     return [name for name in names if name != target]
 
 
@@ -137,7 +138,7 @@ def sample_gallery(target: str = "George_W_Bush", n_target: int = 64, n_other: i
     from . import data
 
     if n_target < 1:
-        raise ValueError(f"n_target must be at least 1, got {n_target}")
+        raise InvalidArgument(f"n_target must be at least 1, got {n_target}")
     names = [target] + gallery_names(target, size) * (n_other > 0)
     gallery = {}
     for name in tqdm(names, desc=f"gallery ({len(names)} identities)", unit="identity", disable=not progress):
@@ -145,7 +146,7 @@ def sample_gallery(target: str = "George_W_Bush", n_target: int = 64, n_other: i
         picked = files[-min(n_target, data.held_out(name)):] if name == target else files[:n_other]
         found = [e for e in (photo_encoding(p) for p in picked) if e is not None]
         if not found:
-            raise DeepfakeError(f"{name}: no face found in any of its {len(picked)} gallery photos")
+            raise NoFaceError(f"{name}: no face found in any of its {len(picked)} gallery photos")
         gallery[name] = np.mean(found, axis=0)
     return gallery
 
@@ -162,7 +163,7 @@ def identity_scores(encodings: Sequence[np.ndarray | None], gallery: dict[str, n
     frames = len(encodings)
     found = [e for e in encodings if e is not None]
     if not frames:
-        raise ValueError("no frames to score")
+        raise InvalidArgument("no frames to score")
     nearest, to_target, to_source = [], [], []
     for encoding in found:
         name, distances = nearest_identity(encoding, gallery)
@@ -227,9 +228,9 @@ def band_energy(image: np.ndarray, region: np.ndarray, sigma: float) -> float:
     the energy of the structure finer than ``sigma``; a blur has little of it."""
     ensure_rgb_uint8(image)
     if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+        raise InvalidArgument(f"sigma must be positive, got {sigma}")
     if not region.any():
-        raise ValueError("the region is empty")
+        raise InvalidArgument("the region is empty")
     rows, cols = np.nonzero(region.any(axis=1))[0], np.nonzero(region.any(axis=0))[0]
     pad = int(np.ceil(4 * sigma))  # the blur's reach: enough of the surroundings, not the whole frame
     top, bottom = max(rows[0] - pad, 0), min(rows[-1] + pad + 1, region.shape[0])
@@ -337,16 +338,16 @@ def evaluate(source: str | os.PathLike, swapped: str | os.PathLike, gallery: dic
     source when evaluating often.
     """
     if target not in gallery:
-        raise ValueError(f"the target {target!r} is not in the gallery ({sorted(gallery)})")
+        raise InvalidArgument(f"the target {target!r} is not in the gallery ({sorted(gallery)})")
     src = source_track or face_track(source, max_frames=max_frames, track=False, progress=progress)
     found_source = [e for e in src.encodings if e is not None]
     if not found_source:
-        raise ValueError(f"{source}: no face found in the source video")
+        raise NoFaceError(f"{source}: no face found in the source video")
     identities = {SOURCE: np.mean(found_source, axis=0), **{k: v for k, v in gallery.items() if k != SOURCE}}
     out = face_track(swapped, max_frames=max_frames, track=False, regions=src.landmarks, progress=progress)
     frames = len(src.landmarks) if max_frames is None else min(len(src.landmarks), max_frames)
     if len(out.landmarks) > frames:
-        raise ValueError(f"{swapped}: has more frames than its source {source}; is it the swap of that video?")
+        raise InvalidArgument(f"{swapped}: has more frames than its source {source}; is it the swap of that video?")
     for missing in (out.landmarks, out.encodings, out.sharpness, out.detail):  # frames the swap lacks are misses
         missing.extend([None] * (frames - len(missing)))
     src_jitter, out_jitter = jitter(src.landmarks[:frames]), jitter(out.landmarks)

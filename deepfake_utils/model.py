@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import keras
 import numpy as np
@@ -23,7 +24,7 @@ import tensorflow as tf
 from keras import layers
 
 from .align import ALIGNED_SIZE
-from .errors import DeepfakeError
+from .errors import DeepfakeError, InvalidArgument
 
 COVERAGE = 160  # px of the 256 px aligned crop that the model sees (the original's framing)
 
@@ -68,13 +69,17 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def get_preset(preset: str | Preset, **changes) -> Preset:
-    """A preset by name (see ``PRESETS``), optionally with some fields changed."""
-    if isinstance(preset, Preset):
+AnyPreset = TypeVar("AnyPreset")  # a Preset, or the GAN's GanPreset
+
+
+def get_preset(preset: str | AnyPreset, presets: dict[str, AnyPreset] = PRESETS, **changes) -> AnyPreset:
+    """A preset by name from ``presets`` (the autoencoder's; ``gan.GAN_PRESETS`` for the GAN), some fields changed."""
+    if not isinstance(preset, str):
         return replace(preset, **changes) if changes else preset
-    if preset not in PRESETS:
-        raise DeepfakeError(f"unknown model preset {preset!r}; choose one of {sorted(PRESETS)}")
-    return replace(PRESETS[preset], **changes) if changes else PRESETS[preset]
+    if preset not in presets:
+        kind = "GAN" if presets is not PRESETS else "model"
+        raise InvalidArgument(f"unknown {kind} preset {preset!r}; choose one of {sorted(presets)}")
+    return replace(presets[preset], **changes) if changes else presets[preset]
 
 
 @keras.saving.register_keras_serializable(package="deepfake_utils")
@@ -99,7 +104,7 @@ def upscale(x, filters: int, kind: str = "shuffle", name: str | None = None):
         x = layers.UpSampling2D(2)(x)
         x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv" if name else None)(x)
         return layers.LeakyReLU(0.1)(x)
-    raise DeepfakeError(f"upscale must be 'shuffle' or 'upsample', not {kind!r}")
+    raise InvalidArgument(f"upscale must be 'shuffle' or 'upsample', not {kind!r}")
 
 
 def _check(preset: Preset) -> None:
@@ -146,7 +151,7 @@ def build_decoder(preset: str | Preset = "original", name: str = "decoder") -> k
 
 def _side(side: str) -> str:
     if side not in ("a", "b"):
-        raise DeepfakeError(f"side must be 'a' or 'b', not {side!r}")
+        raise InvalidArgument(f"side must be 'a' or 'b', not {side!r}")
     return side
 
 

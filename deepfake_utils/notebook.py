@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import configure
 from .config import QUICK_ENV, Settings, cpu_cores, gpu_names, settings, tensorflow_gpus, train_eta_minutes
 from .errors import DeepfakeError
 
@@ -250,6 +251,7 @@ def setup(seed: int | None = None, *, quick: bool | None = None, drive_out: str 
           check_versions: bool = True) -> Settings:
     """Choose the mode, seed numpy/random, set the plot style, check versions, report the GPU and the training
     plan; on Colab, optionally keep ``out/`` on Google Drive. Returns the settings."""
+    configure()
     import matplotlib.pyplot as plt
 
     if check_versions:

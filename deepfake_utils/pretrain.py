@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DeepfakeError
+from .errors import DeepfakeError, InvalidArgument
 from .fileio import write_json_atomic
 
 #: Where the weights the project trained itself are kept (small files, with their sha256 and recipe).
@@ -127,7 +127,7 @@ def initialise(model, name: str | os.PathLike = "generic-tiny", parts: str = "al
     """Start a new model from the generic one: its encoder (``parts="encoder"``), or its encoder and, for both
     decoders, the generic decoder (``"all"``); returns the weights file's record."""
     if parts not in INIT_PARTS:
-        raise DeepfakeError(f"parts must be one of {INIT_PARTS}, not {parts!r}")
+        raise InvalidArgument(f"parts must be one of {INIT_PARTS}, not {parts!r}")
     if model.preset.shared != "encoder":
         raise DeepfakeError("the generic model starts the classic design (one encoder, two decoders) only")
     weights, meta = load_weights(name)

@@ -23,12 +23,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, blend, video
-from .checkpoint import saved_kind
-from .errors import DeepfakeError, OutputError
+from .checkpoint import saved_kind, shift_colour
+from .errors import DeepfakeError, InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
+from .images import to_uint8
 from .landmarks import inter_ocular_distance
 from .model import COVERAGE, SwapModel, crop_to_model
-from .train import load_model, shift_colour
+from .train import load_model
 
 if TYPE_CHECKING:
     from .gan import GanModel
@@ -67,20 +68,15 @@ def _model_input(model: SwapModel | GanModel, faces: np.ndarray) -> np.ndarray:
     return faces.astype(np.float32) / 255
 
 
-def _to_uint8(images) -> np.ndarray:
-    """The model's float images (0..1) as uint8."""
-    return (np.clip(np.asarray(images, np.float32), 0, 1) * 255).round().astype(np.uint8)
-
-
 def predict(model: SwapModel, faces: np.ndarray, side: str = "b") -> np.ndarray:
     """Encode a batch of uint8 faces and decode them as ``side`` ('a' or 'b'): the swapped faces, uint8."""
-    return _to_uint8(model.swap(_model_input(model, faces), side))
+    return to_uint8(model.swap(_model_input(model, faces), side))
 
 
 def predict_with_mask(model: GanModel, faces: np.ndarray, side: str = "b") -> tuple[np.ndarray, np.ndarray]:
     """As ``predict`` for a GAN: the swapped faces (uint8) and their learned alpha masks (float32 (N, size, size))."""
     face, alpha = model.swap_with_mask(_model_input(model, faces), side)
-    return _to_uint8(face), np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
+    return to_uint8(face), np.clip(np.asarray(alpha, np.float32)[..., 0], 0, 1)
 
 
 def load(model_dir: str | os.PathLike) -> SwapModel | GanModel:
@@ -125,11 +121,11 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.mask is not None and self.mask not in MASKS:
-            raise DeepfakeError(f"unknown mask {self.mask!r}; choose one of {MASKS}")
+            raise InvalidArgument(f"unknown mask {self.mask!r}; choose one of {MASKS}")
         if self.colour not in blend.COLOUR_METHODS:
-            raise DeepfakeError(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
+            raise InvalidArgument(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
         if self.side not in ("a", "b"):
-            raise DeepfakeError(f"side must be 'a' or 'b', not {self.side!r}")
+            raise InvalidArgument(f"side must be 'a' or 'b', not {self.side!r}")
 
 
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
@@ -248,10 +244,10 @@ def parse_ranges(spec: str | None) -> Callable[[int], bool]:
             first = int(low) if low else 1
             last = (int(high) if high else math.inf) if sep else first
             if first < 1 or last < first:
-                raise ValueError(part)
+                raise InvalidArgument(part)
             parts.append((first, last))
     except ValueError:
-        raise DeepfakeError(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
+        raise InvalidArgument(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
     return lambda index: any(first <= index <= last for first, last in parts)
 
 

@@ -36,6 +36,7 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     read_state_file,
     shift_colour,
 )
+from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
 from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
@@ -44,7 +45,7 @@ from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
 def onednn_enabled() -> bool | None:
     """Whether TensorFlow runs its oneDNN CPU kernels in this process (None if it cannot say).
 
-    ``import deepfake_utils`` before TensorFlow switches them on for x86 CPUs (see the package docstring).
+    ``deepfake_utils.configure()`` before TensorFlow switches them on for x86 CPUs (the CLI and notebook setup call it).
     """
     try:
         from tensorflow.python.util import _pywrap_util_port  # TensorFlow has no public query for this
@@ -278,7 +279,7 @@ class Trainer(CheckpointedTrainer):
         then the global one, split between them). On a CPU, ``mixed_precision`` defaults to bfloat16 where
         ``bfloat16_by_default()`` says it wins, float32 elsewhere; ``"bfloat16"`` or ``False`` choose.
 
-        On resume, ``seed`` and ``batch_size`` (default 1234 and the preset's for a new model) must be left out
+        On resume, ``seed`` and ``batch_size`` (default SEED and the preset's for a new model) must be left out
         or equal the saved ones: they define the data stream. A new ``learning_rate`` is applied, recorded in
         state.json and listed in ``changes``.
         """
@@ -298,7 +299,7 @@ class Trainer(CheckpointedTrainer):
             preset, recipe, seed, batch_size = saved, saved_recipe, state["seed"], state["batch_size"]
         self.preset = get_preset(preset or "tiny")
         self.recipe = get_recipe(recipe or "fast")
-        self.seed, self.coverage = (1234 if seed is None else seed), self.recipe.coverage
+        self.seed, self.coverage = (SEED if seed is None else seed), self.recipe.coverage
         self.batch_size = batch_size or self.recipe.batch_size or self.preset.batch_size
         self.colour_shift = tuple(state["colour_shift"]) if state and state.get("colour_shift") else None
         self.train_seconds = float(state.get("train_seconds", 0.0)) if state else 0.0  # training time so far

@@ -14,7 +14,7 @@ import imageio_ffmpeg
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import OutputError, VideoError
+from .errors import InvalidArgument, OutputError, VideoError
 from .fileio import (
     IMAGE_SUFFIXES,
     atomic_path,
@@ -142,7 +142,7 @@ def iter_frames(
     elif backend == "opencv":
         frames = _iter_opencv(path, fps)
     else:
-        raise ValueError(f"backend must be 'ffmpeg' or 'opencv', not {backend!r}")
+        raise InvalidArgument(f"backend must be 'ffmpeg' or 'opencv', not {backend!r}")
     total = None
     if progress:
         info = probe(path)

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from .detect import Box
+from .errors import InvalidArgument
 from .fileio import atomic_path, ensure_rgb_uint8
 from .landmarks import REGIONS
 
@@ -57,7 +58,7 @@ def contact_sheet(images: Sequence[np.ndarray], *, ncols: int = 8, size: int = 1
                   labels: Sequence[str] | None = None) -> np.ndarray:
     """Tile images (resized to ``size`` px squares) into one uint8 RGB sheet, optionally labelled."""
     if not images:
-        raise ValueError("contact_sheet needs at least one image")
+        raise InvalidArgument("contact_sheet needs at least one image")
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
     sheet = np.zeros((nrows * size, ncols * size, 3), np.uint8)
@@ -84,7 +85,7 @@ def closeup(frames: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, heig
     """Eyes and mouth, source beside swap, one row per (source frame, swapped frame, source landmarks): the
     regions a person looks at first, cut from both frames at the same place and scaled to ``height`` px."""
     if not frames:
-        raise ValueError("closeup needs at least one (source, swapped, landmarks) frame")
+        raise InvalidArgument("closeup needs at least one (source, swapped, landmarks) frame")
     rows = []
     for source, swapped, points in frames:
         points = np.asarray(points, np.float64)

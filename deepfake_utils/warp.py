@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from .align import umeyama
+from .errors import InvalidArgument
 from .fileio import ensure_rgb_uint8
 
 GRID = 5  # control points per side of the warp grid
@@ -56,9 +57,9 @@ def random_warp(
     ensure_rgb_uint8(image)
     side = image.shape[0]
     if image.shape[1] != side:
-        raise ValueError(f"random_warp needs a square face crop, got {image.shape[1]}x{side}")
+        raise InvalidArgument(f"random_warp needs a square face crop, got {image.shape[1]}x{side}")
     if not 0 < coverage <= side:
-        raise ValueError(f"coverage must be in 1..{side} px for a {side} px crop, got {coverage}")
+        raise InvalidArgument(f"coverage must be in 1..{side} px for a {side} px crop, got {coverage}")
     mapx, mapy = warp_grid(side, coverage)
     noisy_x = mapx + rng.normal(scale=sigma, size=mapx.shape)
     noisy_y = mapy + rng.normal(scale=sigma, size=mapy.shape)
@@ -93,7 +94,7 @@ def training_batch(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A batch of (warped, target) pairs as two uint8 arrays (B, size, size, 3), faces drawn with replacement."""
     if not faces:
-        raise ValueError("training_batch needs at least one face")
+        raise InvalidArgument("training_batch needs at least one face")
     picks = rng.integers(0, len(faces), size=batch_size)
     pairs = [training_pair(faces[i], rng, **kwargs) for i in picks]
     return np.stack([w for w, _ in pairs]), np.stack([t for _, t in pairs])

@@ -60,19 +60,13 @@ def test_inverse_matrix_round_trips(frame):
     assert np.abs(restored[inner].astype(int) - frame[inner].astype(int)).mean() < 6
 
 
-def test_blur_score_drops_when_blurred(frame):
-    import cv2
-
-    assert align.blur_score(cv2.GaussianBlur(frame, (9, 9), 3)) < align.blur_score(frame) / 2
-
-
 def test_umeyama_rejects_mismatched_points():
     with pytest.raises(ValueError):
         align.umeyama(np.zeros((5, 2)), np.zeros((4, 2)))
 
 
 def _umeyama_np(src, dst, scale=True):
-    """An independent Umeyama fit (numpy only): the reference for the two scikit-image API paths."""
+    """A second numpy Umeyama fit: what the stand-ins for the two scikit-image APIs return."""
     mu_s, mu_d = src.mean(0), dst.mean(0)
     u, d, vt = np.linalg.svd((dst - mu_d).T @ (src - mu_s) / len(src))
     s = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
@@ -118,26 +112,48 @@ def _fake_transforms(api, calls, fail=False):
 
 
 @pytest.mark.parametrize("api", ["0.26", "0.25"])
-def test_umeyama_works_with_both_scikit_image_apis(monkeypatch, api):
+def test_the_checkers_scikit_image_fit_works_with_both_apis(monkeypatch, api):
+    from skimage import transform
+
+    from deepfake_utils import checks
+
     calls = []
     similarity, euclidean = _fake_transforms(api, calls)
-    monkeypatch.setattr(align, "SimilarityTransform", similarity)
-    monkeypatch.setattr(align, "EuclideanTransform", euclidean)
+    monkeypatch.setattr(transform, "SimilarityTransform", similarity)
+    monkeypatch.setattr(transform, "EuclideanTransform", euclidean)
     rng = np.random.default_rng(1)
     truth = _random_similarity(rng)
     src = rng.uniform(0, 256, (51, 2))
-    assert np.abs(align.umeyama(src, align.transform_points(src, truth[:2])) - truth).max() < 1e-6
-    rigid = align.umeyama(src, align.transform_points(src, truth[:2]), estimate_scale=False)
+    assert np.abs(checks._scikit_image_fit(src, align.transform_points(src, truth[:2])) - truth).max() < 1e-6
+    rigid = checks._scikit_image_fit(src, align.transform_points(src, truth[:2]), scale=False)
     assert np.allclose(np.linalg.det(rigid[:2, :2]), 1)  # no scale in the rigid fit
     assert calls == ["from_estimate" if api == "0.26" else "estimate"] * 2
 
 
 @pytest.mark.parametrize("api", ["0.26", "0.25"])
-def test_umeyama_reports_a_failed_fit_with_both_apis(monkeypatch, api):
-    similarity, euclidean = _fake_transforms(api, [], fail=True)
-    monkeypatch.setattr(align, "SimilarityTransform", similarity)
+def test_the_checkers_scikit_image_fit_reports_a_failure_with_both_apis(monkeypatch, api):
+    from skimage import transform
+
+    from deepfake_utils import checks
+
+    similarity, _ = _fake_transforms(api, [], fail=True)
+    monkeypatch.setattr(transform, "SimilarityTransform", similarity)
     with pytest.raises(ValueError, match="fit failed"):
-        align.umeyama(np.eye(3, 2), np.eye(3, 2))
+        checks._scikit_image_fit(np.eye(3, 2), np.eye(3, 2))
+
+
+@pytest.mark.parametrize("scale", [True, False])
+def test_umeyama_in_numpy_matches_scikit_image(scale):
+    from deepfake_utils import checks
+
+    rng = np.random.default_rng(2)
+    for _ in range(10):
+        src = rng.uniform(0, 256, (51, 2))
+        noisy = align.transform_points(src, _random_similarity(rng)[:2]) + rng.normal(0, 3, src.shape)
+        mirrored = src * [-1, 1] + rng.normal(0, 3, src.shape)  # the best rotation, not the reflection
+        for dst in (noisy, mirrored):
+            want = checks._scikit_image_fit(src, dst, scale)
+            assert np.abs(align.umeyama(src, dst, estimate_scale=scale) - want).max() < 1e-6
 
 
 def test_umeyama_rejects_degenerate_points_with_the_installed_scikit_image():

@@ -161,10 +161,10 @@ def test_a_killed_extraction_resumes_and_matches_an_uninterrupted_one(sample_vid
     out = tmp_path / "killed"
     script = textwrap.dedent(f"""
         import time
-        from deepfake_utils import align, extract
+        from deepfake_utils import extract, metrics
         extract.SAVE_SECONDS = 0  # save after every frame, and go slowly, so that the kill lands mid-run
-        score = align.blur_score
-        align.blur_score = lambda crop: (time.sleep(0.3), score(crop))[1]
+        score = metrics.sharpness
+        metrics.sharpness = lambda crop: (time.sleep(0.3), score(crop))[1]
         extract.extract({str(sample_video)!r}, {str(out)!r}, max_frames={frames}, progress=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE)

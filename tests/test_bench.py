@@ -15,9 +15,12 @@ from deepfake_utils import bench, extract, train
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
 
 
-def test_importing_the_package_first_switches_on_onednn_on_x86_unless_told_otherwise():
+def test_configure_first_switches_on_onednn_on_x86_unless_told_otherwise():
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
-    code = ("import os, deepfake_utils; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'));"
+    code = "import os, deepfake_utils; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["None"]  # importing the package changes nothing
+    code = ("import os, deepfake_utils; deepfake_utils.configure(); print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'));"
             "from deepfake_utils.train import onednn_enabled; print(onednn_enabled())")
     lines = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                            check=True).stdout.split()
@@ -25,7 +28,7 @@ def test_importing_the_package_first_switches_on_onednn_on_x86_unless_told_other
         assert lines == ["1", "True"]
     else:
         assert lines[0] == "None"
-    code = "import os, deepfake_utils; print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
+    code = "import os, deepfake_utils; deepfake_utils.configure(); print(os.environ.get('TF_ENABLE_ONEDNN_OPTS'))"
     out = subprocess.run([sys.executable, "-c", code], env={**env, "TF_ENABLE_ONEDNN_OPTS": "0"},
                          capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0"]  # a value the user set wins
