@@ -155,6 +155,7 @@ def _train(args: argparse.Namespace) -> int:
     if kind == "gan" and saved is None and args.steps is None:
         raise DeepfakeError("a new GAN needs --steps: its loss schedule (perceptual loss, mask hinge, learning "
                             "rate) switches at fractions of the run's steps (--minutes may stop it earlier)")
+    _warn_unaligned(args.a_dir, args.b_dir)
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
     if kind == "gan":
         from .gan import GanConfig, GanTrainer
@@ -179,6 +180,17 @@ def _train(args: argparse.Namespace) -> int:
                                                                          strict=True))
         print(f"steps {start} -> {trainer.step}; {losses}; checkpoint and preview.png in {args.model_dir}")
     return 0
+
+
+def _warn_unaligned(*folders: str) -> None:
+    """Warn about a face folder that `extract` did not write: raw photos train a model that swaps nothing."""
+    from .errors import DeepfakeWarning
+
+    for folder in folders:
+        if Path(folder).is_dir() and not (Path(folder) / "alignments.json").is_file():
+            warnings.warn(f"{folder}: no alignments.json, so these may be raw photos rather than aligned faces (a "
+                          f"model trained on them swaps badly); run python -m deepfake_utils extract {folder} "
+                          "FACES_DIR and train on FACES_DIR", DeepfakeWarning, stacklevel=2)
 
 
 def _precision(name: str | None) -> bool | str | None:

@@ -30,5 +30,10 @@ class AlignmentsError(DeepfakeError):
     """An alignments file is missing, malformed or of an unknown version."""
 
 
+class InvalidArgument(DeepfakeError, ValueError):
+    """A function or command-line argument is out of its valid range or of the wrong kind."""
+
+
 class DeepfakeWarning(UserWarning):
     """Something was repaired or changed on the user's behalf (the command line prints it as ``warning: ...``)."""
+
