@@ -173,8 +173,11 @@ def _train(args: argparse.Namespace) -> int:
     print(f"training {trainer.summary()}")
     for change in trainer.changes:
         print(f"changed: {change}")
-    start = trainer.step
-    history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every)
+    start, printed = trainer.step, len(trainer.changes)
+    history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every,
+                          new_data=args.new_data)
+    for change in trainer.changes[printed:]:
+        print(f"changed: {change}")
     if history:
         losses = ", ".join(f"{name} {value:.4f}" for name, value in zip(trainer.history_columns, history[-1][1:],
                                                                          strict=True))
@@ -343,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=100, help="steps between checkpoints (default 100)")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of a new model (default 1234); a resumed model keeps its own")
+    p.add_argument("--new-data", action="store_true",
+                   help="resume on other faces than the model was trained on (its old checkpoints are kept aside)")
     p.set_defaults(func=_train, check=_check_train_args, tensorflow=True)
 
     p = sub.add_parser("convert", help="swap the face in a video with a trained model (audio kept, labelled)")

@@ -342,8 +342,8 @@ def test_train_skips_unreadable_faces_with_a_count(sample_faces, tmp_path):
 class Inputs:
     """Input files the rows build on, made once per session (small: 256 px frames of the sample video)."""
 
-    def __init__(self, root: Path, sample_video: Path, tiny_model: Path) -> None:
-        self.root, self.sample_video, self.model = root, sample_video, tiny_model
+    def __init__(self, root: Path, sample_video: Path, tiny_model: Path, sample_faces: Path) -> None:
+        self.root, self.sample_video, self.model, self.sample_faces = root, sample_video, tiny_model, sample_faces
         self._made: dict[str, Path] = {}
 
     def _once(self, name: str, make) -> Path:
@@ -398,8 +398,8 @@ class Inputs:
 
 
 @pytest.fixture(scope="session")
-def inputs(tmp_path_factory, sample_video, tiny_model) -> Inputs:
-    return Inputs(tmp_path_factory.mktemp("bad-inputs"), sample_video, tiny_model)
+def inputs(tmp_path_factory, sample_video, tiny_model, sample_faces) -> Inputs:
+    return Inputs(tmp_path_factory.mktemp("bad-inputs"), sample_video, tiny_model, sample_faces)
 
 
 def _copy_in(source: Path, to: Path) -> str:
@@ -440,11 +440,17 @@ def _raw_photos(i: Inputs, d: Path) -> dict[str, str]:
     return {"faces": _copy_in(i.faces(), d / "faces"), "photos": str(d / "photos")}
 
 
+def _model_and_faces(i: Inputs, d: Path) -> dict[str, str]:
+    """A copy of the tiny model (trained on the sample faces A and B) and those faces."""
+    return {"model": _copy_in(i.model, d / "m"), "A": str(i.sample_faces / "A"), "B": str(i.sample_faces / "B")}
+
+
 @dataclass(frozen=True)
 class Case:
     """One bad input: its builder (writes the inputs into an empty folder, returns their paths by name), the
     command ({name} filled in), the exit code, fragments of the error line (exit 1) or of the output (exit 0),
-    and the files the run may create there (prefixes); every other file in the folder must stay as it was."""
+    and the files the run may create or rewrite there (prefixes, each must exist afterwards); every other file in
+    the folder must stay as it was (none added, changed or removed)."""
 
     id: str
     build: Callable[[Inputs, Path], dict[str, str]]
@@ -491,6 +497,11 @@ CASES = [
     # train
     Case("train on raw photos warns", _raw_photos, "train {faces} {photos} {tmp}/m --steps 1 --batch-size 2",
          code=0, says=("warning: ", "photos: no alignments.json", "extract"), creates=("m/",)),
+    Case("train resumes with A and B swapped", _model_and_faces, "train {B} {A} {model} --steps 21",
+         says=("A and B are swapped", "--new-data")),
+    Case("train --new-data keeps the old checkpoints", _model_and_faces, "train {B} {A} {model} --steps 21 --new-data",
+         code=0, says=("changed: faces: A and B are swapped", "old-data-ckpt"),
+         creates=("m/old-data-ckpt-000020/", "m/ckpt-000021/", "m/state.json", "m/preview.png")),
 ]
 
 
@@ -510,10 +521,10 @@ def test_bad_input(case: Case, inputs, tmp_path, capsys):
     for fragment in case.says:
         assert fragment.format(**paths) in said, said
     after = _snapshot_with_folders(tmp_path)
-    made = {k for k in after.keys() - before.keys() if any(k == c.rstrip("/") or k.startswith(c)
-                                                             for c in case.creates)}
-    assert {k: v for k, v in after.items() if k not in made} == before  # nothing else changed
-    assert all(any(k == c.rstrip("/") or k.startswith(c) for k in made) for c in case.creates), sorted(made)
+    made = {k for k in after.keys() | before.keys() if any(k == c.rstrip("/") or k.startswith(c)
+                                                           for c in case.creates)}  # written or rewritten
+    assert {k: v for k, v in after.items() if k not in made} == {k: v for k, v in before.items() if k not in made}
+    assert all(any(k == c.rstrip("/") or k.startswith(c) for k in after) for c in case.creates), sorted(made)
 
 
 def test_one_frame_count_from_decoding(inputs):
