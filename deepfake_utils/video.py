@@ -103,16 +103,16 @@ FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of two f
 
 def _header_fps(path: Path) -> float:
     """The frame rate ffmpeg prints for the video stream ("1k fps" too, which imageio reads as 0), or 0."""
-    proc = subprocess.run([_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
-                          errors="replace")
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True, errors="replace")
     match = FPS_IN_HEADER.search(proc.stderr)
     return float(match[1]) * (1000 if match[2] else 1) if match else 0.0
 
 
 def count_frames(path: str | os.PathLike) -> tuple[int, float]:
     """(frames, seconds) as ``iter_frames`` decodes them: every decoded frame once, none repeated or dropped."""
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-progress", "pipe:1", "-i", str(path), "-map", "0:v:0",
-           *PASSTHROUGH, "-f", "null", "-"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-progress", "pipe:1", "-i", str(path),
+           "-map", "0:v:0", *PASSTHROUGH, "-f", "null", "-"]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode:
         lines = proc.stderr.strip().splitlines()
