@@ -21,6 +21,9 @@ c.CourseDirectory.autograded_directory = "student/autograded"
 c.CourseDirectory.feedback_directory = "student/feedback"
 c.CourseDirectory.solution_directory = "student/solution"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "student", "gradebook.db")
+# SQLite creates the gradebook but not its folder: without this, the plain `nbgrader generate_assignment notebooks`
+# on a fresh copy fails with a database error until `make student` has made student/
+os.makedirs(os.path.join(ROOT, "student"), exist_ok=True)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "sanitize.cfg"]  # nbval's, not students'
 # What replaces a solution in the student copy: a comment (the learner writes in the exercise's own cell, above,
 # and the graded check after it runs that).

@@ -166,6 +166,45 @@ def shift_colour(faces: np.ndarray | list[np.ndarray], shift: tuple[float, float
     return [np.clip(f.astype(np.float32) + np.asarray(shift, np.float32), 0, 255).astype(np.uint8) for f in faces]
 
 
+DATA_SAMPLE = 64  # faces per side whose thumbnails' hashes state.json keeps (what the model was trained on)
+
+
+def _face_hashes(faces: list[np.ndarray]) -> list[str]:
+    """Short hashes of up to DATA_SAMPLE faces' 16x16 grey thumbnails, spread over the list."""
+    import hashlib
+
+    import cv2
+
+    picked = np.linspace(0, len(faces) - 1, min(len(faces), DATA_SAMPLE)).round().astype(int) if faces else []
+    return [hashlib.sha1(cv2.resize(cv2.cvtColor(faces[i], cv2.COLOR_RGB2GRAY), (16, 16),
+                                    interpolation=cv2.INTER_AREA).tobytes()).hexdigest()[:10] for i in picked]
+
+
+def data_fingerprint(faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> dict:
+    """What identifies the faces a model is trained on (state.json's "data"): per side, its count and hashes."""
+    return {"a": {"faces": len(faces_a), "hashes": _face_hashes(faces_a)},
+            "b": {"faces": len(faces_b), "hashes": _face_hashes(faces_b)}}
+
+
+def _overlap(saved: dict, now: dict) -> float:
+    """The share of the saved faces' hashes found among the new ones (1: the same faces, maybe with more)."""
+    hashes = saved.get("hashes") or []
+    return len(set(hashes) & set(now.get("hashes") or [])) / len(hashes) if hashes else 1.0
+
+
+def data_change(saved: dict | None, now: dict) -> str | None:
+    """How the faces behind a model changed (A and B swapped, another person), or None when they are the same."""
+    if not saved:
+        return None  # a model saved before the data was recorded
+    if _overlap(saved["a"], now["b"]) >= 0.5 and _overlap(saved["b"], now["a"]) >= 0.5:
+        return "A and B are swapped (its A faces are given as B and its B faces as A)"
+    changed = [side.upper() for side in ("a", "b") if _overlap(saved[side], now[side]) < 0.5]
+    if changed:
+        return (f"the faces of {' and '.join(changed)} are not those it was trained on (fewer than half of them are "
+                "in the folder)")
+    return None
+
+
 def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
     """The first ``n`` faces (repeated if there are fewer) as unwarped training targets, float (n, size, size, 3)."""
     picks = [warp.random_warp(faces[i % len(faces)], np.random.default_rng(0), sigma=0, coverage=coverage,
@@ -315,6 +354,14 @@ class CheckpointedTrainer:
             self._rates.append([self.step, self.learning_rate])
         self._apply_learning_rate()
 
+    def _keep_old_data(self, change: str) -> None:
+        """Copy the checkpoints of the old faces to ``old-data-<name>`` (rotation never deletes them)."""
+        for folder in sorted(self.model_dir.glob("ckpt-*")):
+            kept = self.model_dir / f"old-data-{folder.name}"
+            if not kept.exists():
+                shutil.copytree(folder, kept)
+        self.changes.append(f"faces: {change}; the checkpoints of the old faces are kept as old-data-ckpt-*")
+
     def save(self) -> Path:
         """Write a checkpoint of the current step atomically and keep the previous one; returns its folder.
 
@@ -349,7 +396,8 @@ class CheckpointedTrainer:
                  "batch_size": self.batch_size, "learning_rate": self.learning_rate, **self._state_fields(),
                  "colour_shift": self.colour_shift, "train_seconds": round(self.train_seconds, 3),
                  "previous_train_seconds": previous_seconds,
-                 "learning_rates": self._rates, "checkpoint": name, "previous": previous, "history": self.history}
+                 "learning_rates": self._rates, "checkpoint": name, "previous": previous,
+                 "data": getattr(self, "_data", None) or (self._state or {}).get("data"), "history": self.history}
         write_json_atomic(self.model_dir / STATE_FILE, state)
         self._state = state
         for old in self.model_dir.glob("ckpt-*"):
@@ -359,7 +407,8 @@ class CheckpointedTrainer:
 
     def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int | None = None, *,
             minutes: float | None = None, save_every: int = 100, preview_every: int | None = None,
-            progress: bool = True, on_step: Callable[..., None] | None = None) -> list[list[float]]:
+            progress: bool = True, on_step: Callable[..., None] | None = None,
+            new_data: bool = False) -> list[list[float]]:
         """Train until ``steps`` steps are done in total, or until ``minutes`` of training in total (a resumed
         run continues both counts), whichever comes first; returns the history of (step, *losses) rows
         (``history_columns`` names the losses: loss A and B for the autoencoder).
@@ -370,6 +419,8 @@ class CheckpointedTrainer:
         ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, *losses)`` is
         called after every step (for live plots, logs or timing). ``input_waits`` then holds how long each
         step waited for its batch: near zero when the input pipeline keeps up.
+        A resumed model refuses other faces than those it was trained on (A and B swapped, another person)
+        unless ``new_data``; its checkpoints of the old faces are then kept as ``old-data-ckpt-*``.
         """
         if steps is None and minutes is None:
             raise DeepfakeError("fit needs a number of steps or a time budget in minutes")
@@ -380,6 +431,13 @@ class CheckpointedTrainer:
         def done() -> bool:
             return (steps is not None and self.step >= steps) or self.train_seconds >= budget
 
+        self._data = data_fingerprint(faces_a, faces_b)
+        change = data_change(self._state.get("data") if self._state else None, self._data)
+        if change and not new_data:
+            raise CheckpointError(f"{self.model_dir}: {change}; pass the folders in the order it was trained on, "
+                                  "or --new-data to train it on these faces (its checkpoints are kept aside)")
+        if change:
+            self._keep_old_data(change)
         if done():
             return self.history
         if self.colour_mode == "shift":

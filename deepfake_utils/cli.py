@@ -167,6 +167,7 @@ def _train(args: argparse.Namespace) -> int:
     if kind == "gan" and saved is None and args.steps is None:
         raise DeepfakeError("a new GAN needs --steps: its loss schedule (perceptual loss, mask hinge, learning "
                             "rate) switches at fractions of the run's steps (--minutes may stop it earlier)")
+    _warn_unaligned(args.a_dir, args.b_dir)
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
     if kind == "gan":
         from .gan import GanConfig, GanTrainer
@@ -186,8 +187,11 @@ def _train(args: argparse.Namespace) -> int:
     print(f"training {trainer.summary()}")
     for change in trainer.changes:
         print(f"changed: {change}")
-    start = trainer.step
-    history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every)
+    start, printed = trainer.step, len(trainer.changes)
+    history = trainer.fit(faces_a, faces_b, args.steps, minutes=args.minutes, save_every=args.save_every,
+                          new_data=args.new_data)
+    for change in trainer.changes[printed:]:
+        print(f"changed: {change}")
     if history:
         losses = ", ".join(f"{name} {value:.4f}" for name, value in zip(trainer.history_columns, history[-1][1:],
                                                                          strict=True))
@@ -228,6 +232,17 @@ def _pretrain(args: argparse.Namespace) -> int:
         path = pretrain.save_weights(trainer.model, args.export, about)
         print(f"exported the encoder and decoder A ({path.stat().st_size / 1e6:.1f} MB, float16) to {path}")
     return 0
+
+
+def _warn_unaligned(*folders: str) -> None:
+    """Warn about a face folder that `extract` did not write: raw photos train a model that swaps nothing."""
+    from .errors import DeepfakeWarning
+
+    for folder in folders:
+        if Path(folder).is_dir() and not (Path(folder) / "alignments.json").is_file():
+            warnings.warn(f"{folder}: no alignments.json, so these may be raw photos rather than aligned faces (a "
+                          f"model trained on them swaps badly); run python -m deepfake_utils extract {folder} "
+                          "FACES_DIR and train on FACES_DIR", DeepfakeWarning, stacklevel=2)
 
 
 def _precision(name: str | None) -> bool | str | None:
@@ -404,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="a new autoencoder starts from the generic face model shipped for its preset (`pretrain`): "
                         "its encoder, or its encoder and decoders (default: random weights)")
+    p.add_argument("--new-data", action="store_true",
+                   help="resume on other faces than the model was trained on (its old checkpoints are kept aside)")
     p.set_defaults(func=_train, check=_check_train_args, tensorflow=True)
 
     p = sub.add_parser("pretrain", help="train the generic face model on the sample data's pretraining set (once)")

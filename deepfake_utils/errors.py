@@ -34,5 +34,7 @@ class AlignmentsError(DeepfakeError):
     """An alignments file is missing, malformed or of an unknown version."""
 
 
+
 class DeepfakeWarning(UserWarning):
     """Something was repaired or changed on the user's behalf (the command line prints it as ``warning: ...``)."""
+

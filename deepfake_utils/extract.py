@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, metrics, video
-from .errors import AlignmentsError, DeepfakeError, ImageError, NoFaceError, OutputError
+from .errors import AlignmentsError, DeepfakeError, ImageError, InvalidArgument, NoFaceError, OutputError
 from .fileio import ensure_rgb_uint8, read_image, remove_stale_temp_files, write_bytes_atomic, write_image
 
 ALIGNMENTS_VERSION = 1
@@ -36,6 +36,7 @@ ALIGNMENTS_FILE = "alignments.json"
 BLURRY_DIR = "blurry"  # faces below the blur threshold are moved here, not deleted
 OTHER_DIR = "other"  # faces that fail the identity filter are moved here
 MIN_SIZE = 64  # px: the smallest aligned face extract writes
+MAX_SIZE = 1024  # px: the largest (a 100000 px face would allocate tens of GB)
 SAVE_SECONDS = 2.0  # alignments.json is saved at least this often while extracting (a kill loses no more)
 SAVE_SHARE = 0.05  # ... unless saving takes longer than this share of the time (long videos): then less often
 # FaceFinder keeps the last box while the face moved less than this (benchmarks/README.md: with these the
@@ -227,12 +228,36 @@ def _reference_encoding(path: str | os.PathLike) -> np.ndarray:
 
 def _check_options(size: int, fps: float | None, max_frames: int | None) -> None:
     if not isinstance(size, int) or size < MIN_SIZE:
-        raise DeepfakeError(f"--size {size}: aligned faces must be at least {MIN_SIZE} px (the model reads up to "
-                            f"{MIN_SIZE * 2} px from them); leave it out for the usual {align.ALIGNED_SIZE} px")
+        raise InvalidArgument(f"--size {size}: aligned faces must be at least {MIN_SIZE} px (the model reads up to "
+                              f"{MIN_SIZE * 2} px from them); leave it out for the usual {align.ALIGNED_SIZE} px")
+    if size > MAX_SIZE:
+        raise InvalidArgument(f"--size {size}: aligned faces of at most {MAX_SIZE} px (larger ones only fill the "
+                              f"disk: the largest model reads 128 px); leave it out for the usual "
+                              f"{align.ALIGNED_SIZE} px")
     if fps is not None and not fps > 0:
-        raise DeepfakeError(f"--fps {fps}: a frame rate must be positive; leave it out to keep the video's")
+        raise InvalidArgument(f"--fps {fps}: a frame rate must be positive; leave it out to keep the video's")
     if max_frames is not None and max_frames < 1:
-        raise DeepfakeError(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
+        raise InvalidArgument(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
+
+
+def _check_fps(source: Path, fps: float | None, info: video.VideoInfo) -> None:
+    """--fps may only drop frames: a rate above the video's would repeat each frame (the same face many times)."""
+    if fps is not None and fps > info.fps * 1.001:
+        raise InvalidArgument(f"--fps {fps:g}: above the {info.fps:g} frames/s of {source.name}; --fps only drops "
+                              "frames (e.g. --fps 5 for every fifth of a 25 fps video): lower it or leave it out")
+
+
+def _check_images(source: Path) -> None:
+    """An image folder must hold images (a folder of videos, or an empty one, would give 0 faces and exit 0)."""
+    if video.list_images(source):
+        return
+    videos = sorted(p.name for p in source.iterdir() if video.is_video(p))
+    if videos:
+        raise DeepfakeError(f"{source}: holds videos ({', '.join(videos[:3])}{', ...' * (len(videos) > 3)}) but no "
+                            "images; extract each video on its own, e.g. python -m deepfake_utils extract "
+                            f"{source / videos[0]} OUT_DIR")
+    raise DeepfakeError(f"{source}: no images in this folder ({', '.join(video.IMAGE_SUFFIXES)}); give a video or a "
+                        "folder of photos")
 
 
 def _check_out_dir(source: Path, out_dir: Path) -> None:
@@ -280,6 +305,8 @@ def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
     differs = [f"{what} {old.get(key)!r}, not {meta[key]!r}" for key, what in
                (("source", "source"), ("size", "frame size"), ("fps", "frame rate"), ("crop_size", "face size"))
                if old.get(key) != meta[key]]
+    if not differs and not video.same_content(old.get("fingerprint"), meta.get("fingerprint")):
+        differs.append(f"another video with the same name {meta['source']!r}: its first frames differ")
     if not differs:
         return old
     if not overwrite:
@@ -374,18 +401,21 @@ def extract(
         raise DeepfakeError(f"{source}: not a video ({', '.join(video.VIDEO_SUFFIXES)}) or an image folder")
     _check_out_dir(source, out_dir)
     meta = {"version": ALIGNMENTS_VERSION, "source": source.name, "fps": None, "size": None, "crop_size": size,
-            "frames": {}}
+            "fingerprint": None, "frames": {}}
     truncated = None
     loading = _in_background(load_models)  # while ffmpeg probes the video (waiting for it releases the GIL)
     if not source.is_dir():
         # the header's frame count (counting them all would decode the whole video once more): a video
         # that ends early is found when its frames run out (resampled with --fps, they are counted first)
         info = video.probe(source, count=fps is not None)
+        _check_fps(source, fps, info)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
+        meta["fingerprint"] = video.fingerprint(source)
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
             truncated = {"frames": info.n_frames, "declared_frames": info.declared_frames}
     else:
+        _check_images(source)
         total = min(len(video.list_images(source)), max_frames or 10**9)
     ref = _reference_encoding(reference) if reference is not None else None
     _make_out_dir(out_dir)
@@ -602,6 +632,9 @@ def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | 
     if list(size) != [width, height]:
         raise AlignmentsError(f"{path}: extracted from a {size[0]}x{size[1]} video, but {name} is {width}x{height}; "
                               f"{fix}")
+    if not video.same_content(alignments.get("fingerprint"), video.fingerprint(info.path)):
+        raise AlignmentsError(f"{path}: extracted from another video also called {name!r} (its first frames differ "
+                              f"from those of {info.path}); {fix}")
     fps = alignments.get("fps")
     if fps and abs(fps - info.fps) > 0.001 * info.fps:
         raise AlignmentsError(f"{path}: extracted at {fps:g} frames/s (extract --fps), but convert swaps all "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import align, blend, video
 from .checkpoint import saved_kind, shift_colour
-from .errors import DeepfakeError, InvalidArgument, OutputError
+from .errors import DeepfakeError, DeepfakeWarning, InvalidArgument, OutputError
 from .fileio import atomic_path, ensure_rgb_uint8
 from .images import to_uint8
 from .landmarks import inter_ocular_distance
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 LABEL = "SYNTHETIC"
 MASKS = (*blend.MASKS, "learned")  # "learned": the GAN's own alpha mask
+MAX_ERODE = 0.2  # erode (and erode + blur): a share of the face size; more erases the mask (and takes minutes)
+MAX_BLUR = 0.2
 METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
 
 
@@ -126,6 +129,19 @@ class Options:
             raise InvalidArgument(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
         if self.side not in ("a", "b"):
             raise InvalidArgument(f"side must be 'a' or 'b', not {self.side!r}")
+        if not -MAX_ERODE <= self.erode <= MAX_ERODE:
+            raise InvalidArgument(f"--erode {self.erode:g}: a share of the face size between {-MAX_ERODE:g} and "
+                                  f"{MAX_ERODE:g} (e.g. 0.05 shrinks the mask by 5%); leave it out for 0")
+        if not 0 <= self.blur <= MAX_BLUR:
+            raise InvalidArgument(f"--blur {self.blur:g}: a share of the face size between 0 and {MAX_BLUR:g} "
+                                  f"(0: a hard edge); leave it out for {Options.blur:g}")
+        if self.erode + self.blur > MAX_ERODE:
+            raise InvalidArgument(f"--erode {self.erode:g} with --blur {self.blur:g}: together they shrink the mask "
+                                  f"by more than {MAX_ERODE:g} of the face size, which leaves no face to paste; "
+                                  "lower one of them")
+        if self.label is not None and not self.label.strip():
+            raise InvalidArgument(f"--label {self.label!r}: an empty label removes the visible mark; give a text, or "
+                                  "--no-label to turn it off explicitly (only with the consent of the people shown)")
 
 
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
@@ -191,6 +207,8 @@ class OneEuroFilter:
 
     def __init__(self, fps: float, min_cutoff: float = 1.0, beta: float = 2.0, d_cutoff: float = 1.0) -> None:
         """``min_cutoff`` Hz when still; ``beta`` Hz more per ``scale`` per second of speed; ``d_cutoff`` smooths it."""
+        if not fps > 0:
+            raise InvalidArgument(f"the one-euro filter needs a positive frame rate, not {fps!r}")
         self.dt, self.min_cutoff, self.beta, self.d_cutoff = 1.0 / fps, min_cutoff, beta, d_cutoff
         self.reset()
 
@@ -237,6 +255,12 @@ def parse_ranges(spec: str | None) -> Callable[[int], bool]:
     """'1-50,80,100-' -> a test of 1-based frame numbers (None: every frame)."""
     if not spec:
         return lambda index: True
+    parts = _ranges(spec)
+    return lambda index: any(first <= index <= last for first, last in parts)
+
+
+def _ranges(spec: str) -> list[tuple[int, float]]:
+    """'1-50,80,100-' -> [(1, 50), (80, 80), (100, inf)]."""
     parts = []
     try:
         for part in spec.split(","):
@@ -247,8 +271,24 @@ def parse_ranges(spec: str | None) -> Callable[[int], bool]:
                 raise InvalidArgument(part)
             parts.append((first, last))
     except ValueError:
-        raise InvalidArgument(f"bad frame range {spec!r}: use 1-based frame numbers like '1-50,80,100-'") from None
-    return lambda index: any(first <= index <= last for first, last in parts)
+        raise InvalidArgument(f"--frames {spec}: bad frame range; use 1-based frame numbers like '1-50,80,100-'"
+                              ) from None
+    return parts
+
+
+def _check_convert_args(source: str | os.PathLike, frames: str | None, max_frames: int | None, batch_size: int,
+                        n_frames: int) -> None:
+    """Refuse --max-frames, --batch-size and --frames that would convert nothing (or not what was asked)."""
+    if max_frames is not None and max_frames < 1:
+        raise InvalidArgument(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
+    if not batch_size >= 1:
+        raise InvalidArgument(f"--batch-size {batch_size}: must be at least 1 (faces predicted at once, e.g. 32)")
+    if frames:
+        last = min(n_frames, max_frames or n_frames)
+        if not any(first <= last for first, _ in _ranges(frames)):
+            cut = f" (--max-frames {max_frames})" if max_frames and max_frames < n_frames else ""
+            raise InvalidArgument(f"--frames {frames}: {Path(source).name} has frames 1-{last}{cut}, none of them in "
+                                  "the range; give frame numbers in it")
 
 
 def _faces_from_alignments(alignments_path: str | os.PathLike) -> tuple[dict[str, np.ndarray | None], int]:
@@ -323,11 +363,18 @@ def convert(
 
     ``model``: a model folder (autoencoder or GAN) or a loaded model; a GAN blends by its learned mask
     unless ``options.mask`` names another."""
+    if max_frames is not None and max_frames < 1:  # before the video is decoded to count its frames
+        raise InvalidArgument(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
     _check_convert_paths(source, out_path, alignments)
     from .extract import FaceFinder
 
     wanted = parse_ranges(frames)
     info = video.probe(source)
+    _check_convert_args(source, frames, max_frames, batch_size, info.n_frames)
+    if info.truncated and (max_frames is None or max_frames > info.n_frames):
+        warnings.warn(f"{source}: truncated: only {info.n_frames} of its {info.declared_frames} frames decode (an "
+                      "incomplete copy or download?); the output has those frames only", DeepfakeWarning,
+                      stacklevel=2)
     swap_model = load(model) if isinstance(model, (str, os.PathLike)) else model
     learned = has_learned_mask(swap_model) and options.mask in (None, "learned")
     if options.mask == "learned" and not has_learned_mask(swap_model):

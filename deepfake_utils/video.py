@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -93,6 +94,52 @@ def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
     return meta, gen
 
 
+PASSTHROUGH = ["-fps_mode", "passthrough"]  # every decoded frame once: no frames repeated to fill a variable rate
+FPS_IN_HEADER = re.compile(r"Stream #.*Video:.*?, ([0-9.]+)(k?) (?:fps|tbr)")
+FINGERPRINT_FRAMES = 4  # decoded frames a video's fingerprint is made of
+FINGERPRINT_SIZE = 8  # px: each of them as an 8x8 grey thumbnail
+FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of two fingerprints of the same video
+
+
+def _header_fps(path: Path) -> float:
+    """The frame rate ffmpeg prints for the video stream ("1k fps" too, which imageio reads as 0), or 0."""
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True,
+                          text=True, errors="replace")
+    match = FPS_IN_HEADER.search(proc.stderr)
+    return float(match[1]) * (1000 if match[2] else 1) if match else 0.0
+
+
+def count_frames(path: str | os.PathLike) -> tuple[int, float]:
+    """(frames, seconds) as ``iter_frames`` decodes them: every decoded frame once, none repeated or dropped."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-progress", "pipe:1", "-i", str(path),
+           "-map", "0:v:0", *PASSTHROUGH, "-f", "null", "-"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if proc.returncode:
+        lines = proc.stderr.strip().splitlines()
+        raise VideoError(f"{path}: ffmpeg cannot decode the frames ({lines[-1] if lines else 'no message'})")
+    fields = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)  # the last report wins
+    seconds = int(fields.get("out_time_us", "0")) / 1e6 if fields.get("out_time_us", "N/A") != "N/A" else 0.0
+    return int(fields.get("frame", 0)), seconds
+
+
+def fingerprint(path: str | os.PathLike) -> list[int]:
+    """What a video looks like: its first decoded frames as small grey thumbnails (compare with ``same_content``)."""
+    values: list[int] = []
+    for frame in iter_frames(path, max_frames=FINGERPRINT_FRAMES):
+        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        values += cv2.resize(grey, (FINGERPRINT_SIZE, FINGERPRINT_SIZE), interpolation=cv2.INTER_AREA).ravel().tolist()
+    return values
+
+
+def same_content(a: list[int] | None, b: list[int] | None) -> bool:
+    """Whether two fingerprints are of the same video (within a few grey levels: decoders round differently)."""
+    if a is None or b is None:
+        return True  # an older file without a fingerprint: nothing to compare
+    if len(a) != len(b):
+        return False
+    return float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).mean()) <= FINGERPRINT_TOLERANCE
+
+
 def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
     """Read a video's fps, size, frame count, duration and codecs.
 
@@ -104,19 +151,20 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
     meta, gen = _ffmpeg_reader(path)
     gen.close()
     declared = float(meta["duration"]) if meta.get("duration") else None
+    fps = float(meta["fps"]) or _header_fps(path)
+    if not fps > 0:
+        raise VideoError(f"{path}: ffmpeg reports no frame rate for this video; re-encode it with one, e.g. "
+                         f"ffmpeg -i {path.name} -r 25 {path.stem}_25fps.mp4")
     counted = count or not declared
     if counted:
-        try:
-            n_frames, duration = imageio_ffmpeg.count_frames_and_secs(str(path))
-        except (OSError, RuntimeError) as exc:
-            raise VideoError(f"{path}: ffmpeg cannot count the frames ({exc})") from exc
+        n_frames, duration = count_frames(path)
         if n_frames == 0:
             raise VideoError(f"{path}: the video has no frames")
     else:  # the header's promise
-        n_frames, duration = round(declared * float(meta["fps"])), declared
+        n_frames, duration = round(declared * fps), declared
     return VideoInfo(
         path=path,
-        fps=float(meta["fps"]),
+        fps=fps,
         size=tuple(meta["size"]),
         n_frames=int(n_frames),
         duration=float(duration),
@@ -157,7 +205,7 @@ def iter_frames(
 
 
 def _iter_ffmpeg(path: Path, fps: float | None) -> Iterator[np.ndarray]:
-    meta, gen = _ffmpeg_reader(path, ["-vf", f"fps={fps}"] if fps else None)
+    meta, gen = _ffmpeg_reader(path, ["-vf", f"fps={fps}"] if fps else PASSTHROUGH)
     width, height = meta["size"]
     try:
         count = 0
@@ -249,7 +297,7 @@ def _check_written(tmp: Path, path: Path, sent: int, size: tuple[int, int], audi
     try:
         meta, gen = _ffmpeg_reader(tmp)
         gen.close()
-        n_frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp))
+        n_frames, _ = count_frames(tmp)
     except (VideoError, OSError, RuntimeError) as exc:
         raise VideoError(f"{path}: the video ffmpeg wrote is unreadable ({str(exc).splitlines()[-1]}); "
                          "nothing was replaced") from exc

@@ -2,12 +2,15 @@
 and no file already on disk is lost (issue 14)."""
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -333,3 +336,214 @@ def test_train_skips_unreadable_faces_with_a_count(sample_faces, tmp_path):
     (broken / "a.png").write_bytes(b"junk")
     with pytest.raises(DeepfakeError, match="none of its 1 images can be read"):
         train.load_faces(broken)
+
+
+# --- the table of bad inputs (issue 24): a new case is one row ------------------------------------------
+class Inputs:
+    """Input files the rows build on, made once per session (small: 256 px frames of the sample video)."""
+
+    def __init__(self, root: Path, sample_video: Path, tiny_model: Path, sample_faces: Path) -> None:
+        self.root, self.sample_video, self.model, self.sample_faces = root, sample_video, tiny_model, sample_faces
+        self._made: dict[str, Path] = {}
+
+    def _once(self, name: str, make) -> Path:
+        if name not in self._made:
+            self._made[name] = make(self.root / name)
+        return self._made[name]
+
+    def _frames(self, start: int, n: int, shift: int = 0) -> list[np.ndarray]:
+        frames = [f for i, f in enumerate(video.iter_frames(self.sample_video, max_frames=start + n)) if i >= start]
+        return [cv2.resize(np.roll(f, shift, axis=1), (256, 256), interpolation=cv2.INTER_AREA) for f in frames]
+
+    def clip(self) -> Path:
+        """8 frames, 25 fps, 256x256, called clip.mp4."""
+        return self._once("clip/clip.mp4", lambda p: video.write_video(self._frames(0, 8), p, fps=25))
+
+    def other_clip(self) -> Path:
+        """Another video, also called clip.mp4, of the same size, length and fps (the face 200 px to the side)."""
+        return self._once("other/clip.mp4", lambda p: video.write_video(self._frames(0, 8, 200), p, fps=25))
+
+    def fast_clip(self) -> Path:
+        """The clip's frames in a container that says 1000 fps (ffmpeg prints "1k fps", imageio reads 0)."""
+        return self._once("fast/clip.mp4", lambda p: video.write_video(self._frames(0, 4), p, fps=1000))
+
+    def vfr_clip(self) -> Path:
+        """6 frames with a variable frame rate (the last three held 0.2 s each): constant-rate decoding repeats them."""
+        def make(path: Path) -> Path:
+            import imageio_ffmpeg
+
+            path.parent.mkdir(parents=True)
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(self.clip()), "-frames:v", "6",
+                            "-vf", "setpts='if(lt(N,3),N*0.04,0.12+(N-3)*0.2)/TB'", "-fps_mode", "vfr",
+                            "-pix_fmt", "yuv420p", str(path)], check=True)
+            return path
+        return self._once("vfr/clip.mp4", make)
+
+    def truncated_clip(self) -> Path:
+        """A 20-frame clip cut after 60% of its bytes (index at the front: the first frames still decode)."""
+        def make(path: Path) -> Path:
+            import imageio_ffmpeg
+
+            whole = video.write_video(self._frames(0, 20), path.with_name("whole.mp4"), fps=25)
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(whole), "-c", "copy",
+                            "-movflags", "faststart", str(path.with_name("fast.mp4"))], check=True)
+            data = path.with_name("fast.mp4").read_bytes()
+            path.write_bytes(data[:len(data) * 6 // 10])
+            return path
+        return self._once("cut/clip.mp4", make)
+
+    def faces(self) -> Path:
+        """The clip's aligned faces and alignments.json."""
+        return self._once("faces", lambda p: (extract.extract(self.clip(), p, progress=False), p)[1])
+
+
+@pytest.fixture(scope="session")
+def inputs(tmp_path_factory, sample_video, tiny_model, sample_faces) -> Inputs:
+    return Inputs(tmp_path_factory.mktemp("bad-inputs"), sample_video, tiny_model, sample_faces)
+
+
+def _copy_in(source: Path, to: Path) -> str:
+    (shutil.copytree if source.is_dir() else shutil.copy)(source, to)
+    return str(to)
+
+
+def _clip(i: Inputs, d: Path) -> dict[str, str]:
+    return {"video": _copy_in(i.clip(), d / "clip.mp4"), "model": str(i.model)}
+
+
+def _other_with_faces(i: Inputs, d: Path) -> dict[str, str]:
+    """Another video with the same name, size and fps as the clip, and the clip's faces."""
+    (d / "new").mkdir()
+    return {"video": _copy_in(i.other_clip(), d / "new" / "clip.mp4"), "faces": _copy_in(i.faces(), d / "faces"),
+            "model": str(i.model)}
+
+
+def _folder(*names: str):
+    def build(i: Inputs, d: Path) -> dict[str, str]:
+        (d / "in").mkdir()
+        for name in names:
+            _copy_in(i.clip(), d / "in" / name)
+        return {"folder": str(d / "in")}
+    return build
+
+
+def _one(name: str, d_name: str = "clip.mp4"):
+    return lambda i, d: {"video": _copy_in(getattr(i, name)(), d / d_name), "model": str(i.model)}
+
+
+def _raw_photos(i: Inputs, d: Path) -> dict[str, str]:
+    from deepfake_utils import data
+
+    (d / "photos").mkdir()
+    for p in data.identity_photos("George_W_Bush", 3):  # 250x250: square, but not aligned faces
+        shutil.copy(p, d / "photos")
+    return {"faces": _copy_in(i.faces(), d / "faces"), "photos": str(d / "photos")}
+
+
+def _model_and_faces(i: Inputs, d: Path) -> dict[str, str]:
+    """A copy of the tiny model (trained on the sample faces A and B) and those faces."""
+    return {"model": _copy_in(i.model, d / "m"), "A": str(i.sample_faces / "A"), "B": str(i.sample_faces / "B")}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: its builder (writes the inputs into an empty folder, returns their paths by name), the
+    command ({name} filled in), the exit code, fragments of the error line (exit 1) or of the output (exit 0),
+    and the files the run may create or rewrite there (prefixes, each must exist afterwards); every other file in
+    the folder must stay as it was (none added, changed or removed)."""
+
+    id: str
+    build: Callable[[Inputs, Path], dict[str, str]]
+    args: str
+    code: int = 1
+    says: tuple[str, ...] = ()
+    creates: tuple[str, ...] = ()
+
+
+CONVERT = "convert {video} {model} {tmp}/out.mp4"
+CASES = [
+    # extract
+    Case("extract --size huge", _clip, "extract {video} {tmp}/out --size 100000", says=("--size 100000", "at most")),
+    Case("extract --fps above the video's", _clip, "extract {video} {tmp}/out --fps 1000",
+         says=("--fps 1000: above the 25 frames/s of clip.mp4", "only drops frames")),
+    Case("extract --fps 1e9", _clip, "extract {video} {tmp}/out --fps 1e9", says=("--fps 1e+09: above",)),
+    Case("extract --max-frames 0", _clip, "extract {video} {tmp}/out --max-frames 0", says=("--max-frames 0",)),
+    Case("extract an empty folder", _folder(), "extract {folder} {tmp}/out", says=("no images in this folder",)),
+    Case("extract a folder of videos", _folder("a.mp4", "b.mp4"), "extract {folder} {tmp}/out",
+         says=("holds videos (a.mp4, b.mp4) but no images", "extract each video on its own")),
+    Case("extract resumes only the same video", _other_with_faces, "extract {video} {faces}",
+         says=("another video with the same name 'clip.mp4'", "--overwrite")),
+    Case("extract a 1000 fps video", _one("fast_clip"), "extract {video} {tmp}/out", code=0,
+         says=("4/4 frames with a face",), creates=("out/",)),
+    Case("extract a variable-frame-rate video: each frame once", _one("vfr_clip"), "extract {video} {tmp}/out",
+         code=0, says=("6/6 frames with a face",), creates=("out/",)),
+    # convert
+    Case("convert --erode 5", _clip, CONVERT + " --erode 5", says=("--erode 5: a share of the face size",)),
+    Case("convert --erode 0.5", _clip, CONVERT + " --erode 0.5", says=("--erode 0.5",)),
+    Case("convert --erode with --blur", _clip, CONVERT + " --erode 0.15 --blur 0.15",
+         says=("--erode 0.15 with --blur 0.15", "lower one")),
+    Case("convert --blur -1", _clip, CONVERT + " --blur -1", says=("--blur -1: a share of the face size",)),
+    Case("convert --label ''", _clip, CONVERT + " --label=", says=("--label ''", "--no-label")),
+    Case("convert --max-frames 0", _clip, CONVERT + " --max-frames 0", says=("--max-frames 0: must be at least 1",)),
+    Case("convert --batch-size 0", _clip, CONVERT + " --batch-size 0", says=("--batch-size 0",)),
+    Case("convert --frames beyond the video", _clip, CONVERT + " --frames 900-999",
+         says=("--frames 900-999: clip.mp4 has frames 1-8", "none of them")),
+    Case("convert --alignments of another video of the same name", _other_with_faces,
+         CONVERT + " --alignments {faces}", says=("extracted from another video also called 'clip.mp4'",)),
+    Case("convert a 1000 fps video", _one("fast_clip"), CONVERT + " --max-frames 2", code=0,
+         says=("2/2 frames swapped",), creates=("out.mp4",)),
+    Case("convert a truncated video warns", _one("truncated_clip"), CONVERT, code=0,
+         says=("warning: ", "truncated: only", "frames swapped"), creates=("out.mp4",)),
+    # train
+    Case("train on raw photos warns", _raw_photos, "train {faces} {photos} {tmp}/m --steps 1 --batch-size 2",
+         code=0, says=("warning: ", "photos: no alignments.json", "extract"), creates=("m/",)),
+    Case("train resumes with A and B swapped", _model_and_faces, "train {B} {A} {model} --steps 21",
+         says=("A and B are swapped", "--new-data")),
+    Case("train --new-data keeps the old checkpoints", _model_and_faces, "train {B} {A} {model} --steps 21 --new-data",
+         code=0, says=("changed: faces: A and B are swapped", "old-data-ckpt"),
+         creates=("m/old-data-ckpt-000020/", "m/ckpt-000021/", "m/state.json", "m/preview.png")),
+]
+
+
+def _snapshot_with_folders(folder: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, inputs, tmp_path, capsys):
+    paths = {"tmp": str(tmp_path), **case.build(inputs, tmp_path)}
+    before = _snapshot_with_folders(tmp_path)
+    capsys.readouterr()
+    code = cli.main([arg.format(**paths) for arg in shlex.split(case.args)])
+    captured = capsys.readouterr()
+    assert code == case.code, captured.err[-3000:]
+    said = _error_line(captured.err) if case.code == 1 else captured.out + captured.err
+    for fragment in case.says:
+        assert fragment.format(**paths) in said, said
+    after = _snapshot_with_folders(tmp_path)
+    made = {k for k in after.keys() | before.keys() if any(k == c.rstrip("/") or k.startswith(c)
+                                                           for c in case.creates)}  # written or rewritten
+    assert {k: v for k, v in after.items() if k not in made} == {k: v for k, v in before.items() if k not in made}
+    assert all(any(k == c.rstrip("/") or k.startswith(c) for k in after) for c in case.creates), sorted(made)
+
+
+def test_one_frame_count_from_decoding(inputs):
+    """probe counts the frames iter_frames yields (a variable rate is not filled up with repeats), and a 1000 fps
+    header is read as 1000."""
+    vfr = inputs.vfr_clip()
+    assert video.probe(vfr).n_frames == len(video.read_frames(vfr)) == 6
+    assert video.probe(inputs.fast_clip()).fps == 1000
+
+
+def test_the_one_euro_filter_refuses_a_frame_rate_of_zero():
+    from deepfake_utils.errors import InvalidArgument
+    from deepfake_utils.swap import OneEuroFilter
+
+    with pytest.raises(InvalidArgument, match="positive frame rate"):
+        OneEuroFilter(0)
+
+
+def test_fingerprints_tell_videos_apart_and_not_decoders(inputs):
+    clip, other = video.fingerprint(inputs.clip()), video.fingerprint(inputs.other_clip())
+    assert video.same_content(clip, video.fingerprint(inputs.fast_clip()))  # the same frames in another file
+    assert not video.same_content(clip, other)

@@ -164,3 +164,18 @@ def test_make_student_runs_generate_assignment_with_the_course_config():
     assert "nbgrader generate_assignment notebooks" in recipe
     assert 'release_directory = "student"' in (ROOT / "nbgrader_config.py").read_text()
     assert "/student/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_plain_generate_assignment_works_on_a_fresh_copy(tmp_path):
+    """The README's manual step, `nbgrader generate_assignment notebooks`, with no student/ folder yet (issue 24)."""
+    pytest.importorskip("nbgrader", reason="nbgrader is not installed (pip install -e '.[teach]')")
+    import shutil
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(NB_DIR, tmp_path / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.cfg"))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "notebooks"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "OperationalError" not in done.stderr, done.stderr[-3000:]
+    assert (tmp_path / "student" / "gradebook.db").is_file()
+    assert sorted(p.name for p in (tmp_path / "student" / "notebooks").glob("*.ipynb")) == NAMES
