@@ -179,3 +179,36 @@ def test_plain_generate_assignment_works_on_a_fresh_copy(tmp_path):
     assert done.returncode == 0 and "OperationalError" not in done.stderr, done.stderr[-3000:]
     assert (tmp_path / "student" / "gradebook.db").is_file()
     assert sorted(p.name for p in (tmp_path / "student" / "notebooks").glob("*.ipynb")) == NAMES
+
+
+def _graded_cells(name: str) -> list[str]:
+    return [_source(c) for c in _cells(NB_DIR / name) if c["cell_type"] == "code" and _marks(c).get("grade")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_graded_cells_load_the_checkers_afresh(name):
+    for text in _graded_cells(name):
+        assert "spec_from_file_location" in text and "exec_module(checks)" in text, (
+            f"{name}: a graded cell must load the checkers from their file, not call the module a learner can rebind")
+
+
+def test_rebinding_a_checker_in_a_learners_cell_does_not_score():
+    import types
+
+    import numpy as np
+
+    from deepfake_utils import align, checks
+
+    graded = next(t for t in _graded_cells("04_alignment.ipynb") if "check_umeyama(umeyama)" in t)
+    cheat = types.SimpleNamespace(**vars(checks))
+    cheat.check_umeyama = lambda fn: True  # what a learner's cell could write
+    with pytest.raises(AssertionError):  # a wrong answer with the rebound checker still fails the graded cell
+        exec(graded, {"checks": cheat, "umeyama": lambda src, dst, estimate_scale=True: np.eye(3)})
+    real = checks.check_umeyama
+    try:
+        checks.check_umeyama = lambda fn: True  # rebinding the module's own attribute does not help either
+        with pytest.raises(AssertionError):
+            exec(graded, {"umeyama": lambda src, dst, estimate_scale=True: np.eye(3)})
+    finally:
+        checks.check_umeyama = real
+    exec(graded, {"umeyama": align.umeyama})  # the right answer scores
