@@ -403,8 +403,9 @@ def main(argv: list[str] | None = None) -> int:
                         "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
-    p.add_argument("--only-b", action="store_true",
-                   help="train B on B's own faces only (other people in B's photos set aside by identity)")
+    p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
+                   help="train B on B's own faces only, other people in B's photos set aside by identity (default, as "
+                        "the demo; --no-only-b keeps them, as before 2026-12-04)")
     p.add_argument("--gallery", choices=("large", "small"), default="large",
                    help="distractors: large (gallery100 + gallery10, 100+ identities) or small (11)")
     p.add_argument("--work", type=Path, default=None,
