@@ -26,7 +26,7 @@ import numpy as np
 
 from . import data, metrics
 from .errors import InvalidArgument
-from .extract import ALIGNMENTS_FILE, extract_sample_faces, load_alignments
+from .extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from .model import SHARED, Preset, get_preset
 from .swap import convert
 from .train import Recipe, Trainer, get_recipe, load_faces, load_model, machine
@@ -195,30 +195,16 @@ def parse_pair(spec: str) -> tuple[str, str]:
     return source, target
 
 
-def identity_faces(identity: str, out_dir: Path, n_photos: int | None = None, progress: bool = False,
-                   only_b: bool = False) -> Path:
-    """B's training photos (never the held-out ones) extracted as aligned faces into ``out_dir`` (resumes);
-    ``only_b`` moves the faces of other people in B's photos (LFW's news photos often show a second person)
-    into ``other/``, with B's first photo as the identity reference."""
-    from .extract import extract
-
-    photos = data.training_photos(identity, n_photos)
-    # the cache folder holds these photos first in name order (and maybe held-out ones, fetched for the gallery)
-    extract(photos[0].parent, out_dir, max_frames=len(photos), progress=progress,
-            reference=photos[0] if only_b else None)
-    return out_dir
-
-
 def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: int,
                        max_frames: int | None = None) -> float:
     """The eyes' and mouth's detail a *perfect* model of ``size`` px would keep: every source face cut out at the
     model's framing and size, pasted straight back, and measured as a swap is (the resolution's own limit)."""
     from .swap import model_input, model_matrix, paste_face
-    from .video import iter_frames
+    from .video import frame_key, iter_frames
 
     source, ceiling = [], []
     for i, frame in enumerate(iter_frames(video_path, max_frames=max_frames), 1):
-        faces = alignments["frames"].get(f"{i:06d}") or []
+        faces = alignments["frames"].get(frame_key(i)) or []
         if not faces:
             continue
         points = np.asarray(faces[0]["landmarks"])
@@ -240,8 +226,8 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     video_path = data.source_video(source)
     dir_a = work / "faces" / source
     extract(video_path, dir_a, max_frames=max_frames, progress=progress)  # resumes: once per work folder
-    dir_b = identity_faces(target, work / "faces" / (target + "-only" * only_b), n_photos, progress=progress,
-                           only_b=only_b)
+    dir_b = extract_identity_faces(target, work / "faces" / (target + "-only" * only_b), n_photos, only_b=only_b,
+                                   progress=progress)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
     name = f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
     model_dir = work / "models" / name

@@ -544,17 +544,28 @@ def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_thresho
 
 def extract_sample_faces(out_dir: str | os.PathLike, *, max_frames: int | None = None, n_photos: int | None = None,
                          identity: str = "George_W_Bush", progress: bool = True) -> tuple[Path, Path]:
-    """The course's two identities as aligned faces: ``out_dir/A`` (the sample video), ``out_dir/B`` (photos; other
-    people in B's news photos are set aside in ``B/other``, with B's first photo as the identity reference)."""
+    """The course's two identities as aligned faces: ``out_dir/A`` (the sample video), ``out_dir/B`` (photos, B's
+    own faces only: see ``extract_identity_faces``)."""
     from . import data
 
     out_dir = Path(out_dir)
     extract(data.sample_video(), out_dir / "A", max_frames=max_frames, progress=progress)
-    photos = data.training_photos(identity, n_photos)  # never the photos held out for the metrics
-    # the cache folder holds these photos first in name order (and maybe more fetched earlier); B's own faces only:
-    # measured on every pair of `bench pairs` (--only-b), training on the others' faces too cost identity and detail
-    extract(photos[0].parent, out_dir / "B", max_frames=len(photos), progress=progress, reference=photos[0])
-    return out_dir / "A", out_dir / "B"
+    return out_dir / "A", extract_identity_faces(identity, out_dir / "B", n_photos, progress=progress)
+
+
+def extract_identity_faces(identity: str, out_dir: str | os.PathLike, n_photos: int | None = None, *,
+                           only_b: bool = True, progress: bool = True) -> Path:
+    """An LFW identity's training photos (never those held out for the metrics) as aligned faces in ``out_dir``
+    (resumes); ``only_b`` sets other people in the news photos aside in ``other/``, with the identity's first
+    photo as the reference (measured on every pair of `bench pairs`: training on the others' faces too cost
+    identity and detail)."""
+    from . import data
+
+    photos = data.training_photos(identity, n_photos)
+    # the cache folder holds these photos first in name order (and maybe held-out ones, fetched for the gallery)
+    extract(photos[0].parent, out_dir, max_frames=len(photos), progress=progress,
+            reference=photos[0] if only_b else None)
+    return Path(out_dir)
 
 
 def _encode_alignments(alignments: dict, encoded: dict[str, str] | None = None) -> bytes:
