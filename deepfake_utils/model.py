@@ -20,7 +20,6 @@ from typing import TypeVar
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
 from .align import ALIGNED_SIZE
@@ -84,10 +83,17 @@ def get_preset(preset: str | AnyPreset, presets: dict[str, AnyPreset] = PRESETS,
 
 @keras.saving.register_keras_serializable(package="deepfake_utils")
 class PixelShuffle(layers.Layer):
-    """Rearrange 4C channels into a 2x larger image with C channels (depth_to_space)."""
+    """Rearrange 4C channels into a 2x larger image with C channels (depth_to_space).
+
+    Channel group k = 2i + j of each pixel becomes the pixel at row i, column j of its 2x2 block, as
+    ``tf.nn.depth_to_space(x, 2)``; written with Keras ops, so the model runs on any Keras backend.
+    """
 
     def call(self, x):
-        return tf.nn.depth_to_space(x, 2)
+        _, height, width, channels = x.shape  # all but the batch are known when the model is built
+        x = keras.ops.reshape(x, (-1, height, width, 2, 2, channels // 4))  # (.., row in block, column, C)
+        x = keras.ops.transpose(x, (0, 1, 3, 2, 4, 5))  # rows of blocks, then the rows inside them
+        return keras.ops.reshape(x, (-1, 2 * height, 2 * width, channels // 4))
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

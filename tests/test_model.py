@@ -33,6 +33,13 @@ def test_pixel_shuffle_moves_channels_into_space():
     assert sorted(y.ravel()) == sorted(x.ravel())  # a rearrangement, nothing lost
 
 
+def test_pixel_shuffle_is_depth_to_space():
+    import tensorflow as tf
+
+    x = np.random.default_rng(1).random((3, 5, 7, 12), dtype=np.float32)
+    assert np.array_equal(np.asarray(model.PixelShuffle()(x)), tf.nn.depth_to_space(x, 2).numpy())
+
+
 def test_swap_uses_the_other_decoder():
     m = model.build("tiny")
     faces = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
