@@ -65,6 +65,10 @@ PRESETS: dict[str, Preset] = {
     # 128 px faces: one more convolution and one more upscale.
     "128": Preset("128", size=128, encoder_filters=(128, 256, 512, 1024, 1024), decoder_filters=(512, 256, 128, 64),
                   batch_size=32),
+    # The tiny preset at 128 px, likewise one more convolution and one more upscale: about 2.7x tiny's time a step
+    # on a CPU (a CPU-sized try at the eyes' detail; benchmarks/README.md "The swap on several pairs").
+    "tiny128": Preset("tiny128", size=128, encoder_filters=(32, 64, 128, 256, 256), dense=128, encoder_upscale=64,
+                      decoder_filters=(64, 32, 16, 8), learning_rate=2e-4, batch_size=16),
 }
 
 
