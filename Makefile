@@ -156,7 +156,7 @@ lab: setup
 	$(VENV)/bin/jupyter lab notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book
+	$(VENV)/bin/ruff check deepfake_utils tests scripts notebooks book benchmarks
 	$(VENV)/bin/lint-imports  # the import contract in pyproject.toml (ARCHITECTURE.md)
 
 clean:

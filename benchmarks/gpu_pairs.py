@@ -21,7 +21,6 @@ as ``deepfake_utils/weights`` does.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -82,7 +81,8 @@ def read_pair(path: Path) -> tuple[list[np.ndarray], list[np.ndarray], dict, dic
     for side in "ab":
         data, ends = arrays[f"{side}_bytes"], arrays[f"{side}_ends"]
         starts = np.concatenate([[0], ends[:-1]])
-        faces[side] = [cv2.imdecode(data[s:e], cv2.IMREAD_COLOR)[..., ::-1].copy() for s, e in zip(starts, ends)]
+        faces[side] = [cv2.imdecode(data[s:e], cv2.IMREAD_COLOR)[..., ::-1].copy()
+                       for s, e in zip(starts, ends, strict=True)]
     return faces["a"], faces["b"], json.loads(arrays["about"].tobytes()), arrays
 
 
@@ -146,7 +146,7 @@ def train(data: Path, out: Path, preset_name: str, snapshots: list[int], deadlin
         p.start()
     for p in procs:
         p.join()
-    bad = [f.stem for f, p in zip(files, procs) if p.exitcode]
+    bad = [f.stem for f, p in zip(files, procs, strict=True) if p.exitcode]
     if bad:
         raise SystemExit(f"failed: {bad}")
 
@@ -196,7 +196,7 @@ def train_pair(path: Path, out: Path, preset, snapshots: list[int], deadline: fl
         loss, grads = jax.value_and_grad(loss_fn)(trainable)
         trainable, opt_values = opts[side].stateless_apply(opt_values, grads, trainable)
         values = list(values)
-        for i, v in zip(index[side], trainable):
+        for i, v in zip(index[side], trainable, strict=True):
             values[i] = v
         return values, opt_values, loss
 
@@ -214,7 +214,7 @@ def train_pair(path: Path, out: Path, preset, snapshots: list[int], deadline: fl
     train_start = time.monotonic()
 
     def snapshot(step_no: int) -> None:
-        for v, value in zip(every, values):
+        for v, value in zip(every, values, strict=True):
             v.assign(value)
         for part in ("encoder", "decoder_b"):
             for i, w in enumerate(parts[part].get_weights()):
@@ -252,9 +252,10 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
 
     from deepfake_utils import data, metrics
     from deepfake_utils.bench_swap import resolution_ceiling
+    from deepfake_utils.checkpoint import load
     from deepfake_utils.extract import load_alignments
     from deepfake_utils.swap import convert
-    from deepfake_utils.train import Trainer, load_faces, load_model, machine
+    from deepfake_utils.train import Trainer, load_faces, machine
 
     ceilings: dict = {}
 
@@ -283,7 +284,8 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
             trainer = Trainer(model_dir, about["preset"], recipe=RECIPE, mixed_precision=False)
             parts = trainer.model.parts()
             for part in ("encoder", "decoder_b"):
-                keys = sorted((k for k in arrays if k.startswith(f"{step}/{part}/")), key=lambda k: int(k.split("/")[2]))
+                keys = sorted((k for k in arrays if k.startswith(f"{step}/{part}/")),
+                              key=lambda k: int(k.split("/")[2]))
                 parts[part].set_weights([arrays[k].astype(np.float32) for k in keys])
             trainer._step_var.assign(step)  # the steps it was trained for, as state.json records them
             trainer.colour_shift = tuple(about["shift"])
@@ -291,7 +293,7 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
             trainer.save()
             swapped = work / "gpu-swapped" / f"{pair}-{about['preset']}-{step}.mp4"
             swapped.parent.mkdir(parents=True, exist_ok=True)
-            convert(video, load_model(model_dir), swapped, alignments=dir_a, progress=False)
+            convert(video, load(model_dir), swapped, alignments=dir_a, progress=False)
             report = metrics.evaluate(video, swapped, identities, target, progress=False)
             metrics.save_report(report, swapped.with_suffix(".metrics.json"))
             key = (source, trainer.preset.size)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import InvalidArgument
-from .fileio import ensure_rgb_uint8
+from .images import ensure_rgb_uint8
 
 ALIGNED_SIZE = 256  # px: side of the aligned crops that extraction writes
 PADDING = 48  # px of context kept around the 51 inner points at 256 px (scaled with the size)

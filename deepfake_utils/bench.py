@@ -300,10 +300,11 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
 
 def bench_convert(preset: str, frames: int | None) -> dict:
     """Conversion frames/s: the naive per-frame path vs ``swap.convert`` (same model, same compositing)."""
-    from . import swap
-    from .extract import naive_find
+    from . import paste, swap
+    from .checkpoint import load
     from .fileio import read_image, write_image
-    from .train import Trainer, load_model
+    from .track import naive_find
+    from .train import Trainer
     from .video import probe, read_frames, write_video
 
     video_path = data.sample_video()
@@ -311,9 +312,9 @@ def bench_convert(preset: str, frames: int | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         Trainer(tmp / "model", preset).save()  # speed does not depend on training: fresh weights will do
-        model = load_model(tmp / "model")
+        model = load(tmp / "model")
         autoencoder = model.autoencoder("b")
-        options = swap.Options(smooth=False)
+        options = paste.Options(smooth=False)
         # naive, as the original tutorials: read the video, then per frame detect on the full frame,
         # predict one face, paste it, write a PNG; finally encode the PNGs
         start = time.perf_counter()
@@ -321,12 +322,13 @@ def bench_convert(preset: str, frames: int | None) -> dict:
             face = naive_find(frame)
             out = frame
             if face is not None:
-                face_in = swap.model_input(frame, face.landmarks, model.preset.size, model.coverage, model.colour_shift)
+                face_in = paste.model_input(frame, face.landmarks, model.preset.size, model.coverage,
+                                            model.colour_shift)
                 new = autoencoder.predict(face_in[None] / 255,
                                           verbose=0)[0]
-                out = swap.composite(frame, face.landmarks, (new * 255).round().astype(np.uint8), options,
+                out = paste.composite(frame, face.landmarks, (new * 255).round().astype(np.uint8), options,
                                      model.coverage)
-            write_image(tmp / "naive" / f"{i:06d}.png", swap.label_frame(out))
+            write_image(tmp / "naive" / f"{i:06d}.png", paste.label_frame(out))
         pngs = sorted((tmp / "naive").glob("*.png"))
         write_video((read_image(p) for p in pngs), tmp / "naive.mp4", fps, audio_from=video_path)
         naive_s = time.perf_counter() - start

@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from . import data, metrics
+from .checkpoint import load
 from .errors import InvalidArgument
 from .extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from .model import SHARED, Preset, get_preset
 from .swap import convert
-from .train import Recipe, Trainer, get_recipe, load_faces, load_model, machine
+from .train import Recipe, Trainer, get_recipe, load_faces, machine
 
 
 def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
@@ -78,7 +79,7 @@ def run_recipe(spec: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], 
     while budget <= total + 1e-9:
         budgets = {"steps": budget} if steps is not None else {"minutes": budget}
         trainer.fit(faces_a, faces_b, **budgets, save_every=10**9, progress=progress)  # saves at the end
-        model = load_model(work / "model")
+        model = load(work / "model")
         out = work / f"swapped-{len(curve)}.mp4"
         convert(video_path, model, out, alignments=dir_a, progress=False)
         report = metrics.evaluate(video_path, out, gallery, source_track=source_track, progress=False)
@@ -199,7 +200,7 @@ def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: 
                        max_frames: int | None = None) -> float:
     """The eyes' and mouth's detail a *perfect* model of ``size`` px would keep: every source face cut out at the
     model's framing and size, pasted straight back, and measured as a swap is (the resolution's own limit)."""
-    from .swap import model_input, model_matrix, paste_face
+    from .paste import model_input, model_matrix, paste_face
     from .video import frame_key, iter_frames
 
     source, ceiling = [], []
@@ -243,7 +244,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     wall = time.monotonic() - started
     out = work / "swapped" / f"{name}.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
-    convert(video_path, load_model(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
+    convert(video_path, load(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
     report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, progress=progress)
     metrics.save_report(report, out.with_suffix(".metrics.json"))
     # what notebook 10 tests its detectors on: the swap, its source and the source's alignments, relative to here

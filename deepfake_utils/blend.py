@@ -10,7 +10,7 @@ import numpy as np
 from skimage.exposure import match_histograms
 
 from .errors import InvalidArgument
-from .fileio import ensure_rgb_uint8
+from .images import ensure_rgb_uint8
 
 MASKS = ("rect", "hull", "hull_rect")
 COLOUR_METHODS = ("none", "avg", "hist", "lab")
@@ -135,3 +135,14 @@ def seamless_clone(frame: np.ndarray, face: np.ndarray, mask: np.ndarray) -> np.
     out = cv2.seamlessClone(face, frame, binary.copy(), (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)  # (it writes
     out[outside] = frame[outside]  # into the mask) and nudges its whole box by a few grey levels: keep the rest
     return out
+
+
+def colour_shift(faces: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float, float]:
+    """The RGB shift (0..255 units) that moves the faces' mean colour onto the reference faces' mean colour."""
+    shift = np.mean([f.mean(axis=(0, 1)) for f in reference], 0) - np.mean([f.mean(axis=(0, 1)) for f in faces], 0)
+    return tuple(round(float(v), 3) for v in shift)
+
+
+def shift_colour(faces: np.ndarray | list[np.ndarray], shift: tuple[float, float, float]) -> list[np.ndarray]:
+    """Add an RGB shift to uint8 faces (clipped to 0..255)."""
+    return [np.clip(f.astype(np.float32) + np.asarray(shift, np.float32), 0, 255).astype(np.uint8) for f in faces]

@@ -1,5 +1,6 @@
 """The package's one checkpoint/resume mechanism and training loop, shared by the autoencoder trainer
-(``train.Trainer``, stage 7) and the GAN trainer (``gan.GanTrainer``, stage 9).
+(``train.Trainer``, stage 7) and the GAN trainer (``gan_train.GanTrainer``, stage 9), and the one loader of
+a trained model of either kind (``load``).
 
 Checkpoint layout of a model folder::
 
@@ -24,6 +25,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +34,12 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from . import warp
+from .blend import colour_shift, shift_colour  # noqa: F401  (train's interface: see train.py)
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _stale_in, write_image, write_json_atomic
+from .gan import GanModel, GanPreset, build_gan
 from .images import to_uint8
-from .model import COVERAGE
+from .model import COVERAGE, Preset, SwapModel, build
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -94,9 +98,8 @@ def read_model_state(model_dir: str | os.PathLike, kind: str) -> dict:
                               f"`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR{flag} --steps N`")
     state = read_state_file(path)
     if model_kind(state) != kind:
-        loader = "gan.load_gan" if model_kind(state) == "gan" else "train.load_model"
         raise CheckpointError(f"{model_dir}: holds {KINDS[model_kind(state)]}, not {KINDS[kind]}; "
-                              f"load it with swap.load (any model) or {loader}")
+                              "load it with checkpoint.load (either kind)")
     return state
 
 
@@ -155,17 +158,6 @@ def clean_temp_checkpoints(model_dir: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
-def colour_shift(faces: list[np.ndarray], reference: list[np.ndarray]) -> tuple[float, float, float]:
-    """The RGB shift (0..255 units) that moves the faces' mean colour onto the reference faces' mean colour."""
-    shift = np.mean([f.mean(axis=(0, 1)) for f in reference], 0) - np.mean([f.mean(axis=(0, 1)) for f in faces], 0)
-    return tuple(round(float(v), 3) for v in shift)
-
-
-def shift_colour(faces: np.ndarray | list[np.ndarray], shift: tuple[float, float, float]) -> list[np.ndarray]:
-    """Add an RGB shift to uint8 faces (clipped to 0..255)."""
-    return [np.clip(f.astype(np.float32) + np.asarray(shift, np.float32), 0, 255).astype(np.uint8) for f in faces]
-
-
 DATA_SAMPLE = 64  # faces per side whose thumbnails' hashes state.json keeps (what the model was trained on)
 
 
@@ -215,6 +207,31 @@ def preview_faces(faces: list[np.ndarray], n: int = 4, size: int = 64, coverage:
 def from_saved(cls: type, saved: dict) -> Any:
     """A preset (a frozen dataclass) rebuilt from its state.json record (JSON lists back to tuples)."""
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+
+
+def saved_preset(state: dict) -> Preset | GanPreset:
+    """The preset a model folder's state.json records (the autoencoder's or the GAN's)."""
+    return from_saved(GanPreset if model_kind(state) == "gan" else Preset, state["preset"])
+
+
+def load(model_dir: str | os.PathLike) -> SwapModel | GanModel:
+    """The trained model of a model folder, either kind (state.json says which), with its last checkpoint's
+    weights, framing (coverage) and colour shift: what conversion and the notebooks use."""
+    model_dir = Path(model_dir)
+    state = read_state(model_dir)
+    if state is None:
+        read_model_state(model_dir, "autoencoder")  # the clear error for a folder with no model
+    shift = tuple(state["colour_shift"]) if state.get("colour_shift") else None
+    if model_kind(state) == "gan":
+        gan = build_gan(saved_preset(state), discriminators=False, coverage=state.get("coverage", COVERAGE),
+                        colour_shift=shift)
+        read_checkpoint(tf.train.Checkpoint(encoder=gan.encoder, decoder_a=gan.decoder_a, decoder_b=gan.decoder_b),
+                        model_dir, state, partial=True)
+        return gan
+    model = build(saved_preset(state))
+    read_checkpoint(tf.train.Checkpoint(**model.parts()), model_dir, state, partial=True)
+    recipe = state.get("recipe") or {}  # folders from before recipes: the original's framing
+    return replace(model, coverage=recipe.get("coverage", COVERAGE), colour_shift=shift)
 
 
 def preview_picture(side_a: np.ndarray, side_b: np.ndarray) -> np.ndarray:

@@ -516,8 +516,8 @@ def check_train_step(fn: Callable) -> None:
 # --- 08 swap and masking ------------------------------------------------------------------------
 @_checker
 def check_paste_face(fn: Callable) -> None:
-    """fn(frame, face, matrix) -> the frame with the face warped back into it, as ``swap.paste_face``."""
-    from . import blend, swap
+    """fn(frame, face, matrix) -> the frame with the face warped back into it, as ``paste.paste_face``."""
+    from . import blend, paste
 
     frame = _texture((220, 260, 3), 7)
     face = _texture((64, 64, 3), 8, blur=2)
@@ -530,7 +530,7 @@ def check_paste_face(fn: Callable) -> None:
         assert np.array_equal(frame, untouched), "leave the frame you are given as it was: paste into a copy"
         assert got.shape == frame.shape and got.dtype == np.uint8, (
             f"return a uint8 frame of shape {frame.shape}, got {got.dtype} {got.shape}")
-        want = swap.paste_face(frame, face, matrix)
+        want = paste.paste_face(frame, face, matrix)
         square = blend.rect_mask(frame.shape, matrix, face.shape[0])
         inside = blend.adjust_mask(square, erode=2) > 0.99
         outside = cv2.dilate(square, np.ones((5, 5), np.uint8)) < 0.01
@@ -547,8 +547,8 @@ def check_paste_face(fn: Callable) -> None:
 
 @_checker
 def check_one_euro(fn: Callable) -> None:
-    """fn(signal, fps, min_cutoff=, beta=, d_cutoff=) -> the one-euro filtered 1-D signal, as ``swap.OneEuroFilter``."""
-    from . import swap
+    """fn(signal, fps, min_cutoff=, beta=, d_cutoff=) -> the one-euro filtered 1-D signal (paste.OneEuroFilter)."""
+    from . import paste
 
     rng = np.random.default_rng(4)
     t = np.arange(90) / 30
@@ -558,7 +558,7 @@ def check_one_euro(fn: Callable) -> None:
     for fps, min_cutoff, beta, d_cutoff in cases:
         got = np.asarray(fn(signal.copy(), fps, min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff), float)
         assert got.shape == signal.shape, f"one filtered value per sample: shape {signal.shape}, got {got.shape}"
-        reference = swap.OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
+        reference = paste.OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
         want = np.array([reference(np.array([[x]]))[0, 0] for x in signal])
         assert abs(got[0] - signal[0]) < 1e-9, "the first sample passes through unchanged (it starts the filter)"
         bad = np.flatnonzero(np.abs(got - want) > 1e-6)

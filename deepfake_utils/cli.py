@@ -170,7 +170,8 @@ def _train(args: argparse.Namespace) -> int:
     _warn_unaligned(args.a_dir, args.b_dir)
     faces_a, faces_b = load_faces(args.a_dir), load_faces(args.b_dir)
     if kind == "gan":
-        from .gan import GanConfig, GanTrainer
+        from .gan import GanConfig
+        from .gan_train import GanTrainer
 
         config = GanConfig(perceptual=True) if args.perceptual else None
         trainer = GanTrainer(args.model_dir, args.preset, config=config, seed=args.seed, batch_size=args.batch_size,
@@ -251,7 +252,7 @@ def _precision(name: str | None) -> bool | str | None:
 
 
 def _options(args: argparse.Namespace):
-    from .swap import Options
+    from .paste import Options
 
     return Options(mask=args.mask, erode=args.erode, blur=args.blur, colour=args.colour, seamless=args.seamless,
                    sharpen=args.sharpen, smooth=not args.no_smooth, label=None if args.no_label else args.label,
@@ -345,7 +346,7 @@ def _closeup(source: Path, swapped: Path, alignments: dict, n: int = 4):
 
 
 def _add_convert_options(p: argparse.ArgumentParser) -> None:
-    d = argparse.Namespace(**CONVERT)  # the defaults of swap.Options, without importing TensorFlow
+    d = argparse.Namespace(**CONVERT)  # the defaults of paste.Options, without importing TensorFlow
     p.add_argument("--alignments", default=None,
                    help="alignments.json (or its folder) from `extract`: reuse its faces; faces deleted from "
                         "that folder are not swapped (default: find faces as we go)")

@@ -22,7 +22,8 @@ import dlib
 import numpy as np
 
 from .errors import InvalidArgument, OutputError
-from .fileio import atomic_path, ensure_rgb_uint8
+from .fileio import atomic_path
+from .images import ensure_rgb_uint8
 
 Box = tuple[int, int, int, int]  # (top, right, bottom, left)
 

@@ -1,10 +1,7 @@
 """Stage 4 pipeline: a video or an image folder in, aligned faces and ``alignments.json`` out.
 
-``FaceFinder`` is the fast way to find one face per frame of a video: it scans only the detector
-pyramid levels where the tracked face can be (``detect.detect_from_level``, which returns exactly the
-naive detector's boxes there), and it skips detection altogether while the previous frame's box still
-yields landmarks that barely moved. ``naive_find`` is the original tutorials' way (full-frame HOG,
-upsampled 2x, on every frame); ``deepfake_utils.bench`` compares the two.
+Faces are found with ``track.FaceFinder`` (the fast way, one face per frame of a video) or
+``track.naive_find`` (the original tutorials' way); ``benchmarks/bench.py`` compares the two.
 
 ``extract`` overlaps the work: a reader thread decodes the next frames (or reads the next photos), the
 calling thread finds the faces, a writer thread aligns them and writes the PNGs; the models load in the
@@ -21,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,8 @@ from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, metrics, video
 from .errors import AlignmentsError, DeepfakeError, ImageError, InvalidArgument, NoFaceError, OutputError
-from .fileio import ensure_rgb_uint8, read_image, remove_stale_temp_files, write_bytes_atomic, write_image
+from .fileio import read_image, remove_stale_temp_files, write_bytes_atomic, write_image
+from .track import Face, FaceFinder, naive_find
 
 ALIGNMENTS_VERSION = 1
 ALIGNMENTS_FILE = "alignments.json"
@@ -39,95 +37,7 @@ MIN_SIZE = 64  # px: the smallest aligned face extract writes
 MAX_SIZE = 1024  # px: the largest (a 100000 px face would allocate tens of GB)
 SAVE_SECONDS = 2.0  # alignments.json is saved at least this often while extracting (a kill loses no more)
 SAVE_SHARE = 0.05  # ... unless saving takes longer than this share of the time (long videos): then less often
-# FaceFinder keeps the last box while the face moved less than this (benchmarks/README.md: with these the
-# landmarks agree with the naive detector's within a mean NME of 0.005, detecting in about one frame of five)
-REUSE_CELLS = 0.2  # of a HOG cell, the centre of the inner landmarks
-REUSE_SCALE = 0.04  # relative change of the inter-ocular distance
-REUSE_BELOW = 0.08  # landmark motion (NME), e.g. the mouth opening
 PENDING = 4  # frames found but not yet written that extract holds at most (each holds its image)
-
-
-@dataclass
-class Face:
-    """One found face: its box, its 68 landmarks and its alignment matrix."""
-
-    box: detect.Box
-    landmarks: np.ndarray
-    matrix: np.ndarray
-
-
-def naive_find(image: np.ndarray) -> Face | None:
-    """The original tutorials' way: HOG on the full frame upsampled 2x, the face nearest the centre."""
-    box = detect.pick_face(detect.detect_from_level(image, 0), image.shape)
-    if box is None:
-        return None
-    points = landmarks.predict_landmarks(image, box)
-    return Face(box, points, align.alignment_matrix(points))
-
-
-class FaceFinder:
-    """Find one face per frame of a video, fast: skip pyramid levels and skip re-detection while tracking.
-
-    The naive detector's box moves in steps of one HOG cell (a ninth of the box), so it stays the same
-    for several frames while the face moves a little. The last box is kept as long as the landmarks it
-    gives moved less than ``reuse_cells`` of a cell (their centre), ``reuse_scale`` in size and
-    ``reuse_below`` in NME since that box was found. Otherwise the detector runs from ``margin`` levels
-    above the one where the tracked face fired, which finds exactly the naive box
-    (``detect.detect_from_level``). ``reuse_below=0`` detects in every frame.
-    """
-
-    def __init__(self, *, how: str = "center", margin: int = 2, reuse_below: float = REUSE_BELOW,
-                 reuse_cells: float = REUSE_CELLS, reuse_scale: float = REUSE_SCALE,
-                 angles: tuple[float, ...] = (-25, 25, -50, 50)) -> None:
-        """``margin``: pyramid levels kept above the tracked face's; ``reuse_*``: the motion that keeps a box."""
-        self.how, self.margin, self.angles = how, margin, angles
-        self.reuse_below, self.reuse_cells, self.reuse_scale = reuse_below, reuse_cells, reuse_scale
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the tracked face (call between unrelated images)."""
-        self._box: detect.Box | None = None
-        self._points: np.ndarray | None = None
-        self.detections = 0
-
-    def _still(self, points: np.ndarray) -> bool:
-        """True while ``points`` (from the last box) moved too little since that box was found to move the box."""
-        cell = detect.box_size(self._box) * detect.HOG_CELL / detect.HOG_BOX
-        shift = np.abs(points[align.FIT_POINTS].mean(axis=0) - self._points[align.FIT_POINTS].mean(axis=0)).max()
-        scale = landmarks.inter_ocular_distance(points) / landmarks.inter_ocular_distance(self._points)
-        return (shift < self.reuse_cells * cell and abs(scale - 1) < self.reuse_scale
-                and landmarks.landmark_error(self._points, points) < self.reuse_below)
-
-    def __call__(self, image: np.ndarray) -> Face | None:
-        """The face in this frame (the tracked one, else the one chosen by ``how``), or None."""
-        ensure_rgb_uint8(image)
-        tracked = None  # the landmarks the last box gives in this frame
-        if self._box is not None and self.reuse_below > 0:
-            tracked = landmarks.predict_landmarks(image, self._box)
-            if self._still(tracked):
-                return Face(self._box, tracked, align.alignment_matrix(tracked))
-        level = detect.level_for_face(detect.box_size(self._box), self.margin) if self._box else 0
-        boxes = detect.detect_from_level(image, level)
-        if not boxes and level > 0:
-            boxes = detect.detect_from_level(image, 0)
-        self.detections += 1
-        angle = 0.0
-        if not boxes:
-            boxes, angle = detect.detect_with_rotation(image, self.angles)
-        box = detect.pick_face(boxes, detect.rotate_image(image, angle).shape if angle else image.shape, self.how)
-        if box is None:
-            self.reset()
-            return None
-        if tracked is not None and not angle and box == self._box:
-            points = tracked  # the detector found the same box: its landmarks are those already predicted
-        else:
-            points = landmarks.predict_landmarks(image, box, angle=angle)
-        if angle:
-            box = detect.unrotate_box(box, angle, image.shape)
-            self._box = None  # a rotated face is found afresh each frame
-        else:
-            self._box, self._points = box, points
-        return Face(box, points, align.alignment_matrix(points))
 
 
 def load_models() -> None:
@@ -339,18 +249,6 @@ def _curate(frames: dict, out_dir: Path) -> tuple[int, int]:
     return removed, moved
 
 
-def _tracker_state(finder: FaceFinder | None) -> dict | None:
-    if finder is None or finder._box is None:
-        return None
-    return {"box": [int(v) for v in finder._box], "landmarks": np.asarray(finder._points, np.float32).tolist()}
-
-
-def _set_tracker(finder: FaceFinder | None, state: dict | None) -> None:
-    if finder is not None and state:
-        finder._box = tuple(state["box"])
-        finder._points = np.asarray(state["landmarks"], np.float32)
-
-
 def _all_faces(image: np.ndarray) -> list[Face]:
     """Every face of a photo: the one nearest the centre first (``naive_find``'s), then the others by size."""
     angle = 0.0
@@ -477,8 +375,8 @@ def extract(
         for key, image in reader:
             decoded += 1
             if image is None:  # done in an earlier run
-                if not source.is_dir():
-                    _set_tracker(finder, tracker)  # as it was after the last frame done
+                if finder is not None and not source.is_dir():
+                    finder.restore(tracker)  # as it was after the last frame done
                 continue
             if isinstance(image, ImageError):
                 pending.append((key, None, None, str(image)))
@@ -488,7 +386,7 @@ def extract(
                 else:
                     face = (finder or naive_find)(image)
                     found = [] if face is None else [face]
-                state = _tracker_state(finder) if not source.is_dir() else None
+                state = finder.state() if finder is not None and not source.is_dir() else None
                 pending.append((key, writer.submit(write, image, found, key), state, None))
             record(PENDING)
             if time.monotonic() - last_save >= max(SAVE_SECONDS, alignments.seconds / SAVE_SHARE):

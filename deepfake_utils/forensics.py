@@ -17,8 +17,9 @@ with those traces from real faces alone:
 Faces are the detector's *view*: the middle ``VIEW_COVERAGE`` px of the 256 px aligned crop (notebook 04)
 resized to ``VIEW_SIZE`` px, with the face's landmarks in the same pixels. The detector is a small Keras
 CNN that scores a view from 0 (real) to 1 (fake); ``roc`` and ``occlusion_map`` evaluate and explain it, and
-``evaluate_pairs``/``evaluate_faces`` score detectors on swaps they did not see, as is and after re-encoding
-(``treat``), at a threshold chosen beforehand on simulated data (``threshold_at``).
+``evaluate_faces`` scores detectors on swaps they did not see, as is and after re-encoding (``treat``), at a
+threshold chosen beforehand on simulated data (``threshold_at``). Reading faces from the course's files
+(extraction folders, videos placed by alignments.json, pairs of videos) is ``forensics_data``'s.
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
 from . import align, blend
+from .config import SEED
 from .errors import DeepfakeError, ImageError, VideoError
-from .fileio import ensure_rgb_uint8, read_image
+from .images import ensure_rgb_uint8
 
 VIEW_SIZE = 128  # px: side of the face the detector sees
 VIEW_COVERAGE = 224  # px of the 256 px aligned crop in view: the swap's seams (inside its middle 192 px) and a margin
@@ -70,48 +72,6 @@ def face_view(image: np.ndarray, landmarks: np.ndarray, size: int = VIEW_SIZE,
     view = crop_view(align.align_face(image, matrix), size, coverage)
     to_view = view_matrix(size, coverage) @ np.vstack([matrix, [0, 0, 1]])
     return view, align.transform_points(landmarks, to_view).astype(np.float32)
-
-
-def views_from_folder(folder: str | os.PathLike, size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE,
-                      limit: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The views and view landmarks of the faces of an extraction folder (its faces and alignments.json)."""
-    from .extract import load_alignments
-
-    folder = Path(folder)
-    views, points = [], []
-    for faces in load_alignments(folder)["frames"].values():
-        if not faces or "/" in faces[0]["face"] or not (folder / faces[0]["face"]).is_file():
-            continue  # no face, or a face set aside (blurry/, other/) or deleted
-        to_view = view_matrix(size, coverage) @ np.vstack([faces[0]["matrix"], [0, 0, 1]])
-        views.append(crop_view(read_image(folder / faces[0]["face"]), size, coverage))
-        points.append(align.transform_points(faces[0]["landmarks"], to_view).astype(np.float32))
-        if limit is not None and len(views) >= limit:
-            break
-    if not views:
-        raise DeepfakeError(f"{folder}: no aligned faces; run `python -m deepfake_utils extract` into it first")
-    return views, points
-
-
-def views_from_video(path: str | os.PathLike, alignments: str | os.PathLike, *, max_frames: int | None = None,
-                     size: int = VIEW_SIZE, coverage: int = VIEW_COVERAGE
-                     ) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
-    """The frame keys, views and view landmarks of a video's faces, placed by an extraction's landmarks (so a
-    swap of a video and the video itself are seen through the same landmarks)."""
-    from . import video
-    from .extract import load_alignments
-
-    frames = load_alignments(alignments)["frames"]
-    keys, views, points = [], [], []
-    for index, frame in enumerate(video.iter_frames(path, max_frames=max_frames), 1):
-        faces = frames.get(video.frame_key(index))
-        if faces:
-            view, view_points = face_view(frame, faces[0]["landmarks"], size, coverage)
-            keys.append(video.frame_key(index))
-            views.append(view)
-            points.append(view_points)
-    if not views:
-        raise DeepfakeError(f"{path}: no frame has a face in {alignments}; extract the faces of this video first")
-    return keys, views, points
 
 
 # --- simulated artifacts ------------------------------------------------------------------------------
@@ -291,7 +251,7 @@ class LogEnergy(keras.layers.Layer):
         return {**super().get_config(), "cell": self.cell}
 
 
-def build_detector(size: int = VIEW_SIZE, width: int = 16, *, seed: int = 1234,
+def build_detector(size: int = VIEW_SIZE, width: int = 16, *, seed: int = SEED,
                    learning_rate: float = 3e-3, colour: bool = False) -> keras.Model:
     """A small CNN: uint8 (size, size, 3) faces in, the probability that the face is fake out; ``colour`` adds
     each cell's mean colour beside its detail energies (blends of changed colour show there)."""
@@ -469,40 +429,6 @@ def evaluate_faces(models: dict[str, keras.Model], views: list[np.ndarray], labe
             scores = fake_scores(model, treated)
             out[name, treatment] = {**detector_report(labels, scores, thresholds[name]),
                                     "labels": labels, "scores": scores}
-    return out
-
-
-def evaluate_pairs(models: dict[str, keras.Model], pairs: list[tuple], thresholds: dict[str, float], *,
-                   treatments: tuple[str, ...] = TREATMENTS, max_frames: int | None = None
-                   ) -> dict[tuple[str, str], dict]:
-    """Each detector on swapped videos against their source videos, each seen through the source's extraction
-    (``pairs``: (swapped video, source video, alignments file or folder)), after each treatment of both;
-    the faces of all pairs pooled: {(detector, treatment): its ``detector_report``, labels and scores}."""
-    from . import video
-    from .extract import load_alignments
-
-    if not pairs:
-        raise DeepfakeError("no (swapped video, source video, alignments) pairs to evaluate")
-    per_treatment: dict[str, tuple[list, list]] = {t: ([], []) for t in treatments}
-    for swapped, source, alignments in pairs:
-        frames = load_alignments(alignments)["frames"]
-        fps = video.probe(source, count=False).fps
-        real = video.read_frames(source, max_frames=max_frames)
-        fake = video.read_frames(swapped, max_frames=max_frames)
-        n = min(len(real), len(fake))
-        for treatment in treatments:
-            real_keys, real_views = views_from_frames(treat(real[:n], treatment, fps), frames)
-            fake_keys, fake_views = views_from_frames(treat(fake[:n], treatment, fps), frames)
-            if real_keys != fake_keys or not real_keys:
-                raise DeepfakeError(f"{swapped}: no frames with a face in {alignments}, or the frames do not match")
-            per_treatment[treatment][0].extend(real_views + fake_views)
-            per_treatment[treatment][1].extend([0] * len(real_views) + [1] * len(fake_views))
-    out = {}
-    for treatment, (views, labels) in per_treatment.items():
-        for name, model in models.items():
-            scores = fake_scores(model, views)
-            out[name, treatment] = {**detector_report(labels, scores, thresholds[name]),
-                                    "labels": np.asarray(labels), "scores": scores}
     return out
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .detect import Box, css_to_rect, import_quietly, rotate_image, rotation_matrix
 from .errors import InvalidArgument
-from .fileio import ensure_rgb_uint8
+from .images import ensure_rgb_uint8
 
 N_LANDMARKS = 68
 

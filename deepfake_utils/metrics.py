@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 from . import video
 from .detect import face_encoding
 from .errors import DeepfakeError, InvalidArgument, NoFaceError
-from .fileio import ensure_rgb_uint8, read_image, write_json_atomic
-from .images import to_uint8
+from .fileio import read_image, write_json_atomic
+from .images import ensure_rgb_uint8, to_uint8
 from .landmarks import inter_ocular_distance, landmark_error
 
 #: face_recognition's rule of thumb: encodings nearer than this are the same person.
@@ -304,7 +304,7 @@ def face_track(path: str | os.PathLike, *, max_frames: int | None = None, track:
     """Find, encode and measure the face in every frame. ``track=False`` runs the detector on every frame
     (no reuse of the last box), as a swapped video must be measured; sharpness is taken inside
     ``regions[i]`` (landmarks, e.g. the source's), else inside the face's own hull."""
-    from .extract import FaceFinder
+    from .track import FaceFinder
 
     finder = FaceFinder() if track else FaceFinder(reuse_below=0)
     out = FaceTrack()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import keras
 import numpy as np
@@ -165,6 +165,19 @@ def _side(side: str) -> str:
     return side
 
 
+class FaceModel(Protocol):
+    """What conversion needs of a trained model, the autoencoder's ``SwapModel`` or the GAN's ``GanModel``."""
+
+    preset: Any  # its size: preset.size
+    coverage: int  # px of the 256 px aligned crop it was trained on
+    colour_shift: tuple[float, float, float] | None  # RGB shift its A faces had in training
+    learned_mask: ClassVar[bool]  # whether it paints an alpha mask with its faces (``swap_with_mask``)
+
+    def swap(self, faces: Any, to: str = "b") -> Any:
+        """Faces of the other identity (float 0..1) painted as ``to``."""
+        ...
+
+
 @dataclass
 class SwapModel:
     """The two autoencoders, A (encoder_a + decoder_a) and B (encoder_b + decoder_b), sharing one part.
@@ -180,6 +193,7 @@ class SwapModel:
     decoder_b: keras.Model
     coverage: int = COVERAGE  # px of the 256 px aligned crop it was trained on (conversion frames faces alike)
     colour_shift: tuple[float, float, float] | None = None  # RGB shift its A faces had in training (0..255)
+    learned_mask: ClassVar[bool] = False  # it paints faces only (conversion chooses a mask for them)
 
     @property
     def encoder(self) -> keras.Model:

@@ -12,8 +12,7 @@ import platform
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, fields
 
 import cv2
 import keras
@@ -27,18 +26,19 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     CheckpointError,
     TrainingError,
     colour_shift,
-    from_saved,
     model_kind,
     preview_faces,
     preview_picture,
     read_checkpoint,
     read_model_state,
     read_state_file,
+    saved_preset,
     shift_colour,
 )
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
+from .learn import reconstruction_loss, train_step  # noqa: F401  (notebook 07 calls train.reconstruction_loss)
 from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
 
 
@@ -148,16 +148,6 @@ def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
     return (weights / weights.mean())[..., None]
 
 
-def reconstruction_loss(output: tf.Tensor, target: tf.Tensor, weights: tf.Tensor | None = None,
-                        ssim: float = 0.0) -> tf.Tensor:
-    """The training loss of faces in 0..1: mean absolute error (weighted per pixel) plus ``ssim`` x DSSIM."""
-    error = tf.abs(output - target)
-    loss = tf.reduce_mean(error * weights if weights is not None else error)
-    if ssim:
-        loss += ssim * tf.reduce_mean((1.0 - tf.image.ssim(output, target, max_val=1.0)) / 2.0)
-    return loss
-
-
 def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
                  size: int = 64, coverage: int = COVERAGE, mask: np.ndarray | None = None) -> tf.data.Dataset:
     """An endless, seeded stream of (warped, target) float batches; batch k is the same whenever it is made.
@@ -202,25 +192,10 @@ def preview_grid(model: SwapModel, faces_a: np.ndarray, faces_b: np.ndarray) -> 
     return preview_picture(row_block(faces_a, "a", "b"), row_block(faces_b, "b", "a"))
 
 
-def _saved_preset(state: dict) -> Preset:
-    return from_saved(Preset, state["preset"])
-
-
 def _saved_recipe(state: dict) -> Recipe:
     """The recipe a model folder was trained with (folders from before recipes: the original)."""
     saved = state.get("recipe") or {"name": "original"}
     return Recipe(**{f.name: saved[f.name] for f in fields(Recipe) if f.name in saved})
-
-
-def load_model(model_dir: str | os.PathLike) -> SwapModel:
-    """The trained autoencoder of a model folder (the weights of its last checkpoint), for converting."""
-    model_dir = Path(model_dir)
-    state = read_model_state(model_dir, "autoencoder")
-    model = build(_saved_preset(state))
-    ckpt = tf.train.Checkpoint(**model.parts())
-    read_checkpoint(ckpt, model_dir, state, partial=True)
-    shift = state.get("colour_shift")
-    return replace(model, coverage=_saved_recipe(state).coverage, colour_shift=tuple(shift) if shift else None)
 
 
 def cpu_flags() -> set[str]:
@@ -285,7 +260,7 @@ class Trainer(CheckpointedTrainer):
         """
         state = self._open(model_dir, batch_size, learning_rate)
         if state is not None:
-            saved = _saved_preset(state)
+            saved = saved_preset(state)
             given = get_preset(preset) if preset is not None else saved
             if (given.name, given.shared) != (saved.name, saved.shared):
                 raise CheckpointError(f"{self.model_dir}: holds a {saved.name!r} model with a shared {saved.shared}, "
@@ -357,18 +332,8 @@ class Trainer(CheckpointedTrainer):
         # As the original trainer: autoencoder A learns from its batch, then B from its batch, so B's
         # forward pass already sees the encoder that A just updated. One compiled function does both.
         replicas = self.strategy.num_replicas_in_sync
-        losses = []
-        for side, opt, warped, target in (("a", self.opt_a, warped_a, target_a), ("b", self.opt_b, warped_b, target_b)):
-            variables = self._vars(side)
-            with tf.GradientTape() as tape:
-                output = tf.cast(self.model.reconstruct(warped, side, training=True), tf.float32)
-                loss = reconstruction_loss(output, target, self._weights, self.recipe.ssim)
-                scaled = loss / replicas
-                if hasattr(opt, "scale_loss"):
-                    scaled = opt.scale_loss(scaled)
-            opt.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
-            losses.append(loss)
-        return tuple(losses)
+        return (train_step(self.model, "a", self.opt_a, warped_a, target_a, self._weights, self.recipe.ssim, replicas),
+                train_step(self.model, "b", self.opt_b, warped_b, target_b, self._weights, self.recipe.ssim, replicas))
 
     def _distributed_step(self, warped_a, target_a, warped_b, target_b):
         losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))

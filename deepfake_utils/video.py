@@ -20,11 +20,11 @@ from .fileio import (
     IMAGE_SUFFIXES,
     atomic_path,
     check_input_file,
-    ensure_rgb_uint8,
     list_images,
     read_image,
     write_image,
 )
+from .images import ensure_rgb_uint8
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 WRITABLE_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".avi")  # containers that take H.264 + AAC (WebM, MPEG-PS do not)

@@ -11,7 +11,8 @@ import numpy as np
 
 from .detect import Box
 from .errors import InvalidArgument
-from .fileio import atomic_path, ensure_rgb_uint8
+from .fileio import atomic_path
+from .images import ensure_rgb_uint8
 from .landmarks import REGIONS
 
 #: One colour per landmark region (RGB), for drawings and legends.

@@ -10,7 +10,7 @@ import numpy as np
 
 from .align import umeyama
 from .errors import InvalidArgument
-from .fileio import ensure_rgb_uint8
+from .images import ensure_rgb_uint8
 
 GRID = 5  # control points per side of the warp grid
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepfake_utils import bench, extract, train
+from deepfake_utils import bench, track, train
 
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
 
@@ -103,7 +103,7 @@ def test_the_cli_extraction_benchmark_cuts_its_clip_and_runs_the_naive_script(tm
     bench.naive_extract(short, tmp_path / "naive")
     naive = bench._landmarks_by_frame(tmp_path / "naive")
     assert sorted(naive) == ["000001", "000002", "000003"] and (tmp_path / "naive" / "000001_0.png").is_file()
-    assert landmark_error(naive["000001"], extract.naive_find(video.read_frames(short)[0]).landmarks) == 0
+    assert landmark_error(naive["000001"], track.naive_find(video.read_frames(short)[0]).landmarks) == 0
 
 
 def test_recipe_specs_can_name_the_shared_part():

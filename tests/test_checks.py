@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import align, checks, model, swap, warp
+from deepfake_utils import align, checks, model, paste, warp
 
 
 def todo(*args, **kwargs):
@@ -191,7 +191,7 @@ def test_train_step_checker_compares_with_the_packages_step():
 
 # --- 08 paste and one-euro ----------------------------------------------------------------------
 def test_paste_face_checker():
-    assert checks.check_paste_face(swap.paste_face)
+    assert checks.check_paste_face(paste.paste_face)
     assert checks.check_paste_face(todo) is False
 
     def forward(frame, face, matrix):  # the matrix not inverted: the face lands elsewhere
@@ -231,7 +231,7 @@ def one_euro_with(derivative_from_raw=False):
 
 def test_one_euro_checker():
     def package(signal, fps, min_cutoff=1.0, beta=2.0, d_cutoff=1.0):
-        filt = swap.OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
+        filt = paste.OneEuroFilter(fps, min_cutoff, beta, d_cutoff)
         return np.array([filt(np.array([[x]]))[0, 0] for x in signal])
 
     assert checks.check_one_euro(package)

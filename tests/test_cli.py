@@ -210,15 +210,15 @@ def test_building_the_parser_imports_nothing_heavy():
 
 
 def test_the_parsers_copies_of_choices_and_defaults_match_the_real_ones():
-    from deepfake_utils import blend, defaults, swap, train
+    from deepfake_utils import blend, defaults, paste, train
 
-    assert (defaults.MASKS, defaults.COLOUR_METHODS, defaults.LABEL) == (blend.MASKS, blend.COLOUR_METHODS, swap.LABEL)
-    real = swap.Options()
+    assert (defaults.MASKS, defaults.COLOUR_METHODS, defaults.LABEL) == (blend.MASKS, blend.COLOUR_METHODS, paste.LABEL)
+    real = paste.Options()
     assert defaults.CONVERT == {name: getattr(real, name) for name in defaults.CONVERT}
     assert set(defaults.RECIPES) == set(train.RECIPES)
     from deepfake_utils import checkpoint, gan
 
-    assert defaults.CONVERT_MASKS == swap.MASKS and set(defaults.GAN_PRESETS) == set(gan.GAN_PRESETS)
+    assert defaults.CONVERT_MASKS == paste.MASKS and set(defaults.GAN_PRESETS) == set(gan.GAN_PRESETS)
     assert set(defaults.MODELS) == set(checkpoint.KINDS)
     args = cli.build_parser().parse_args(["convert", "v.mp4", "model", "out.mp4"])
     assert cli._options(args) == real

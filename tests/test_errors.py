@@ -49,9 +49,9 @@ def test_invalid_argument_is_both_kinds():
 def test_unknown_mask_is_the_same_class_in_blend_and_swap():
     import numpy as np
 
-    from deepfake_utils import blend, swap
+    from deepfake_utils import blend, paste
 
     with pytest.raises(errors.InvalidArgument, match="unknown mask"):
         blend.face_mask("oval", (8, 8, 3), np.zeros((68, 2), np.float32), np.eye(2, 3), 8)
     with pytest.raises(errors.InvalidArgument, match="unknown mask"):
-        swap.Options(mask="oval")
+        paste.Options(mask="oval")

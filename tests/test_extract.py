@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from deepfake_utils import extract, video
+from deepfake_utils import extract, track, video
 from deepfake_utils.errors import AlignmentsError, DeepfakeError, NoFaceError, VideoError
 from deepfake_utils.landmarks import landmark_error
 
@@ -42,17 +42,17 @@ def test_fast_path_agrees_with_naive_on_landmarks(sample_video, extracted):
     for i, frame in enumerate(video.iter_frames(sample_video, max_frames=40), 1):
         if i % 8:
             continue
-        naive = extract.naive_find(frame)
+        naive = track.naive_find(frame)
         errors.append(landmark_error(naive.landmarks, result["frames"][video.frame_key(i)][0]["landmarks"]))
     assert np.mean(errors) <= 0.01  # issue 14's bar for the fast path (mean NME against the naive pipeline)
 
 
 def test_face_finder_detects_in_a_few_frames_and_exactly_where_it_does(frames):
-    finder = extract.FaceFinder()
+    finder = track.FaceFinder()
     for i, frame in enumerate(frames[:3]):  # every 10th frame of the sample: the face moves between them
         before = finder.detections
         face = finder(frame)
-        naive = extract.naive_find(frame)
+        naive = track.naive_find(frame)
         if finder.detections > before:  # detected here: exactly the naive box and landmarks
             assert face.box == naive.box and np.array_equal(face.landmarks, naive.landmarks), i
         else:  # kept the last box: the landmarks barely moved from the naive ones

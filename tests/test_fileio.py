@@ -9,14 +9,8 @@ import pytest
 
 from deepfake_utils import fileio
 from deepfake_utils.errors import ImageError, OutputError
-from deepfake_utils.fileio import (
-    atomic_path,
-    ensure_rgb_uint8,
-    read_image,
-    to_rgb_uint8,
-    write_bytes_atomic,
-    write_image,
-)
+from deepfake_utils.fileio import atomic_path, read_image, write_bytes_atomic, write_image
+from deepfake_utils.images import ensure_rgb_uint8, to_rgb_uint8
 
 
 def test_read_converts_grayscale_rgba_and_16bit(tmp_path, photo):

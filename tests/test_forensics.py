@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from deepfake_utils import align, checks, data, extract, forensics, video
+from deepfake_utils import align, checks, data, extract, forensics, forensics_data, video
 from deepfake_utils.errors import DeepfakeError, ImageError
 
 
@@ -31,7 +31,7 @@ def identity_views(tmp_path_factory) -> dict[str, tuple[list[np.ndarray], list[n
     for name in ("Colin_Powell", *data.GALLERY[:6]):
         photos = data.identity_photos(name, 8)
         extract.extract(photos[0].parent, root / name, max_frames=len(photos), progress=False)
-        out[name] = forensics.views_from_folder(root / name)
+        out[name] = forensics_data.views_from_folder(root / name)
     return out
 
 
@@ -182,8 +182,8 @@ def test_simulated_set_labels_every_kind():
 # --- views --------------------------------------------------------------------------------------------
 def test_views_of_frames_and_of_extracted_faces_match(sample_video, tmp_path):
     extract.extract(sample_video, tmp_path / "A", max_frames=2, progress=False)
-    views, points = forensics.views_from_folder(tmp_path / "A")
-    keys, frame_views, frame_points = forensics.views_from_video(sample_video, tmp_path / "A", max_frames=2)
+    views, points = forensics_data.views_from_folder(tmp_path / "A")
+    keys, frame_views, frame_points = forensics_data.views_from_video(sample_video, tmp_path / "A", max_frames=2)
     assert keys == ["000001", "000002"] and len(views) == 2
     assert np.array_equal(views[0], frame_views[0]), "the same face, made the same way, must give the same view"
     assert np.allclose(frame_points[1], points[1], atol=1e-3)
@@ -306,14 +306,14 @@ def test_evaluate_faces_and_pairs_on_a_detector_that_reads_brightness(tmp_path):
     (tmp_path / "alignments.json").write_text(json.dumps(
         {"version": 1, "source": "source.mp4", "fps": 25.0, "size": [336, 336],
          "frames": {"000001": [face], "000002": [], "000003": [face]}}))
-    result = forensics.evaluate_pairs({"bright": bright}, [(fake, source, tmp_path / "alignments.json")],
+    result = forensics_data.evaluate_pairs({"bright": bright}, [(fake, source, tmp_path / "alignments.json")],
                                       {"bright": 0.5}, treatments=("as is", "H.264 CRF 40"))
     for treatment in ("as is", "H.264 CRF 40"):
         report = result["bright", treatment]
         assert (report["n_real"], report["n_fake"]) == (2, 2), "frames without a face are left out"
         assert report["auc"] == 1.0 and report["hits"] == 1.0 and report["false_alarms"] == 0.0
     with pytest.raises(DeepfakeError):
-        forensics.evaluate_pairs({"bright": bright}, [], {"bright": 0.5})
+        forensics_data.evaluate_pairs({"bright": bright}, [], {"bright": 0.5})
 
 
 # --- provenance ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import checks, cli, gan, swap, train
+from deepfake_utils import checkpoint, checks, cli, gan, gan_train, paste, swap, train
 from deepfake_utils import model as model_module
 from deepfake_utils.errors import DeepfakeError
 
@@ -175,7 +175,7 @@ def gan_dir(sample_faces, tiny_model, tmp_path_factory):
 
 
 def test_warm_start_paints_the_autoencoders_faces(tiny_model, gan_dir):
-    autoencoder = train.load_model(tiny_model)
+    autoencoder = checkpoint.load(tiny_model)
     model = gan.build_gan("tiny")
     report = gan.warm_start(model, autoencoder)
     assert len(report["copied"]) == 15  # encoder: 4 convs, 2 dense, 1 upscale; decoders: 3 upscales, to_rgb each
@@ -206,10 +206,10 @@ def test_gan_steps_on_real_faces_change_the_weights_keep_losses_finite_and_resum
     assert state["step"] == 3 and state["total_steps"] == 3 and len(state["history"][0]) == 7
     assert np.isfinite(np.array(state["history"])).all()
     assert read_image(gan_dir / "preview.png").shape == (4 * 64, 8 * 64, 3)  # A, A->A, A->B, mask | B, ...
-    straight = gan.GanTrainer(gan_dir)  # the 3 steps straight through (loaded, not trained again)
+    straight = gan_train.GanTrainer(gan_dir)  # the 3 steps straight through (loaded, not trained again)
     keras.utils.set_random_seed(state["seed"])
     fresh = gan.build_gan("tiny")  # the trainer's initial discriminators: the same seed
-    autoencoder = train.load_model(tiny_model)  # where the generator started (its copied layers)
+    autoencoder = checkpoint.load(tiny_model)  # where the generator started (its copied layers)
     for trained, start in [(straight.model.encoder.get_layer(n), autoencoder.encoder.get_layer(n))
                            for n in ("conv1", "bottleneck", "up0_conv")] + [(straight.model.disc_b, fresh.disc_b)]:
         # the generator and the discriminators learned
@@ -219,7 +219,7 @@ def test_gan_steps_on_real_faces_change_the_weights_keep_losses_finite_and_resum
     resumed_dir = shutil.copytree(gan_dir, tmp_path / "resumed")
     shutil.rmtree(resumed_dir / "ckpt-000003")
     with pytest.warns(gan.DeepfakeWarning, match="fell back to the previous checkpoint, ckpt-000002"):
-        resumed = gan.GanTrainer(resumed_dir)
+        resumed = gan_train.GanTrainer(resumed_dir)
     assert resumed.step == 2 and resumed.total_steps == 3
     assert resumed.phase().lr_factor == 0.3 and resumed.opt_d["b"].learning_rate.numpy() == pytest.approx(
         0.3 * 2 * resumed.learning_rate)  # the schedule's late learning rate (from 2/3), restored with the step
@@ -249,10 +249,10 @@ def test_learned_mask_composites_inside_the_frame():
     face = np.full((64, 64, 3), (250, 30, 30), np.uint8)
     alpha = np.zeros((64, 64), np.float32)
     alpha[:, :32] = 1  # the left half is the new face, the right half shows the frame
-    options = swap.Options(colour="none", blur=0.0, smooth=False)
-    out = swap.composite(frame, points, face, options, alpha=alpha)
-    matrix = swap.model_matrix(points, 64)
-    rect = swap.blend.rect_mask(frame.shape, matrix, 64)
+    options = paste.Options(colour="none", blur=0.0, smooth=False)
+    out = paste.composite(frame, points, face, options, alpha=alpha)
+    matrix = paste.model_matrix(points, 64)
+    rect = paste.blend.rect_mask(frame.shape, matrix, 64)
     square, outside = rect > 0.999, rect == 0
     left = square & (cv2_warp_back(alpha, matrix, frame.shape) > 0.999)
     right = square & (cv2_warp_back(1 - alpha, matrix, frame.shape) > 0.999)
@@ -261,7 +261,7 @@ def test_learned_mask_composites_inside_the_frame():
     assert np.array_equal(out[right], frame[right])  # alpha 0: the frame
     assert np.abs(out[left].astype(int) - face[0, 0]).max() <= 1  # alpha 1: the new face
     with pytest.raises(DeepfakeError, match="learned mask is the GAN's"):
-        swap.composite(frame, points, face, swap.Options(mask="learned"))
+        paste.composite(frame, points, face, paste.Options(mask="learned"))
 
 
 def cv2_warp_back(mask, matrix, shape):
@@ -272,9 +272,9 @@ def cv2_warp_back(mask, matrix, shape):
 
 def test_convert_picks_the_learned_mask_for_a_gan_folder(sample_video, sample_faces, gan_dir, tiny_model, tmp_path,
                                                           capsys):
-    model = swap.load(gan_dir)
-    assert isinstance(model, gan.GanModel) and model.disc_a is None and swap.has_learned_mask(model)
-    faces, alphas = swap.predict_with_mask(model, np.zeros((2, 64, 64, 3), np.uint8))
+    model = checkpoint.load(gan_dir)
+    assert isinstance(model, gan.GanModel) and model.disc_a is None and model.learned_mask
+    faces, alphas = paste.predict_with_mask(model, np.zeros((2, 64, 64, 3), np.uint8))
     assert faces.shape == (2, 64, 64, 3) and faces.dtype == np.uint8 and alphas.shape == (2, 64, 64)
     out = tmp_path / "gan.mp4"
     assert cli.main(["convert", str(sample_video), str(gan_dir), str(out), "--alignments", str(sample_faces / "A"),

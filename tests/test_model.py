@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from deepfake_utils import model
+from deepfake_utils import checkpoint, model
 from deepfake_utils.errors import DeepfakeError
 
 
@@ -117,7 +117,7 @@ def test_shared_decoder_trains_saves_loads_and_converts(sample_faces, sample_vid
         assert not all(np.array_equal(x, y) for x, y in zip(before[name], part.get_weights(), strict=True)), name
     state = json.loads((tmp_path / "m" / "state.json").read_text())
     assert state["preset"]["shared"] == "decoder"
-    loaded = train.load_model(tmp_path / "m")
+    loaded = checkpoint.load(tmp_path / "m")
     assert loaded.preset.shared == "decoder" and loaded.decoder_a is loaded.decoder_b
     for name, part in loaded.parts().items():
         assert all(np.array_equal(x, y) for x, y in zip(part.get_weights(), trainer.model.parts()[name].get_weights(),
@@ -134,14 +134,13 @@ def test_shared_decoder_trains_saves_loads_and_converts(sample_faces, sample_vid
 def test_model_folders_from_before_the_option_load_as_the_classic_design(tiny_model, tmp_path):
     import shutil
 
-    from deepfake_utils import train
 
     folder = tmp_path / "old"
     shutil.copytree(tiny_model, folder)
     state = json.loads((folder / "state.json").read_text())
     del state["preset"]["shared"]  # as written before the option existed
     (folder / "state.json").write_text(json.dumps(state))
-    old, new = train.load_model(folder), train.load_model(tiny_model)
+    old, new = checkpoint.load(folder), checkpoint.load(tiny_model)
     assert old.preset.shared == "encoder" and list(old.parts()) == ["encoder", "decoder_a", "decoder_b"]
     assert all(np.array_equal(x, y) for x, y in zip(old.encoder.get_weights() + old.decoder_b.get_weights(),
                                                     new.encoder.get_weights() + new.decoder_b.get_weights(),

@@ -5,33 +5,33 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from deepfake_utils import blend, extract, metrics, swap, video
+from deepfake_utils import blend, extract, metrics, paste, swap, track, video
 from deepfake_utils.errors import DeepfakeError
 from deepfake_utils.landmarks import landmark_error
 
 
 @pytest.fixture(scope="module")
 def face(frame):
-    found = extract.FaceFinder()(frame)
+    found = track.FaceFinder()(frame)
     assert found is not None
     return found
 
 
 @pytest.mark.parametrize("size, bound", [(256, 1.0), (64, 2.0)])
 def test_inverse_warp_puts_the_crop_back_where_it_came_from(frame, face, size, bound):
-    crop = swap.model_input(frame, face.landmarks, size)
-    matrix = swap.model_matrix(face.landmarks, size)
-    back = swap.paste_face(frame, crop, matrix)
+    crop = paste.model_input(frame, face.landmarks, size)
+    matrix = paste.model_matrix(face.landmarks, size)
+    back = paste.paste_face(frame, crop, matrix)
     square = blend.rect_mask(frame.shape, matrix, size)
     inside = blend.adjust_mask(square, erode=3) > 0.99
     assert inside.sum() > 150 ** 2  # the face square is big in this 844 px frame
     assert np.abs(back.astype(int) - frame)[inside].mean() < bound  # mean error in grey levels
     assert np.array_equal(back[square == 0], frame[square == 0])  # transparent border: the rest is untouched
-    assert 200 < swap.face_size(matrix, size) < 260
+    assert 200 < paste.face_size(matrix, size) < 260
 
 
 def test_every_mask_is_inside_the_frame_and_covers_the_face(frame, face):
-    matrix = swap.model_matrix(face.landmarks)
+    matrix = paste.model_matrix(face.landmarks)
     centre = np.round(face.landmarks[27:48].mean(0)).astype(int)  # between the eyes and the nose
     areas = {}
     for kind in blend.MASKS:
@@ -79,23 +79,23 @@ def test_blending_sharpening_and_seamless_clone(frame, face):
 def test_composite_changes_only_the_face(frame, face):
     rng = np.random.default_rng(0)
     new_face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    out = swap.composite(frame, face.landmarks, new_face)
+    out = paste.composite(frame, face.landmarks, new_face)
     changed = np.abs(out.astype(int) - frame).max(-1) > 0
     hull = blend.hull_mask(frame.shape, face.landmarks) > 0
     assert changed.sum() > 100 ** 2 and not changed[~hull].any()
-    seamless = swap.composite(frame, face.landmarks, new_face, swap.Options(seamless=True, colour="lab"))
+    seamless = paste.composite(frame, face.landmarks, new_face, paste.Options(seamless=True, colour="lab"))
     assert seamless.shape == frame.shape and not (seamless != frame).any(-1)[~hull].any()
     with pytest.raises(DeepfakeError, match="unknown colour"):
-        swap.Options(colour="sepia")
+        paste.Options(colour="sepia")
 
 
 def test_one_euro_smoothing_lowers_the_jitter_of_real_landmarks(sample_faces):
     meta = extract.load_alignments(sample_faces / "A")
     track = [faces[0]["landmarks"] if faces else None for faces in meta["frames"].values()]
-    smooth = swap.smooth_track(track, meta["fps"])
+    smooth = paste.smooth_track(track, meta["fps"])
     assert metrics.jitter(smooth) < metrics.jitter(track) / 2
     assert np.mean([landmark_error(a, b) for a, b in zip(track, smooth, strict=True)]) < 0.05  # stays on the face
-    assert swap.smooth_track([track[0], None, track[1]], 25.0)[2] is not None
+    assert paste.smooth_track([track[0], None, track[1]], 25.0)[2] is not None
 
 
 def test_parse_ranges():
@@ -134,7 +134,7 @@ def test_convert_reuses_alignments_skips_removed_faces_and_honours_ranges(sample
     shutil.copytree(sample_faces / "A", faces)
     (faces / "000003_0.png").unlink()  # the user deleted a bad face: that frame is not swapped
     result = swap.convert(sample_video, tiny_model, tmp_path / "a.mp4", alignments=faces, max_frames=12,
-                          frames="1-8", options=swap.Options(label=None), progress=False)
+                          frames="1-8", options=paste.Options(label=None), progress=False)
     assert (result.frames, result.swapped, result.removed) == (12, 7, 1)
     assert sorted(result.landmarks) == [video.frame_key(i) for i in (1, 2, 4, 5, 6, 7, 8)]
     unlabelled = video.read_frames(tmp_path / "a.mp4", max_frames=12)

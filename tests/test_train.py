@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deepfake_utils import train
+from deepfake_utils import checkpoint, train
 from deepfake_utils.errors import DeepfakeError
 
 
@@ -143,13 +143,13 @@ def test_cli_train(faces, tmp_path):
 
 
 def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):
-    model = train.load_model(tiny_model)
+    model = checkpoint.load(tiny_model)
     trainer = train.Trainer(tiny_model)
     assert all(np.array_equal(x, y) for x, y in zip(model.encoder.get_weights() + model.decoder_b.get_weights(),
                                                      trainer.model.encoder.get_weights()
                                                      + trainer.model.decoder_b.get_weights(), strict=True))
     with pytest.raises(train.CheckpointError, match="no trained model"):
-        train.load_model(tmp_path)
+        checkpoint.load(tmp_path)
 
 
 def test_mixed_precision_trains_and_its_checkpoint_resumes_in_float32(faces, tmp_path):
@@ -198,7 +198,7 @@ def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, t
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from deepfake_utils import train
+        from deepfake_utils import checkpoint, train
         a, b = train.load_faces({str(root / "A")!r}), train.load_faces({str(root / "B")!r})
         def flat(m):
             return np.concatenate([w.ravel() for part in (m.encoder, m.decoder_a, m.decoder_b)
@@ -210,7 +210,7 @@ def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, t
         h2 = two.fit(a, b, 3, save_every=3, progress=False)
         one = train.Trainer({str(tmp_path / "one")!r}, "tiny", recipe="original", batch_size=8)
         h1 = one.fit(a, b, 3, save_every=0, progress=False)
-        loaded = train.load_model({str(tmp_path / "two")!r})
+        loaded = checkpoint.load({str(tmp_path / "two")!r})
         print(json.dumps({{"replicas": two.strategy.num_replicas_in_sync, "h1": h1, "h2": h2,
                            "moved": float(np.abs(flat(one.model) - start).mean()),
                            "diff": float(np.abs(flat(one.model) - flat(two.model)).mean()),
@@ -253,7 +253,7 @@ def test_loss_terms_on_known_inputs():
 
 
 def test_recipe_and_colour_shift_are_saved_and_convert_sees_training_colours(faces, tmp_path):
-    from deepfake_utils import data, swap, video
+    from deepfake_utils import data, paste, video
     from deepfake_utils.extract import load_alignments
 
     root, a, b = faces
@@ -261,14 +261,14 @@ def test_recipe_and_colour_shift_are_saved_and_convert_sees_training_colours(fac
     trainer.fit(a, b, 2, save_every=2, progress=False)
     state = json.loads((tmp_path / "m" / "state.json").read_text())
     assert state["recipe"]["name"] == "fast" and state["colour_shift"] == list(train.colour_shift(a, b))
-    model = train.load_model(tmp_path / "m")
+    model = checkpoint.load(tmp_path / "m")
     assert model.coverage == train.get_recipe("fast").coverage and model.colour_shift == train.colour_shift(a, b)
     # the faces convert feeds the model have the colours of the faces the model was trained on
     frames = [f for i, f in enumerate(video.iter_frames(data.sample_video(), max_frames=24)) if i % 6 == 0]
     points = [load_alignments(root / "A")["frames"][f"{i + 1:06d}"][0]["landmarks"] for i in range(0, 24, 6)]
-    crops = [swap.model_input(f, p, 64, model.coverage, model.colour_shift)
+    crops = [paste.model_input(f, p, 64, model.coverage, model.colour_shift)
              for f, p in zip(frames, points, strict=True)]
-    raw = [swap.model_input(f, p, 64, model.coverage) for f, p in zip(frames, points, strict=True)]
+    raw = [paste.model_input(f, p, 64, model.coverage) for f, p in zip(frames, points, strict=True)]
     trained = train.preview_faces(train.shift_colour(a, model.colour_shift), n=24, coverage=model.coverage) * 255
     mean = lambda faces: np.mean([np.asarray(f, np.float64).mean((0, 1)) for f in faces], 0)  # noqa: E731
     assert np.abs(mean(crops) - mean(trained)).max() < 6  # consistent
@@ -277,7 +277,7 @@ def test_recipe_and_colour_shift_are_saved_and_convert_sees_training_colours(fac
         train.Trainer(tmp_path / "m", recipe="original")
     raw_trainer = train.Trainer(tmp_path / "raw", "tiny", recipe=train.Recipe("plain", colour="raw"), batch_size=4)
     raw_trainer.fit(a, b, 1, save_every=1, progress=False)
-    assert train.load_model(tmp_path / "raw").colour_shift is None
+    assert checkpoint.load(tmp_path / "raw").colour_shift is None
 
 
 def test_training_for_a_time_budget_resumes_the_clock(faces, tmp_path):
