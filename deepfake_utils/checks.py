@@ -448,7 +448,7 @@ _step_case: dict = {}  # built once per kernel: a small model, its starting weig
 
 
 def _train_step_case() -> dict:
-    """The train-step exercise's fixed case, and what ``train.Trainer._replica_step`` makes of it (cached)."""
+    """The train-step exercise's fixed case, and what ``train.Trainer`` makes of it (``learn.train_step``, A then B)."""
     if _step_case:
         return _step_case
     import tempfile
