@@ -104,10 +104,10 @@ test-slow: setup
 	$(PY) -m pytest tests -m slow
 
 bench: setup
-	$(PY) -m deepfake_utils.bench extract
-	$(PY) -m deepfake_utils.bench extract-cli
-	$(PY) -m deepfake_utils.bench train
-	$(PY) -m deepfake_utils.bench convert
+	$(PY) -m benchmarks.bench extract
+	$(PY) -m benchmarks.bench extract-cli
+	$(PY) -m benchmarks.bench train
+	$(PY) -m benchmarks.bench convert
 
 # Student copies for a class, made by nbgrader (nbgrader_config.py): student/notebooks/, the notebooks without their
 # solutions, every exercise's checker kept as a graded test; and student/gradebook.db for autograding (README).

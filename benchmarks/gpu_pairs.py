@@ -5,7 +5,7 @@ The lent GPU machine has JAX but no TensorFlow (and cannot install it), so this 
 trainer uses (``warp.training_pair`` seeded per pair as ``train.pair_dataset`` seeds it, A's faces moved to B's
 mean colour, the recipe's per-pixel L1 weights and SSIM term, Adam with beta_1 = 0.5), and saves weight snapshots
 at chosen steps. The conversion and every metric then run here, with the package's own code, exactly as
-``python -m deepfake_utils.bench pairs`` runs them. Three steps:
+``python -m benchmarks.bench pairs`` runs them. Three steps:
 
     # 1. here (TensorFlow venv): the pairs' faces, as `bench pairs --work out/bench-pairs` extracted them
     python benchmarks/gpu_pairs.py prepare out/bench-pairs .gpu
@@ -250,8 +250,8 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
     """Every snapshot (or those at ``steps``) in a model folder of its own, converted and measured as bench pairs."""
     import shutil
 
+    from benchmarks.bench_swap import resolution_ceiling
     from deepfake_utils import data, metrics
-    from deepfake_utils.bench_swap import resolution_ceiling
     from deepfake_utils.checkpoint import load
     from deepfake_utils.extract import load_alignments
     from deepfake_utils.swap import convert

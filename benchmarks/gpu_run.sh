@@ -56,14 +56,14 @@ step 90 gpu-check.txt "$PY" -c "import tensorflow as tf; gpus = tf.config.list_p
 print('GPU seen by TensorFlow:', gpus); raise SystemExit(0 if gpus else 1)" || { log "TensorFlow sees no GPU: stop"; exit 1; }
 
 # 3. Training speed, original preset at batch 64 (benchmarks/README.md, Training): naive loop, ours, ours with XLA.
-step 180 train-original.txt "$PY" -m deepfake_utils.bench train --preset original --batch-size 64 --steps 50 --xla
+step 180 train-original.txt "$PY" -m benchmarks.bench train --preset original --batch-size 64 --steps 50 --xla
 
 # 4. Swap quality per training minute of the original preset on the GPU (shortened from the README's 20 000 steps
 #    to what the deadline allows; the curve says how far it got).
-step 420 quality-original.txt "$PY" -m deepfake_utils.bench recipes --preset original \
+step 420 quality-original.txt "$PY" -m benchmarks.bench recipes --preset original \
   --recipes original:batch_size=64,precision=float16 --minutes 4 --every 2 --out "$OUT_DIR/gpu-original.json"
 
 # 5. With time left: the tiny preset's speed at batch 64.
-step 120 train-tiny.txt "$PY" -m deepfake_utils.bench train --preset tiny --batch-size 64 --steps 50 --xla
+step 120 train-tiny.txt "$PY" -m benchmarks.bench train --preset tiny --batch-size 64 --steps 50 --xla
 
 log "done: $(ls "$OUT_DIR" | tr '\n' ' ')"

@@ -15,7 +15,7 @@ from .errors import (
 
 # TensorFlow turns its oneDNN CPU kernels on by default only on some x86 CPUs (it left them off on the
 # AMD machines this course is tested on). With them on, training runs about 2x faster there (measured side
-# by side: `python -m deepfake_utils.bench train`, figures in benchmarks/README.md).
+# by side: `python -m benchmarks.bench train`, figures in benchmarks/README.md).
 ONEDNN_BY_DEFAULT = _platform.machine().lower() in {"x86_64", "amd64"}  # this package's choice here
 
 

@@ -116,7 +116,7 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     # The original deepfakes trainer: plain L1 on the middle 160 px of the crop.
     "original": Recipe("original"),
-    # Measured faster to a recognisable swap on a CPU (python -m deepfake_utils.bench recipes):
+    # Measured faster to a recognisable swap on a CPU (python -m benchmarks.bench recipes):
     "fast": Recipe("fast", ssim=1.0, face_weight=3.0, eyes_mouth_weight=6.0, coverage=192),
 }
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepfake_utils import bench, track, train
+from benchmarks import bench
+from deepfake_utils import track, train
 
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
 
@@ -80,7 +81,7 @@ def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs
 
 
 def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
-    args = ["-m", "deepfake_utils.bench", "train-one", "ours", *map(str, face_dirs), "--preset", "tiny",
+    args = ["-m", "benchmarks.bench", "train-one", "ours", *map(str, face_dirs), "--preset", "tiny",
             "--batch-size", "4", "--steps", "2", "--warmup", "1"]
     r = bench._child(args, bench.KERNELS["off"])
     assert r["ips"] > 0 and r["onednn"] is False and 0 <= r["input_wait"] < 1
@@ -107,7 +108,7 @@ def test_the_cli_extraction_benchmark_cuts_its_clip_and_runs_the_naive_script(tm
 
 
 def test_recipe_specs_can_name_the_shared_part():
-    from deepfake_utils.bench_swap import parse_recipe
+    from benchmarks.bench_swap import parse_recipe
 
     recipe, precision, shared = parse_recipe("fast:shared=decoder,ssim=0")
     assert (recipe.name, recipe.ssim, precision, shared) == ("fast:shared=decoder,ssim=0", 0.0, None, "decoder")
@@ -117,7 +118,8 @@ def test_recipe_specs_can_name_the_shared_part():
 
 
 def test_the_recipes_benchmark_trains_the_preset_it_is_given(face_dirs, tmp_path, monkeypatch):
-    from deepfake_utils import bench_swap, model
+    from benchmarks import bench_swap
+    from deepfake_utils import model
     from deepfake_utils.errors import DeepfakeError
 
     with pytest.raises(DeepfakeError, match="unknown model preset"):  # before any extraction
@@ -141,7 +143,8 @@ def test_the_recipes_benchmark_trains_the_preset_it_is_given(face_dirs, tmp_path
 
 
 def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, capsys):
-    from deepfake_utils import bench_swap, data, metrics
+    from benchmarks import bench_swap
+    from deepfake_utils import data, metrics
 
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):
         bench_swap.parse_pair("2.mp4:Nobody")

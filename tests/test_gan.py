@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import checkpoint, checks, cli, gan, gan_train, paste, swap, train
+from deepfake_utils import checkpoint, checks, cli, gan, gan_train, paste, train
 from deepfake_utils import model as model_module
 from deepfake_utils.errors import DeepfakeError
 

@@ -1,7 +1,7 @@
 """Swap quality per CPU minute: training recipes side by side, measured by the swap metrics, not the loss.
 
-    python -m deepfake_utils.bench recipes [--minutes 10] [--every 1] [--recipes original fast ...]
-    python -m deepfake_utils.bench recipes --steps 2000 --every-steps 400 --recipes fast fast:shared=decoder
+    python -m benchmarks.bench recipes [--minutes 10] [--every 1] [--recipes original fast ...]
+    python -m benchmarks.bench recipes --steps 2000 --every-steps 400 --recipes fast fast:shared=decoder
 
 Each recipe trains a fresh ``tiny`` model on the sample data (A: the sample video's faces, B: 200 photos
 of George_W_Bush) in turn, in this one process; after every ``--every`` minutes of training (the
@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, metrics
-from .checkpoint import load
-from .errors import InvalidArgument
-from .extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
-from .model import SHARED, Preset, get_preset
-from .swap import convert
-from .train import Recipe, Trainer, get_recipe, load_faces, machine
+from deepfake_utils import data, metrics
+from deepfake_utils.checkpoint import load
+from deepfake_utils.errors import InvalidArgument
+from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
+from deepfake_utils.model import SHARED, Preset, get_preset
+from deepfake_utils.swap import convert
+from deepfake_utils.train import Recipe, Trainer, get_recipe, load_faces, machine
 
 
 def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
@@ -200,8 +200,8 @@ def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: 
                        max_frames: int | None = None) -> float:
     """The eyes' and mouth's detail a *perfect* model of ``size`` px would keep: every source face cut out at the
     model's framing and size, pasted straight back, and measured as a swap is (the resolution's own limit)."""
-    from .paste import model_input, model_matrix, paste_face
-    from .video import frame_key, iter_frames
+    from deepfake_utils.paste import model_input, model_matrix, paste_face
+    from deepfake_utils.video import frame_key, iter_frames
 
     source, ceiling = [], []
     for i, frame in enumerate(iter_frames(video_path, max_frames=max_frames), 1):
@@ -222,7 +222,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes."""
     import shutil
 
-    from .extract import extract
+    from deepfake_utils.extract import extract
 
     video_path = data.source_video(source)
     dir_a = work / "faces" / source
@@ -236,7 +236,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     rec, precision, shared = parse_recipe(recipe)
     trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False)
     if init is not None:  # the generic face model (``pretrain``) as the starting point
-        from .pretrain import initialise
+        from deepfake_utils.pretrain import initialise
 
         initialise(trainer.model, f"generic-{trainer.preset.name}", init)
     started = time.monotonic()

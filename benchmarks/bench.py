@@ -1,12 +1,12 @@
 """Benchmarks that print our pipeline against the naive way of the original tutorials, side by side.
 
-    python -m deepfake_utils.bench extract [--video PATH] [--frames N]
-    python -m deepfake_utils.bench extract-cli [--frames 200] [--size 512] [--rounds 3]   (whole processes)
-    python -m deepfake_utils.bench train [--preset original] [--batch-size 16] [--steps 6]
-    python -m deepfake_utils.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
-    python -m deepfake_utils.bench convert [--preset tiny] [--frames N]
-    python -m deepfake_utils.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
-    python -m deepfake_utils.bench pairs [--minutes 5] [--steps N] [--recipe fast] [--cross]   (the swap on 4+ pairs)
+    python -m benchmarks.bench extract [--video PATH] [--frames N]
+    python -m benchmarks.bench extract-cli [--frames 200] [--size 512] [--rounds 3]   (whole processes)
+    python -m benchmarks.bench train [--preset original] [--batch-size 16] [--steps 6]
+    python -m benchmarks.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
+    python -m benchmarks.bench convert [--preset tiny] [--frames N]
+    python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
+    python -m benchmarks.bench pairs [--minutes 5] [--steps N] [--recipe fast] [--cross]   (the swap on 4+ pairs)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ONEDNN_BY_DEFAULT, data
-from .extract import extract, load_alignments
-from .landmarks import landmark_error
+from deepfake_utils import ONEDNN_BY_DEFAULT, data
+from deepfake_utils.extract import extract, load_alignments
+from deepfake_utils.landmarks import landmark_error
 
 
 def bench_extract(video_path: Path, frames: int | None) -> dict:
@@ -80,7 +80,7 @@ def naive_extract(video_path: Path, out_dir: Path) -> int:
     import cv2
     import face_recognition
 
-    from . import align, detect, landmarks, video
+    from deepfake_utils import align, detect, landmarks, video
 
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = {}
@@ -115,7 +115,7 @@ def bench_extract_cli(frames: int = CLIP_FRAMES, size: int = CLIP_SIZE, rounds: 
         tmp = Path(tmp)
         clip = clip or make_clip(tmp / f"clip{size}.mp4", frames, size)
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-        commands = {"naive": [sys.executable, "-m", "deepfake_utils.bench", "extract-naive", str(clip)],
+        commands = {"naive": [sys.executable, "-m", "benchmarks.bench", "extract-naive", str(clip)],
                     "ours": [sys.executable, "-m", "deepfake_utils", "extract", str(clip)]}
         seconds: dict[str, list[float]] = {"naive": [], "ours": []}
         cpu: dict[str, list[float]] = {"naive": [], "ours": []}  # user + system, with the ffmpeg children
@@ -203,7 +203,7 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
     Both loops run ``warmup + steps`` steps; the clock covers the last ``steps`` (the first compile
     their step and, for ours, start the input threads).
     """
-    from .train import onednn_enabled
+    from deepfake_utils.train import onednn_enabled
 
     if warmup < 1 or steps < 1:
         raise ValueError(f"need warmup >= 1 and steps >= 1, got {warmup} and {steps}")
@@ -225,9 +225,9 @@ def _run_loop(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], p
     """Run ``warmup + steps`` steps of one loop, appending each step's end to ``stamps``."""
     import keras
 
-    from . import model as model_mod
-    from . import warp
-    from .train import Trainer
+    from deepfake_utils import model as model_mod
+    from deepfake_utils import warp
+    from deepfake_utils.train import Trainer
 
     if loop in ("ours", "ours-xla"):  # tf.data pairs made in parallel and prefetched, one compiled step
         with tempfile.TemporaryDirectory() as tmp:
@@ -280,7 +280,7 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
     original tutorials' setting); ``ours_default`` is what ``import deepfake_utils`` picks. ``xla`` adds
     a run of ours with an XLA-compiled step (on by default only on a GPU).
     """
-    from .extract import extract_sample_faces
+    from deepfake_utils.extract import extract_sample_faces
 
     probed = _child(["-c", _PROBE], None)
     tf_default = "on" if probed else "off"
@@ -288,7 +288,7 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
     cells = [(loop, kernels) for loop in ("naive", "ours") for kernels in KERNELS] + [("ours-xla", ours_default)] * xla
     with tempfile.TemporaryDirectory() as tmp:
         dir_a, dir_b = extract_sample_faces(tmp, n_photos=64, progress=False)
-        runs = {(loop, kernels): _child(["-m", "deepfake_utils.bench", "train-one", loop, str(dir_a), str(dir_b),
+        runs = {(loop, kernels): _child(["-m", "benchmarks.bench", "train-one", loop, str(dir_a), str(dir_b),
                                          "--preset", preset, "--batch-size", str(batch_size), "--steps", str(steps),
                                          "--warmup", str(warmup)], KERNELS[kernels])
                 for loop, kernels in cells}
@@ -300,12 +300,12 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
 
 def bench_convert(preset: str, frames: int | None) -> dict:
     """Conversion frames/s: the naive per-frame path vs ``swap.convert`` (same model, same compositing)."""
-    from . import paste, swap
-    from .checkpoint import load
-    from .fileio import read_image, write_image
-    from .track import naive_find
-    from .train import Trainer
-    from .video import probe, read_frames, write_video
+    from deepfake_utils import paste, swap
+    from deepfake_utils.checkpoint import load
+    from deepfake_utils.fileio import read_image, write_image
+    from deepfake_utils.track import naive_find
+    from deepfake_utils.train import Trainer
+    from deepfake_utils.video import probe, read_frames, write_video
 
     video_path = data.sample_video()
     fps = probe(video_path).fps
@@ -345,7 +345,7 @@ def bench_convert(preset: str, frames: int | None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a benchmark from the command line and print its table."""
-    parser = argparse.ArgumentParser(prog="python -m deepfake_utils.bench")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench")
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("extract", help="extraction frames/s: naive full-frame HOG vs our pipeline")
     p.add_argument("--video", type=Path, default=None, help="default: the course's sample video")
@@ -432,14 +432,14 @@ def main(argv: list[str] | None = None) -> int:
               f"our runs identical: {'yes' if r['runs_identical'] else 'no'}   load average {r['load']:.1f}")
         return 0
     if args.what == "recipes":
-        from .bench_swap import bench_recipes, format_recipes
+        from benchmarks.bench_swap import bench_recipes, format_recipes
 
         r = bench_recipes(args.recipes, args.minutes, args.every, stop_at=args.stop_at, faces=args.faces,
                           out=args.out, steps=args.steps, every_steps=args.every_steps, preset=args.preset)
         print(format_recipes(r))
         return 0
     if args.what == "pairs":
-        from .bench_swap import CROSS_PAIRS, PAIRS, bench_pairs, format_pairs, parse_pair
+        from benchmarks.bench_swap import CROSS_PAIRS, PAIRS, bench_pairs, format_pairs, parse_pair
 
         pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
         pairs += list(CROSS_PAIRS) if args.cross else []
@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(counting the extraction too: {r['ours_with_extract_fps'] / r['naive_fps']:.1f}x)")
         return 0
     if args.what == "train-one":
-        from .train import load_faces
+        from deepfake_utils.train import load_faces
 
         r = train_speed(args.loop, load_faces(args.faces_a), load_faces(args.faces_b), args.preset,
                         args.batch_size, args.steps, args.warmup)
