@@ -310,6 +310,21 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
             out.write_text(json.dumps(result, indent=1))
 
 
+def table(path: Path) -> str:
+    """The measured rows of a ``measure`` JSON as a markdown table, by pair, preset and steps."""
+    result = json.loads(path.read_text())
+    lines = [f"Trained on {result['trained_on']}; converted and measured on {result['machine']}, {result['date']}.", "",
+             "| pair | preset | steps | GPU s | ID retrieval | recognised | faces | NME | jitter | eyes+mouth detail "
+             "(ceiling) | eyes | mouth | 2 px band |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(result["rows"], key=lambda r: (r["pair"], r["preset"], r["steps"])):
+        d = r["detail"]
+        lines.append(f"| {r['source']} → {r['target']} | {r['preset']} | {r['steps']} | {r['gpu_seconds']:.0f} | "
+                     f"{r['id_retrieval']:.0%} | {r['recognised']:.0%} | {r['faces_found']:.0%} | "
+                     f"{r['expression_error']:.3f} | {r['jitter_ratio']:.2f} | {d['eyes_mouth']:.2f} "
+                     f"({r['detail_ceiling']:.2f}) | {d['eyes']:.2f} | {d['mouth']:.2f} | {d['fine']:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,8 +345,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--steps", default="", help="only these snapshot steps (and each run's last)")
     p.add_argument("--gallery", default="large")
+    p = sub.add_parser("table", help="a measure JSON as a markdown table")
+    p.add_argument("json", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "prepare":
+    if args.command == "table":
+        print(table(args.json))
+    elif args.command == "prepare":
         prepare(args.work, args.out)
     elif args.command == "train":
         train(args.data, args.out, args.preset, [int(s) for s in args.snapshots.split(",")], args.deadline,
