@@ -599,7 +599,7 @@ def check_edge_loss(fn: Callable) -> None:
     """fn(output, target) -> mean |dy(output) - dy(target)| + mean |dx(output) - dx(target)| for (N, H, W, C)
     images, with dy[i, j] = x[i + 1, j] - x[i, j] and dx[i, j] = x[i, j + 1] - x[i, j] (on the (H-1) x (W-1)
     pixels that have both neighbours)."""
-    from . import gan
+    from . import learn
 
     rng = np.random.default_rng(10)
     target = rng.random((2, 16, 16, 3)).astype(np.float32)
@@ -607,7 +607,7 @@ def check_edge_loss(fn: Callable) -> None:
     assert abs(float(fn(target + 0.2, target))) < 1e-6, (
         "brightening the whole image keeps every edge: the edge loss of target + 0.2 against target must be 0; "
         "compare the differences of neighbouring pixels, not the pixels")
-    want = float(gan.edge_loss(output, target))
+    want = float(learn.edge_loss(output, target))
     got = float(fn(output, target))
     assert abs(got - want) < 1e-5, (f"edge loss {want:.5f}, you said {got:.5f}: differences of neighbouring pixels "
                                     "along y and along x, each averaged on the (H-1) x (W-1) pixels with both "

@@ -40,6 +40,7 @@ from keras import layers, ops
 
 from . import align
 from .errors import DeepfakeError, DeepfakeWarning
+from .learn import image_gradients
 from .model import COVERAGE, SwapModel, get_preset, upscale
 
 Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
@@ -317,23 +318,6 @@ def warm_start(model: GanModel, autoencoder: SwapModel) -> dict[str, list[str]]:
 def lsgan_loss(prediction: Array, target: Array | float) -> tf.Tensor:
     """The least-squares GAN loss: the mean of (prediction - target)^2 (target 1: real, 0: fake, or a mix)."""
     return ops.mean(ops.square(prediction - target))
-
-
-def image_gradients(images: Array) -> tuple[tf.Tensor, tf.Tensor]:
-    """The first differences of images along y and x (faceswap-GAN's ``first_order``), both (N, H-1, W-1, C)."""
-    dy = images[:, 1:, :-1, :] - images[:, :-1, :-1, :]
-    dx = images[:, :-1, 1:, :] - images[:, :-1, :-1, :]
-    return dy, dx
-
-
-def edge_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:
-    """L1 between the image gradients (x and y) of output and target: sharp edges in the right places.
-    ``weights`` (N, H, W, 1) weighs the pixels (e.g. the eye regions)."""
-    loss = 0.0
-    for got, want in zip(image_gradients(output), image_gradients(target), strict=True):
-        error = ops.abs(got - want)
-        loss += ops.mean(error if weights is None else error * weights[:, :-1, :-1, :])
-    return loss
 
 
 def l1_loss(output: Array, target: Array, weights: Array | None = None) -> tf.Tensor:

@@ -23,7 +23,6 @@ from .gan import (
     GanPreset,
     Phase,
     build_gan,
-    edge_loss,
     eye_mask,
     l1_loss,
     lsgan_loss,
@@ -34,6 +33,7 @@ from .gan import (
     total_variation,
     warm_start,
 )
+from .learn import edge_loss
 from .model import COVERAGE, SwapModel, get_preset
 from .train import onednn_enabled, pair_dataset
 

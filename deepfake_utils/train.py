@@ -101,6 +101,7 @@ class Recipe:
     ssim: float = 0.0  # weight of DSSIM = (1 - SSIM) / 2 beside L1 (faceswap and DeepFaceLab train with SSIM)
     face_weight: float = 1.0  # L1 weight inside the face (mean-face hull) vs 1 outside (faceswap's mask loss)
     eyes_mouth_weight: float = 1.0  # L1 weight on the eyes and mouth (DeepFaceLab's eyes-and-mouth priority)
+    edge: float = 0.0  # weight of the edge loss (L1 of the image gradients, weighted as L1) beside L1
     coverage: int = COVERAGE  # px of the 256 px aligned crop the model sees (larger: more of the face swapped)
     colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither
     learning_rate: float | None = None  # None: the preset's
@@ -332,8 +333,9 @@ class Trainer(CheckpointedTrainer):
         # As the original trainer: autoencoder A learns from its batch, then B from its batch, so B's
         # forward pass already sees the encoder that A just updated. One compiled function does both.
         replicas = self.strategy.num_replicas_in_sync
-        return (train_step(self.model, "a", self.opt_a, warped_a, target_a, self._weights, self.recipe.ssim, replicas),
-                train_step(self.model, "b", self.opt_b, warped_b, target_b, self._weights, self.recipe.ssim, replicas))
+        terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=replicas, edge=self.recipe.edge)
+        return (train_step(self.model, "a", self.opt_a, warped_a, target_a, **terms),
+                train_step(self.model, "b", self.opt_b, warped_b, target_b, **terms))
 
     def _distributed_step(self, warped_a, target_a, warped_b, target_b):
         losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))

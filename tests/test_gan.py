@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import checkpoint, checks, cli, gan, gan_train, paste, train
+from deepfake_utils import checkpoint, checks, cli, gan, gan_train, learn, paste, train
 from deepfake_utils import model as model_module
 from deepfake_utils.errors import DeepfakeError
 
@@ -103,13 +103,13 @@ def test_each_loss_is_zero_for_identical_inputs_positive_otherwise_with_finite_g
     a, b = (rng.random((2, 16, 16, 3)).astype(np.float32) for _ in range(2))
     eyes = np.zeros((2, 16, 16, 1), np.float32)
     eyes[:, 4:8, 2:14] = 1
-    pairs = {"l1": gan.l1_loss, "edge": gan.edge_loss, "lsgan": gan.lsgan_loss,
-             "l1 eyes": lambda x, y: gan.l1_loss(x, y, eyes), "edge eyes": lambda x, y: gan.edge_loss(x, y, eyes)}
+    pairs = {"l1": gan.l1_loss, "edge": learn.edge_loss, "lsgan": gan.lsgan_loss,
+             "l1 eyes": lambda x, y: gan.l1_loss(x, y, eyes), "edge eyes": lambda x, y: learn.edge_loss(x, y, eyes)}
     for name, loss in pairs.items():
         assert float(loss(a, a)) == pytest.approx(0, abs=1e-7), name
         assert float(loss(b, a)) > 0.01, name
         assert _finite_gradient(lambda v, loss=loss: loss(v, a), b), name
-    assert float(gan.edge_loss(a + 0.3, a)) == pytest.approx(0, abs=1e-6)  # edges, not brightness
+    assert float(learn.edge_loss(a + 0.3, a)) == pytest.approx(0, abs=1e-6)  # edges, not brightness
     # the mask terms: zero for a mask that needs no correction, positive otherwise
     alpha = rng.random((2, 16, 16, 1)).astype(np.float32)
     assert float(gan.mask_l1(np.zeros_like(alpha))) == 0 and float(gan.mask_l1(alpha)) > 0.1
