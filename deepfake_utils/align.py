@@ -12,10 +12,10 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from .choices import ALIGNED_SIZE, COVERAGE
 from .errors import InvalidArgument
 from .images import ensure_rgb_uint8
 
-ALIGNED_SIZE = 256  # px: side of the aligned crops that extraction writes
 PADDING = 48  # px of context kept around the 51 inner points at 256 px (scaled with the size)
 FIT_POINTS = slice(17, 68)  # brows, nose, eyes and mouth: the points used for the alignment fit
 
@@ -116,3 +116,12 @@ def mean_shape(shapes: np.ndarray, iterations: int = 20) -> np.ndarray:
     low, high = mean.min(0), mean.max(0)
     scale = (high - low).max()
     return (mean - low) / scale + (1 - (high - low) / scale) / 2
+
+
+
+
+def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
+    """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
+    scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)
+    offset = -scale * (ALIGNED_SIZE - coverage) / 2 - 0.5
+    return np.array([[scale, 0, offset], [0, scale, offset]])

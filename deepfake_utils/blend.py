@@ -9,11 +9,9 @@ import cv2
 import numpy as np
 from skimage.exposure import match_histograms
 
+from .choices import COLOUR_METHODS, MASKS
 from .errors import InvalidArgument
 from .images import ensure_rgb_uint8
-
-MASKS = ("rect", "hull", "hull_rect")
-COLOUR_METHODS = ("none", "avg", "hist", "lab")
 
 
 def rect_mask(shape: tuple[int, ...], matrix: np.ndarray, size: int) -> np.ndarray:

@@ -35,18 +35,17 @@ from tqdm.auto import tqdm
 
 from . import warp
 from .blend import colour_shift, shift_colour  # noqa: F401  (train's interface: see train.py)
+from .choices import MODEL_KINDS, GanPreset, Preset
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _stale_in, write_image, write_json_atomic
-from .gan import GanModel, GanPreset, build_gan
+from .gan import GanModel, build_gan
 from .images import to_uint8
-from .model import COVERAGE, Preset, SwapModel, build
+from .model import COVERAGE, SwapModel, build
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 STATE_KEYS = ("step", "seed", "batch_size", "preset", "checkpoint")  # what a state.json must hold
 TMP_CKPT = re.compile(r"\.tmp-ckpt-\d+-(\d+)-\d+")  # a checkpoint being written: .tmp-ckpt-STEP-PID-NS
-KINDS = {"autoencoder": "an autoencoder", "gan": "a GAN"}  # the models a folder can hold (state.json "model";
-# older folders: autoencoder), with how a sentence names them
 
 
 class TrainingError(DeepfakeError):
@@ -98,7 +97,7 @@ def read_model_state(model_dir: str | os.PathLike, kind: str) -> dict:
                               f"`python -m deepfake_utils train A_DIR B_DIR MODEL_DIR{flag} --steps N`")
     state = read_state_file(path)
     if model_kind(state) != kind:
-        raise CheckpointError(f"{model_dir}: holds {KINDS[model_kind(state)]}, not {KINDS[kind]}; "
+        raise CheckpointError(f"{model_dir}: holds {MODEL_KINDS[model_kind(state)]}, not {MODEL_KINDS[kind]}; "
                               "load it with checkpoint.load (either kind)")
     return state
 
@@ -277,7 +276,8 @@ class CheckpointedTrainer:
         state = read_state(self.model_dir)
         if state is not None and model_kind(state) != self.kind:
             saved = model_kind(state)
-            raise CheckpointError(f"{self.model_dir}: holds {KINDS.get(saved, saved)}, not {KINDS[self.kind]}; "
+            raise CheckpointError(f"{self.model_dir}: holds {MODEL_KINDS.get(saved, saved)}, "
+                                  f"not {MODEL_KINDS[self.kind]}; "
                                   f"train it with --model {saved}, or use another folder to start a new model")
         return state
 

@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import configure
+from .choices import COLOUR_METHODS, CONVERT_MASKS, GAN_PRESETS, LABEL, MODEL_KINDS, RECIPES, Options
 from .config import SEED
-from .defaults import COLOUR_METHODS, CONVERT, CONVERT_MASKS, GAN_PRESETS, LABEL, MODELS, RECIPES
 from .errors import DeepfakeError
 
 DEMO_MINUTES_CPU = 5.0  # training time of `make demo` on a CPU: B is recognised after 1-2 minutes, expression
@@ -346,7 +346,7 @@ def _closeup(source: Path, swapped: Path, alignments: dict, n: int = 4):
 
 
 def _add_convert_options(p: argparse.ArgumentParser) -> None:
-    d = argparse.Namespace(**CONVERT)  # the defaults of paste.Options, without importing TensorFlow
+    d = Options()  # the defaults (choices imports no TensorFlow: --help stays instant)
     p.add_argument("--alignments", default=None,
                    help="alignments.json (or its folder) from `extract`: reuse its faces; faces deleted from "
                         "that folder are not swapped (default: find faces as we go)")
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a_dir", help="aligned faces of person A (the face in the video to convert)")
     p.add_argument("b_dir", help="aligned faces of person B (the face swapped in)")
     p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here; training resumes from it")
-    p.add_argument("--model", choices=MODELS, default=None,
+    p.add_argument("--model", choices=tuple(MODEL_KINDS), default=None,
                    help="autoencoder or gan (default: the folder's, else autoencoder)")
     p.add_argument("--preset", default=None,
                    help="original, lowmem, tiny or 128; for the GAN standard, lite or tiny (default: the saved one, "
@@ -407,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train until this many steps are done in total (the GAN spreads its loss schedule over them)")
     p.add_argument("--minutes", type=float, default=None,
                    help="train until this many minutes of training are done in total (with or without --steps)")
-    p.add_argument("--recipe", default=None, choices=RECIPES,
+    p.add_argument("--recipe", default=None, choices=tuple(RECIPES),
                    help="loss and framing: fast (default for new models) or original (the original trainer's)")
     p.add_argument("--precision", choices=("float32", "float16", "bfloat16"), default=None,
                    help="compute precision (default: float16 on a GPU, bfloat16 on CPUs where it was measured "
@@ -430,7 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="steps in total (whichever comes first)")
     p.add_argument("--identities", type=int, default=None, help="only the first N pretraining identities")
     p.add_argument("--preset", default="tiny")
-    p.add_argument("--recipe", default="fast", choices=RECIPES)
+    p.add_argument("--recipe", default="fast", choices=tuple(RECIPES))
     p.add_argument("--export", default=None,
                    help="write the encoder and decoder as float16 .npz (+ .json record) here, e.g. "
                         "deepfake_utils/weights/generic-tiny.npz")
@@ -457,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training minutes in total (default {DEMO_MINUTES_CPU:g} on a CPU, {DEMO_MINUTES_GPU:g} on a "
                         "GPU); a re-run resumes and trains only what is missing")
     p.add_argument("--steps", type=int, default=None, help="stop training at this many steps at the latest")
-    p.add_argument("--recipe", default="fast", choices=RECIPES, help="training recipe (default fast)")
+    p.add_argument("--recipe", default="fast", choices=tuple(RECIPES), help="training recipe (default fast)")
     p.add_argument("--ncols", type=int, default=13)
     p.set_defaults(func=_demo, tensorflow=True)
     return parser

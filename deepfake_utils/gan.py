@@ -39,49 +39,15 @@ import tensorflow as tf
 from keras import layers, ops
 
 from . import align
+from .align import COVERAGE
+from .choices import GAN_PRESETS, GanPreset, get_preset
 from .errors import DeepfakeError, DeepfakeWarning
 from .learn import image_gradients
-from .model import COVERAGE, SwapModel, get_preset, upscale
+from .model import SwapModel, upscale
 
 Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
 
 # --- presets ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GanPreset:
-    """The sizes of one GAN: encoder (stem, kernel, widths, attention), bottleneck, decoder, discriminator."""
-
-    name: str
-    size: int = 64
-    stem: int | None = 64  # a 5x5 stride-1 convolution to this many channels first (None: no stem)
-    kernel: int = 3  # kernel of the stride-2 encoder convolutions
-    encoder_filters: tuple[int, ...] = (128, 256, 512, 1024)
-    encoder_attention: tuple[int, ...] = (16, 8)  # resolutions (px) with self-attention after the convolution
-    dense: int = 1024
-    encoder_upscale: int = 512
-    decoder_filters: tuple[int, ...] = (256, 128, 64)
-    decoder_attention: tuple[int, ...] = (32, 64)  # resolutions with self-attention (at the last: after the res block)
-    upscale: str = "shuffle"  # or "upsample"
-    disc_filters: tuple[int, ...] = (64, 128, 256)
-    learning_rate: float = 1e-4  # the generators'; the discriminators' is GanConfig.discriminator_lr_ratio x it
-    batch_size: int = 8
-    autoencoder: str = "original"  # the autoencoder preset of the same family (warm start)
-
-
-GAN_PRESETS: dict[str, GanPreset] = {
-    # faceswap-GAN v2.2's 64 px model: 73.2 M parameters with two decoders and two discriminators.
-    "standard": GanPreset("standard"),
-    # Every width halved and upsampling instead of pixel shuffle: 12.4 M.
-    "lite": GanPreset("lite", stem=32, encoder_filters=(64, 128, 256, 512), dense=512, encoder_upscale=256,
-                      decoder_filters=(128, 64, 32), upscale="upsample", disc_filters=(32, 64, 128),
-                      autoencoder="lowmem"),
-    # The course's tiny autoencoder plus attention at 16x16 and 8x8, a residual block and the mask: 3.1 M.
-    # A higher learning rate, as the tiny autoencoder's, for short CPU runs.
-    "tiny": GanPreset("tiny", stem=None, kernel=5, encoder_filters=(32, 64, 128, 256), dense=128, encoder_upscale=64,
-                      decoder_filters=(64, 32, 16), decoder_attention=(), disc_filters=(32, 64, 128),
-                      learning_rate=2e-4, autoencoder="tiny"),
-}
 
 
 # --- blocks -----------------------------------------------------------------------------------------

@@ -16,73 +16,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol
 
 import keras
-import numpy as np
 from keras import layers
 
-from .align import ALIGNED_SIZE
+from .align import COVERAGE
+from .choices import SHARED, Preset, get_preset
 from .errors import DeepfakeError, InvalidArgument
-
-COVERAGE = 160  # px of the 256 px aligned crop that the model sees (the original's framing)
-
-
-def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
-    """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
-    scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)
-    offset = -scale * (ALIGNED_SIZE - coverage) / 2 - 0.5
-    return np.array([[scale, 0, offset], [0, scale, offset]])
-
-
-@dataclass(frozen=True)
-class Preset:
-    """The sizes of one model: face size, encoder filters, bottleneck width, decoder filters, upscale kind."""
-
-    name: str
-    size: int = 64
-    encoder_filters: tuple[int, ...] = (128, 256, 512, 1024)
-    dense: int = 1024
-    encoder_upscale: int = 512
-    decoder_filters: tuple[int, ...] = (256, 128, 64)
-    upscale: str = "shuffle"  # or "upsample"
-    learning_rate: float = 5e-5
-    batch_size: int = 64
-    shared: str = "encoder"  # "encoder": one encoder, a decoder per identity; "decoder": the mirror image
-
-
-SHARED = ("encoder", "decoder")  # the two designs: what the two autoencoders have in common
-
-PRESETS: dict[str, Preset] = {
-    # The original 64 px model: 82.1 M parameters with two decoders.
-    "original": Preset("original"),
-    # Narrower bottleneck and one convolution fewer: fits GPUs with little memory.
-    "lowmem": Preset("lowmem", encoder_filters=(128, 256, 512), dense=512, encoder_upscale=256,
-                     decoder_filters=(128, 64, 32), batch_size=32),
-    # Small enough to train on a laptop CPU in minutes (quick mode, CI); a higher learning rate to match.
-    "tiny": Preset("tiny", encoder_filters=(32, 64, 128, 256), dense=128, encoder_upscale=64,
-                   decoder_filters=(64, 32, 16), learning_rate=2e-4, batch_size=16),
-    # 128 px faces: one more convolution and one more upscale.
-    "128": Preset("128", size=128, encoder_filters=(128, 256, 512, 1024, 1024), decoder_filters=(512, 256, 128, 64),
-                  batch_size=32),
-    # The tiny preset at 128 px, likewise one more convolution and one more upscale: about 2.7x tiny's time a step
-    # on a CPU (a CPU-sized try at the eyes' detail; benchmarks/README.md "The swap on several pairs").
-    "tiny128": Preset("tiny128", size=128, encoder_filters=(32, 64, 128, 256, 256), dense=128, encoder_upscale=64,
-                      decoder_filters=(64, 32, 16, 8), learning_rate=2e-4, batch_size=16),
-}
-
-
-AnyPreset = TypeVar("AnyPreset")  # a Preset, or the GAN's GanPreset
-
-
-def get_preset(preset: str | AnyPreset, presets: dict[str, AnyPreset] = PRESETS, **changes) -> AnyPreset:
-    """A preset by name from ``presets`` (the autoencoder's; ``gan.GAN_PRESETS`` for the GAN), some fields changed."""
-    if not isinstance(preset, str):
-        return replace(preset, **changes) if changes else preset
-    if preset not in presets:
-        kind = "GAN" if presets is not PRESETS else "model"
-        raise InvalidArgument(f"unknown {kind} preset {preset!r}; choose one of {sorted(presets)}")
-    return replace(presets[preset], **changes) if changes else presets[preset]
 
 
 @keras.saving.register_keras_serializable(package="deepfake_utils")

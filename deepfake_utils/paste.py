@@ -7,22 +7,21 @@ video.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from . import align, blend
+from .align import COVERAGE, crop_to_model
 from .blend import shift_colour
+from .choices import LABEL, Options
 from .errors import DeepfakeError, InvalidArgument
 from .images import ensure_rgb_uint8, to_uint8
 from .landmarks import inter_ocular_distance
-from .model import COVERAGE, FaceModel, SwapModel, crop_to_model
 
-LABEL = "SYNTHETIC"
-MASKS = (*blend.MASKS, "learned")  # "learned": the GAN's own alpha mask
-MAX_ERODE = 0.2  # erode (and erode + blur): a share of the face size; more erases the mask (and takes minutes)
-MAX_BLUR = 0.2
+if TYPE_CHECKING:  # type hints only: the paste needs no Keras
+    from .model import FaceModel, SwapModel
 
 
 # --- geometry ---------------------------------------------------------------------------------------
@@ -74,45 +73,6 @@ def paste_face(frame: np.ndarray, face: np.ndarray, matrix: np.ndarray) -> np.nd
 
 
 # --- compositing ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Options:
-    """How faces are put back: mask, its erosion and feather (fractions of the face's size), colour, extras."""
-
-    mask: str | None = None  # rect | hull | hull_rect | learned; None: the model's own (learned for a GAN, else
-    # hull_rect, the original converter's default)
-    erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
-    blur: float = 0.06  # feather the mask edge over this share of the face size
-    colour: str = "avg"  # none | avg | hist | lab
-    seamless: bool = False  # Poisson blending (OpenCV seamlessClone) instead of alpha blending
-    sharpen: float = 0.0  # unsharp-mask amount for the new face (0: off)
-    smooth: bool = True  # one-euro filter on the landmarks across frames
-    min_cutoff: float = 1.0  # one-euro: cutoff (Hz) when the face is still
-    beta: float = 2.0  # one-euro: how fast the cutoff rises with speed (per inter-ocular distance/s)
-    label: str | None = LABEL  # the visible mark on every frame; None turns it off (explicitly)
-    side: str = "b"  # the decoder that paints the new face
-
-    def __post_init__(self) -> None:
-        if self.mask is not None and self.mask not in MASKS:
-            raise InvalidArgument(f"unknown mask {self.mask!r}; choose one of {MASKS}")
-        if self.colour not in blend.COLOUR_METHODS:
-            raise InvalidArgument(f"unknown colour method {self.colour!r}; choose one of {blend.COLOUR_METHODS}")
-        if self.side not in ("a", "b"):
-            raise InvalidArgument(f"side must be 'a' or 'b', not {self.side!r}")
-        if not -MAX_ERODE <= self.erode <= MAX_ERODE:
-            raise InvalidArgument(f"--erode {self.erode:g}: a share of the face size between {-MAX_ERODE:g} and "
-                                  f"{MAX_ERODE:g} (e.g. 0.05 shrinks the mask by 5%); leave it out for 0")
-        if not 0 <= self.blur <= MAX_BLUR:
-            raise InvalidArgument(f"--blur {self.blur:g}: a share of the face size between 0 and {MAX_BLUR:g} "
-                                  f"(0: a hard edge); leave it out for {Options.blur:g}")
-        if self.erode + self.blur > MAX_ERODE:
-            raise InvalidArgument(f"--erode {self.erode:g} with --blur {self.blur:g}: together they shrink the mask "
-                                  f"by more than {MAX_ERODE:g} of the face size, which leaves no face to paste; "
-                                  "lower one of them")
-        if self.label is not None and not self.label.strip():
-            raise InvalidArgument(f"--label {self.label!r}: an empty label removes the visible mark; give a text, or "
-                                  "--no-label to turn it off explicitly (only with the consent of the people shown)")
-
-
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
               coverage: int = COVERAGE, alpha: np.ndarray | None = None) -> np.ndarray:
     """Put one predicted face into its frame: warp back, colour-correct, mask and blend.

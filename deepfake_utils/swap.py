@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -25,13 +24,13 @@ from tqdm.auto import tqdm
 
 from . import video
 from .checkpoint import load
+from .choices import Options
 from .errors import DeepfakeError, DeepfakeWarning, InvalidArgument, OutputError
 from .fileio import atomic_path
 from .landmarks import inter_ocular_distance
 from .model import FaceModel
 from .paste import (
     OneEuroFilter,
-    Options,
     composite,
     label_frame,
     model_input,
@@ -39,9 +38,6 @@ from .paste import (
     predict_with_mask,
     side_by_side,
 )
-
-if TYPE_CHECKING:
-    pass
 
 METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
 

@@ -12,7 +12,7 @@ import platform
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 
 import cv2
 import keras
@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import align, warp
+from .align import COVERAGE, crop_to_model
 from .checkpoint import (  # noqa: F401  (the names below are part of this module's interface too)
     STATE_FILE,
     CheckpointedTrainer,
@@ -35,11 +36,12 @@ from .checkpoint import (  # noqa: F401  (the names below are part of this modul
     saved_preset,
     shift_colour,
 )
+from .choices import RECIPES, Recipe, get_recipe  # noqa: F401  (train.RECIPES in notebook 07 and the CLI's help)
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
 from .learn import reconstruction_loss, train_step  # noqa: F401  (notebook 07 calls train.reconstruction_loss)
-from .model import COVERAGE, Preset, SwapModel, build, crop_to_model, get_preset
+from .model import Preset, SwapModel, build, get_preset
 
 
 def onednn_enabled() -> bool | None:
@@ -90,45 +92,6 @@ def load_faces(folder: str | os.PathLike, limit: int | None = None) -> list[np.n
 def match_mean_colour(faces: list[np.ndarray], reference: list[np.ndarray]) -> list[np.ndarray]:
     """Shift every face's colours by the difference of the two sets' mean colours (average-colour adjust)."""
     return shift_colour(faces, colour_shift(faces, reference))
-
-
-# --- recipes: what the model learns from --------------------------------------------------------------
-@dataclass(frozen=True)
-class Recipe:
-    """How a model is trained, saved with it: loss terms, the face's framing and colours (convert follows both)."""
-
-    name: str
-    ssim: float = 0.0  # weight of DSSIM = (1 - SSIM) / 2 beside L1 (faceswap and DeepFaceLab train with SSIM)
-    face_weight: float = 1.0  # L1 weight inside the face (mean-face hull) vs 1 outside (faceswap's mask loss)
-    eyes_mouth_weight: float = 1.0  # L1 weight on the eyes and mouth (DeepFaceLab's eyes-and-mouth priority)
-    edge: float = 0.0  # weight of the edge loss (L1 of the image gradients, weighted as L1) beside L1
-    coverage: int = COVERAGE  # px of the 256 px aligned crop the model sees (larger: more of the face swapped)
-    colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither
-    learning_rate: float | None = None  # None: the preset's
-    batch_size: int | None = None  # None: the preset's
-
-    def __post_init__(self) -> None:
-        if self.colour not in ("shift", "raw"):
-            raise DeepfakeError(f"recipe {self.name}: colour must be 'shift' or 'raw', not {self.colour!r}")
-        if not 0 < self.coverage <= align.ALIGNED_SIZE:
-            raise DeepfakeError(f"recipe {self.name}: coverage must be in 1..{align.ALIGNED_SIZE} px")
-
-
-RECIPES: dict[str, Recipe] = {
-    # The original deepfakes trainer: plain L1 on the middle 160 px of the crop.
-    "original": Recipe("original"),
-    # Measured faster to a recognisable swap on a CPU (python -m benchmarks.bench recipes):
-    "fast": Recipe("fast", ssim=1.0, face_weight=3.0, eyes_mouth_weight=6.0, coverage=192),
-}
-
-
-def get_recipe(recipe: str | Recipe) -> Recipe:
-    """A training recipe by name (see ``RECIPES``) or as given."""
-    if isinstance(recipe, Recipe):
-        return recipe
-    if recipe not in RECIPES:
-        raise DeepfakeError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
-    return RECIPES[recipe]
 
 
 def mean_face_points(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
