@@ -82,29 +82,67 @@ def check_video_duration(fn: Callable) -> None:
 
 
 # --- 01 frames ----------------------------------------------------------------------------------
-@_checker
-def check_frame_time(fn: Callable) -> None:
-    """fn(index, fps) -> seconds from the start to 1-based frame ``index``."""
-    for index, fps, want in [(1, 25, 0.0), (26, 25, 1.0), (31, 30, 1.0), (13, 24, 0.5)]:
-        got = fn(index, fps)
-        assert abs(got - want) < 1e-9, f"frame {index} at {fps} fps starts at {want} s, you said {got}"
+#: The sampler's cases (source fps, target fps, frames): below, equal to and above the source rate, whole and
+#: fractional rates (NTSC's 30000/1001), a single frame, and five minutes of 29.97 fps, where a drift shows.
+SAMPLER_CASES = [(25.0, 5.0, 125), (25.0, 7.5, 125), (25.0, 25.0, 60), (25.0, 60.0, 50), (30.0, 24.0, 90),
+                 (24.0, 30000 / 1001, 96), (25.0, 5.0, 1), (30000 / 1001, 10.0, 9000)]
+
+
+def _numbered_frames(n: int, read: list[int]) -> Iterator[np.ndarray]:
+    """A stream of n tiny RGB frames whose one pixel holds the frame's 0-based number; ``read[0]`` counts them."""
+    for i in range(n):
+        read[0] = i + 1
+        yield np.array([[[i >> 16, (i >> 8) & 255, i & 255]]], np.uint8)
+
+
+def _sampled(fn: Callable, fps: float, target: float, n: int) -> list[tuple[float, int, int]]:
+    """(time given, frame number, frames read by then) for each item the sampler under test yields."""
+    read, out = [0], []
+    try:
+        for item in fn(_numbered_frames(n, read), fps, target):
+            frame = item[1] if isinstance(item, tuple | list) and len(item) == 2 else None
+            assert isinstance(frame, np.ndarray) and frame.shape == (1, 1, 3), (
+                f"yield (time, frame) pairs, the frame as the stream gave it; got {type(item).__name__} {item!r:.60}")
+            r, g, b = frame.reshape(3).astype(int)
+            out.append((float(item[0]), int(r << 16 | g << 8 | b), read[0]))
+    except TypeError as exc:
+        raise AssertionError(f"{exc}: frames is a stream (a generator): it has no len() and no [index]; read it "
+                             "once, with a for loop") from exc
+    return out
 
 
 @_checker
-def check_bgr_to_rgb(fn: Callable) -> None:
-    """fn(bgr) -> the same image in RGB order, without OpenCV."""
-    rng = np.random.default_rng(0)
-    bgr = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    got = fn(bgr)
-    assert np.array_equal(got, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), "reverse the last axis: channels B,G,R -> R,G,B"
-
-
-@_checker
-def check_every_nth(fn: Callable) -> None:
-    """fn(frames, n) -> an iterator over frames 0, n, 2n, ... that works on a stream."""
-    stream = (np.full((2, 2, 3), i, np.uint8) for i in range(10))
-    got = [int(f[0, 0, 0]) for f in fn(stream, 3)]
-    assert got == [0, 3, 6, 9], f"expected frames [0, 3, 6, 9], got {got}"
+def check_sample_frames(fn: Callable) -> None:
+    """fn(frames, source_fps, target_fps) -> iterator of (time, frame): for each output time k / target_fps, the
+    source frame nearest to it, with that frame's own time, read from the stream one frame at a time."""
+    for fps, target, n in SAMPLER_CASES:
+        case = f"{n} frame{'s' * (n > 1)} at {fps:g} fps -> {target:g} fps"
+        got = _sampled(fn, fps, target, n)
+        for k, (t, i, read) in enumerate(got):
+            assert 0 <= i < n and read <= i + 2, (
+                f"{case}: you had read {read} frames when you handed out frame {i}: hand each frame on as soon as "
+                "you know it is the nearest (one frame of look-ahead at most), not after reading the whole video")
+            assert abs(t - i / fps) <= 1e-6, (
+                f"{case}: frame {i} came with time {t:.6f} s, but it was shown at {i} / {fps:g} = {i / fps:.6f} s: "
+                "give each frame its own time, computed from its number (not a running sum of rounded steps, "
+                "not the output time)")
+            if k and i < got[k - 1][1]:
+                raise AssertionError(f"{case}: frame {i} came after frame {got[k - 1][1]}: keep the video's order")
+            ideal, nearest = k / target, min(round(k * fps / target), n - 1)
+            assert abs(i / fps - ideal) <= 0.5 / fps + 1e-9, (
+                f"{case}: output frame {k} stands for time {k} / {target:g} = {ideal:.4f} s; the nearest source "
+                f"frame is {nearest} ({nearest / fps:.4f} s), you gave frame {i}, "
+                f"{abs(i - ideal * fps):.3f} source frames away (at most 0.5)"
+                + (": past the end of the video (its last frame covers up to half a frame after it)"
+                   if k * fps / target >= n - 0.5 else
+                   ": an error that grows along the video is a drift: compute each output time from k, do not "
+                   "step by a rounded interval" if k > 10 else ""))
+        positions = np.arange(int(n * target / fps) + 3) * fps / target  # output times, in source frames
+        low, high = int((positions < n - 0.5 - 1e-9).sum()), int((positions <= n - 0.5 + 1e-9).sum())
+        assert low <= len(got) <= high, (
+            f"{case}: {len(got)} frames out, expected {low}: the video lasts {n / fps:.3f} s, so about duration x "
+            f"target fps = {n * target / fps:.1f}: every output time k / target_fps that has a source frame within "
+            "half a frame of it, no more (repeat a frame when the target rate is higher)")
 
 
 # --- 02 detection -------------------------------------------------------------------------------

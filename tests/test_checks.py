@@ -1,4 +1,4 @@
-"""The exercise checkers of notebooks 04-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
+"""The exercise checkers of notebooks 01-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
 for a stub, and fails a typical wrong answer with a message that points at the mistake."""
 from __future__ import annotations
 
@@ -13,6 +13,90 @@ from deepfake_utils import align, checks, model, swap, warp
 
 def todo(*args, **kwargs):
     raise NotImplementedError
+
+
+# --- 01 frame sampler ---------------------------------------------------------------------------
+def sample_frames(frames, source_fps, target_fps):
+    """The notebook's solution: frame i is the nearest source frame to every output time within half a frame of it."""
+    k = 0
+    for i, frame in enumerate(frames):
+        while k * source_fps / target_fps < i + 0.5:
+            yield i / source_fps, frame
+            k += 1
+
+
+def lookahead_sampler(frames, source_fps, target_fps):
+    """A right sampler written another way: it holds the previous frame back and compares distances in seconds."""
+    k, previous = 0, None
+    for i, frame in enumerate(frames):
+        t = i / source_fps
+        while previous is not None and k / target_fps - previous[0] <= t - k / target_fps:
+            yield previous
+            k += 1
+        previous = (t, frame)
+    while previous is not None and k / target_fps < previous[0] + 0.5 / source_fps:
+        yield previous
+        k += 1
+
+
+def sampler_with(rate=round, clock=None, until_duration=False):
+    """The solution with a typical slip: the source rate rounded to whole fps for choosing frames, the frames' times
+    from another clock, or output times up to the video's duration instead of its last frame's half frame."""
+
+    def sample(frames, source_fps, target_fps):
+        k, last = 0, None
+        for i, frame in enumerate(frames):
+            while k * rate(source_fps) / target_fps < i + 0.5:
+                yield (clock(i, k, source_fps, target_fps) if clock else i / source_fps), frame
+                k += 1
+            last = (i, frame)
+        while until_duration and last is not None and k / target_fps < (last[0] + 1) / source_fps:
+            yield last[0] / source_fps, last[1]
+            k += 1
+
+    return sample
+
+
+def every_nth(frames, source_fps, target_fps):
+    """Keep every round(fs / ft)-th frame: right for 25 -> 5 fps, wrong for 25 -> 7.5, never repeats a frame."""
+    step = max(1, round(source_fps / target_fps))
+    for i, frame in enumerate(frames):
+        if i % step == 0:
+            yield i / source_fps, frame
+
+
+def first_at_or_after(frames, source_fps, target_fps):
+    """The first frame at or after each output time: up to a whole source frame late, and no frame repeated."""
+    k = 0
+    for i, frame in enumerate(frames):
+        if i / source_fps >= k / target_fps - 1e-9:
+            yield i / source_fps, frame
+            k += 1
+
+
+def test_sampler_checker_passes_two_right_samplers_and_fails_typical_slips():
+    assert checks.check_sample_frames(sample_frames)
+    assert checks.check_sample_frames(lookahead_sampler)
+    assert checks.check_sample_frames(sampler_with(rate=float))  # the slip-free variant is right
+    assert checks.check_sample_frames(todo) is False
+    with pytest.raises(AssertionError, match="drift"):  # 29.97 fps taken for 30 when choosing frames
+        checks.check_sample_frames(sampler_with(rate=round))
+    with pytest.raises(AssertionError, match="source frames away"):
+        checks.check_sample_frames(every_nth)
+    with pytest.raises(AssertionError, match="source frames away"):
+        checks.check_sample_frames(first_at_or_after)
+    with pytest.raises(AssertionError, match="its own time"):  # whole milliseconds a frame: 33 ms at 30 fps
+        checks.check_sample_frames(sampler_with(rate=float, clock=lambda i, k, fs, ft: i * round(1000 / fs) / 1000))
+    with pytest.raises(AssertionError, match="its own time"):  # the output time instead of the frame's
+        checks.check_sample_frames(sampler_with(rate=float, clock=lambda i, k, fs, ft: k / ft))
+    with pytest.raises(AssertionError, match="past the end"):
+        checks.check_sample_frames(sampler_with(rate=float, until_duration=True))
+    with pytest.raises(AssertionError, match="whole video"):
+        checks.check_sample_frames(lambda f, s, t: iter(list(sample_frames(list(f), s, t))))
+    with pytest.raises(AssertionError, match="no len"):
+        checks.check_sample_frames(lambda f, s, t: sample_frames(f[: len(f)], s, t))
+    with pytest.raises(AssertionError, match=r"\(time, frame\) pairs"):
+        checks.check_sample_frames(lambda f, s, t: (frame for _, frame in sample_frames(f, s, t)))
 
 
 # --- 04 Umeyama ---------------------------------------------------------------------------------
