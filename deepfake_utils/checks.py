@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from . import align, detect, landmarks, warp
+from . import align, landmarks, warp
 from .errors import InvalidArgument
 
 
@@ -146,28 +146,119 @@ def check_sample_frames(fn: Callable) -> None:
 
 
 # --- 02 detection -------------------------------------------------------------------------------
+def _box_area(box: tuple[float, float, float, float]) -> float:
+    """The area of a (top, right, bottom, left) box, 0 for an empty one."""
+    top, right, bottom, left = box
+    return max(0.0, right - left) * max(0.0, bottom - top)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes: the checkers' reference."""
+    inter = _box_area((max(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])))
+    union = _box_area(a) + _box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
+    """Greedy non-maximum suppression: the checkers' reference (tests compare it with OpenCV's)."""
+    keep: list[int] = []
+    for i in sorted(range(len(scores)), key=lambda j: -scores[j]):
+        if all(_iou(boxes[i], boxes[j]) <= threshold for j in keep):
+            keep.append(i)
+    return keep
+
+
+def _box_clusters(rng: np.random.Generator, n: int, centres: int = 8) -> np.ndarray:
+    """n float (top, right, bottom, left) boxes, jittered around a few faces: what a sliding window fires on."""
+    face = rng.integers(0, centres, n)  # the face each box fires on
+    centre = rng.uniform(0, 400, (centres, 2))[face] + rng.normal(0, 6, (n, 2))
+    side = rng.uniform(30, 80, centres)[face, None] * rng.uniform(0.8, 1.25, (n, 2))
+    top, left = centre[:, 0] - side[:, 0] / 2, centre[:, 1] - side[:, 1] / 2
+    return np.column_stack([top, left + side[:, 1], top + side[:, 0], left])
+
+
 @_checker
 def check_box_iou(fn: Callable) -> None:
-    """fn(a, b) -> intersection over union of two (top, right, bottom, left) boxes."""
-    cases = [((0, 10, 10, 0), (0, 10, 10, 0), 1.0), ((0, 10, 10, 0), (0, 20, 10, 10), 0.0),
-             ((0, 10, 10, 0), (0, 15, 10, 5), 50 / 150), ((0, 4, 4, 0), (1, 3, 3, 1), 4 / 16)]
-    for a, b, want in cases:
-        got = fn(a, b)
-        assert abs(got - want) < 1e-9, f"iou({a}, {b}) should be {want:.4f}, got {got}"
+    """fn(a, b) -> intersection over union of two (top, right, bottom, left) boxes: known overlaps, then
+    properties on random boxes (symmetric, between 0 and 1, unchanged when both boxes move or scale together)."""
+    known = [((0, 10, 10, 0), (0, 10, 10, 0), 1.0, "a box with itself"),
+             ((0, 10, 10, 0), (0, 15, 10, 5), 50 / 150, "two 10x10 boxes, half overlapping side by side"),
+             ((0, 4, 4, 0), (1, 3, 3, 1), 4 / 16, "a 2x2 box inside a 4x4 box"),
+             ((10, 40, 30, 0), (0, 50, 20, 30), 100 / 1100, "a 40 wide, 20 tall box and a 20x20 one sharing a corner"),
+             ((0, 10, 10, 0), (0, 20, 10, 10), 0.0, "boxes that only touch"),
+             ((0, 10, 10, 0), (0, 30, 10, 20), 0.0, "boxes apart side by side"),
+             ((0, 10, 10, 0), (20, 40, 40, 20), 0.0, "boxes apart in both directions")]
+    for a, b, want, what in known:
+        got = float(fn(a, b))
+        hint = (" (an overlap can't be negative: clip each side's overlap at 0 before multiplying)" if want == 0 else
+                " (area = (bottom - top) * (right - left); union = both areas less the intersection)")
+        assert abs(got - want) < 1e-9, f"{what}: iou({a}, {b}) is {want:.4f}, you said {got:.4f}{hint}"
+    rng = np.random.default_rng(0)
+    boxes = _box_clusters(rng, 120, centres=12)
+    for a, b in zip(boxes[::2], boxes[1::2], strict=True):
+        got = float(fn(a, b))
+        assert 0 <= got <= 1 and abs(got - float(fn(b, a))) < 1e-9, (
+            f"iou({a.round(1)}, {b.round(1)}) = {got:.4f} but iou(b, a) = {float(fn(b, a)):.4f}: IoU is symmetric and "
+            "between 0 and 1")
+        scale, shift = rng.uniform(0.2, 5), rng.uniform(-100, 100, 2)
+        moved = [box * scale + np.tile(shift, 2) for box in (a, b)]  # (top, right, bottom, left): y, x, y, x
+        assert abs(float(fn(*moved)) - got) < 1e-6, (
+            f"moving and scaling both boxes together changed their IoU from {got:.4f} to {float(fn(*moved)):.4f}")
+        assert abs(got - _iou(a, b)) < 1e-6, f"iou({a.round(1)}, {b.round(1)}) is {_iou(a, b):.4f}, you said {got:.4f}"
+
+
+def _kept(fn: Callable, boxes: object, scores: object, threshold: float) -> list[int]:
+    """The indices fn keeps, checked to be indices."""
+    got = np.asarray(fn(boxes, scores, threshold=threshold))
+    assert got.ndim == 1 and (got.size == 0 or np.issubdtype(got.dtype, np.integer)), (
+        f"return the indices of the boxes kept (a list of ints), not the boxes; got {got!r:.80}")
+    kept = [int(i) for i in got]
+    assert len(set(kept)) == len(kept) and all(0 <= i < len(scores) for i in kept), (
+        f"indices out of range or repeated: {kept}")
+    return kept
+
+
+def _nms_mistake(boxes: np.ndarray, scores: np.ndarray, threshold: float, got: list[int], want: list[int]) -> str:
+    """What is wrong with a kept set that differs from greedy NMS's (``want``), said with the rule it breaks."""
+    for x, i in enumerate(got):
+        for j in got[:x]:
+            if _iou(boxes[i], boxes[j]) > threshold:
+                return (f"random boxes: you kept boxes {j} and {i}, which overlap by IoU "
+                        f"{_iou(boxes[i], boxes[j]):.2f} > {threshold}: the one with the lower score "
+                        f"({min(scores[i], scores[j]):.3f}) should go")
+    for i in sorted(set(range(len(boxes))) - set(got)):
+        if not any(scores[j] > scores[i] and _iou(boxes[i], boxes[j]) > threshold for j in got):
+            return (f"random boxes: you removed box {i} (score {scores[i]:.3f}), but no kept box with a higher score "
+                    f"overlaps it by more than {threshold}: a box goes only when a better box that is kept covers it")
+    return f"random boxes, threshold {threshold}: greedy NMS keeps {sorted(want)}, you kept {sorted(got)}"
 
 
 @_checker
-def check_css_to_xywh(fn: Callable) -> None:
-    """fn(box) -> (x, y, width, height) of a (top, right, bottom, left) box."""
-    assert tuple(fn((10, 50, 80, 20))) == (20, 10, 30, 70), "x = left, y = top, w = right - left, h = bottom - top"
-
-
-@_checker
-def check_largest_face(fn: Callable) -> None:
-    """fn(boxes) -> the largest box, or None for no boxes."""
-    boxes = [(0, 10, 10, 0), (5, 60, 45, 20), (0, 30, 30, 0)]
-    assert fn(boxes) == detect.pick_face(boxes, (100, 100, 3), "largest"), "compare boxes by their size"
-    assert fn([]) is None, "no boxes: return None"
+def check_nms(fn: Callable) -> None:
+    """fn(boxes, scores, threshold=) -> the indices of the boxes greedy non-maximum suppression keeps, highest score
+    first: hand-made clusters, then properties and OpenCV-equivalent results on random clusters of boxes."""
+    cases = [  # boxes, scores, threshold, kept, what
+        ([(10, 60, 60, 10), (12, 62, 62, 12), (8, 58, 58, 8), (100, 150, 150, 100)], [0.7, 0.9, 0.8, 0.5], 0.3,
+         [1, 3], "three boxes on one face and one on another: the best of the three and the lone box"),
+        ([(0, 20, 10, 10), (0, 10, 10, 0), (0, 15, 10, 5)], [0.7, 0.9, 0.8], 0.3, [1, 0],
+         "a chain: box 1 overlaps box 2, box 2 overlaps box 0, boxes 1 and 0 only touch. Box 2 goes (box 1 beats "
+         "it); box 0 stays, since only a box that is kept suppresses others"),
+        ([(0, 10, 10, 0), (0, 15, 10, 5)], [0.4, 0.6], 0.5, [1, 0], "two boxes with IoU 0.33 < 0.5: both kept"),
+        ([(0, 10, 10, 0), (0, 15, 10, 5)], [0.4, 0.6], 0.3, [1], "the same two with threshold 0.3: only the better"),
+        ([], [], 0.3, [], "no boxes at all"),
+    ]
+    for boxes, scores, threshold, want, what in cases:
+        got = _kept(fn, boxes, scores, threshold)
+        order = " (the right boxes: list them highest score first)" if sorted(got) == sorted(want) else ""
+        assert got == want, f"{what}: expected {want}, you kept {got}{order}"
+    rng = np.random.default_rng(1)
+    for threshold in (0.3, 0.5, 0.7):
+        boxes, scores = _box_clusters(rng, 60), rng.uniform(0, 1, 60)
+        got = _kept(fn, boxes, scores, threshold)
+        assert all(scores[i] > scores[j] for i, j in zip(got, got[1:], strict=False)), (
+            f"random boxes: return the kept indices highest score first; their scores: {scores[got].round(3)}")
+        want = _nms(boxes, scores, threshold)
+        assert set(got) == set(want), _nms_mistake(boxes, scores, threshold, got, want)
 
 
 # --- 03 landmarks -------------------------------------------------------------------------------

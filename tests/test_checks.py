@@ -99,6 +99,116 @@ def test_sampler_checker_passes_two_right_samplers_and_fails_typical_slips():
         checks.check_sample_frames(lambda f, s, t: (frame for _, frame in sample_frames(f, s, t)))
 
 
+# --- 02 IoU and non-maximum suppression ---------------------------------------------------------
+def box_iou(a, b):
+    """The notebook's solution."""
+    top, bottom = max(a[0], b[0]), min(a[2], b[2])
+    left, right = max(a[3], b[3]), min(a[1], b[1])
+    inter = max(0, bottom - top) * max(0, right - left)
+    return inter / ((a[2] - a[0]) * (a[1] - a[3]) + (b[2] - b[0]) * (b[1] - b[3]) - inter)
+
+
+def nms(boxes, scores, threshold=0.3):
+    """The notebook's solution."""
+    keep = []
+    for i in np.argsort(scores)[::-1]:
+        if all(box_iou(boxes[i], boxes[j]) <= threshold for j in keep):
+            keep.append(int(i))
+    return keep
+
+
+def vectorised_nms(boxes, scores, threshold=0.3):
+    """A right NMS written another way: numpy over all boxes at once, removing the covered boxes from a queue."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    top, right, bottom, left = boxes.T
+    area = (right - left) * (bottom - top)
+    order, keep = np.argsort(-np.asarray(scores, float)), []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        h = np.clip(np.minimum(bottom[best], bottom[rest]) - np.maximum(top[best], top[rest]), 0, None)
+        w = np.clip(np.minimum(right[best], right[rest]) - np.maximum(left[best], left[rest]), 0, None)
+        order = rest[h * w / (area[best] + area[rest] - h * w) <= threshold]
+    return keep
+
+
+def _area(box):
+    return (box[2] - box[0]) * (box[1] - box[3])
+
+
+def _overlap(a, b):
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[1], b[1]) - max(a[3], b[3]))
+
+
+def test_box_iou_checker():
+    assert checks.check_box_iou(box_iou)
+    assert checks.check_box_iou(todo) is False
+
+    def unclipped(a, b):  # two negative overlaps multiply into a positive one for boxes apart in both directions
+        inter = (min(a[2], b[2]) - max(a[0], b[0])) * (min(a[1], b[1]) - max(a[3], b[3]))
+        return max(0, inter) / (_area(a) + _area(b) - max(0, inter))
+
+    def left_top_right_bottom(a, b):  # the box read as (x1, y1, x2, y2)
+        inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    def inclusive(a, b):  # dlib's pixels, right and bottom included: + 1 on each side
+        inter = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0, min(a[1], b[1]) - max(a[3], b[3]) + 1)
+        area_a, area_b = (a[2] - a[0] + 1) * (a[1] - a[3] + 1), (b[2] - b[0] + 1) * (b[1] - b[3] + 1)
+        return inter / (area_a + area_b - inter)
+
+    with pytest.raises(AssertionError, match="apart in both directions"):
+        checks.check_box_iou(unclipped)
+    with pytest.raises(AssertionError, match="itself"):  # the intersection counted twice in the union
+        checks.check_box_iou(lambda a, b: _overlap(a, b) / (_area(a) + _area(b)))
+    with pytest.raises(AssertionError, match="half overlapping"):  # intersection over the smaller box
+        checks.check_box_iou(lambda a, b: _overlap(a, b) / min(_area(a), _area(b)))
+    with pytest.raises(AssertionError, match="itself"):
+        checks.check_box_iou(left_top_right_bottom)
+    with pytest.raises(AssertionError, match="half overlapping"):
+        checks.check_box_iou(inclusive)
+
+
+def test_nms_reference_is_opencvs():
+    rng = np.random.default_rng(5)
+    for threshold in (0.2, 0.4, 0.6):
+        boxes, scores = checks._box_clusters(rng, 80), rng.uniform(0.01, 1, 80)
+        xywh = [(float(left), float(top), float(right - left), float(bottom - top))
+                for top, right, bottom, left in boxes]
+        opencv = [int(i) for i in cv2.dnn.NMSBoxes(xywh, scores.tolist(), 0.0, threshold)]
+        assert checks._nms(boxes, scores, threshold) == opencv
+        assert 5 < len(opencv) < 60  # clusters: many boxes go, and more than one stays
+
+
+def nms_against_the_last_kept(boxes, scores, threshold=0.3):
+    """Each box compared with the last box kept only: right while the clusters come one after another."""
+    keep = []
+    for i in np.argsort(scores)[::-1]:
+        if not keep or box_iou(boxes[i], boxes[keep[-1]]) <= threshold:
+            keep.append(int(i))
+    return keep
+
+
+def test_nms_checker():
+    assert checks.check_nms(nms)
+    assert checks.check_nms(vectorised_nms)
+    assert checks.check_nms(todo) is False
+    with pytest.raises(AssertionError, match="only a box that is kept"):  # suppressed boxes still suppress
+        checks.check_nms(lambda boxes, scores, threshold=0.3: [
+            int(i) for i in np.argsort(scores)[::-1]
+            if not any(box_iou(boxes[i], boxes[j]) > threshold for j in range(len(boxes)) if scores[j] > scores[i])])
+    with pytest.raises(AssertionError, match="three boxes on one face"):  # in the order given, not by score
+        checks.check_nms(lambda boxes, scores, threshold=0.3: nms(boxes, np.arange(len(scores))[::-1], threshold))
+    with pytest.raises(AssertionError, match=r"expected \[1, 0\]"):  # the right boxes, in the input's order
+        checks.check_nms(lambda boxes, scores, threshold=0.3: sorted(nms(boxes, scores, threshold)))
+    with pytest.raises(AssertionError, match="not the boxes"):
+        checks.check_nms(lambda boxes, scores, threshold=0.3: [tuple(boxes[i]) for i in nms(boxes, scores, threshold)])
+    with pytest.raises(AssertionError, match="three boxes on one face"):  # the lowest score of each cluster kept
+        checks.check_nms(lambda boxes, scores, threshold=0.3: nms(boxes, -np.asarray(scores, float), threshold))
+    with pytest.raises(AssertionError, match="random boxes: you kept boxes"):
+        checks.check_nms(nms_against_the_last_kept)
+
+
 # --- 04 Umeyama ---------------------------------------------------------------------------------
 def naive_umeyama(src, dst, scale=True):
     """Umeyama without the reflection fix (S = identity): right for most point sets, a mirror for some."""
