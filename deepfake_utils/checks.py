@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from . import align, landmarks, warp
+from . import align, warp
 from .errors import InvalidArgument
 
 
@@ -262,32 +262,120 @@ def check_nms(fn: Callable) -> None:
 
 
 # --- 03 landmarks -------------------------------------------------------------------------------
-@_checker
-def check_mouth_open(fn: Callable) -> None:
-    """fn(points) -> inner-mouth height (62-66) divided by inner-mouth width (60-64)."""
-    pts = _face_points()
-    want = np.linalg.norm(pts[62] - pts[66]) / np.linalg.norm(pts[60] - pts[64])
-    got = fn(pts)
-    assert abs(got - want) < 1e-5, f"expected {want:.4f}, got {got}"
+#: Where ``_with_eyes`` puts an eye's six points along its corners' line (fractions of the width): the lids' points
+#: not quite above one another, as on a real eye.
+_ALONG = (0.0, 0.30, 0.64, 1.0, 0.70, 0.36)
+
+
+def _with_eyes(points: np.ndarray, left: tuple[float, ...], right: tuple[float, ...]) -> np.ndarray:
+    """The face with each eye (36-41, 42-47) remade with a known shape: corners p1 and p4 where they were, the upper
+    lid's p2, p3 and the lower lid's p5, p6 at _ALONG and at (up2, up3, down5, down6) eye widths off the line."""
+    out = points.astype(np.float64).copy()
+    for eye, (up2, up3, down5, down6) in ((slice(36, 42), left), (slice(42, 48), right)):
+        corner1, corner4 = out[eye][0], out[eye][3]
+        along = corner4 - corner1
+        width = float(np.linalg.norm(along))
+        across = np.array([along[1], -along[0]]) / width  # perpendicular, pointing up (image y grows downwards)
+        heights = (0.0, up2, up3, 0.0, -down5, -down6)
+        out[eye] = [corner1 + a * along + h * width * across for a, h in zip(_ALONG, heights, strict=True)]
+    return out
+
+
+def _eye_ratio(up2: float, up3: float, down5: float, down6: float) -> float:
+    """The EAR of an eye made by ``_with_eyes``, from its construction: (|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|)."""
+    return (np.hypot(_ALONG[1] - _ALONG[5], up2 + down6) + np.hypot(_ALONG[2] - _ALONG[4], up3 + down5)) / 2
 
 
 @_checker
-def check_region_centroid(fn: Callable) -> None:
-    """fn(points, name) -> the mean (x, y) of a named region."""
-    pts = _face_points(1)
-    for name in landmarks.REGIONS:
-        want = landmarks.region(pts, name).mean(axis=0)
-        got = np.asarray(fn(pts, name))
-        assert np.allclose(got, want, atol=1e-4), f"{name}: expected {want}, got {got}"
+def check_eye_aspect_ratio(fn: Callable) -> None:
+    """fn(points) -> the eye aspect ratio of a (68, 2) face: the mean over both eyes of (|p2 - p6| + |p3 - p5|) /
+    (2 |p1 - p4|). Checked by its properties (one number; unchanged by moving, turning and scaling the face; lower
+    for a closed eye; blind to the points outside the eyes) and on eyes of known shape."""
+    left, right, closed = (0.18, 0.16, 0.12, 0.14), (0.12, 0.10, 0.08, 0.10), (0.0,) * 4
+    face = _with_eyes(_face_points(3), left, right)
+    base = fn(face)
+    assert np.ndim(base) == 0, f"return one number, the mean of the two eyes; got shape {np.shape(base)}"
+    base = float(base)
+    rng = np.random.default_rng(3)
+    for angle in (90.0, 180.0, -35.0, 12.0):
+        matrix = _random_similarity(rng)
+        turn = np.radians(angle) - np.arctan2(matrix[1, 0], matrix[0, 0])  # this angle exactly, the drawn scale
+        rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        moved = face @ (rot @ matrix[:2, :2]).T + matrix[:2, 2]
+        scale = np.sqrt(abs(np.linalg.det(matrix[:2, :2])))
+        got = float(fn(moved.astype(np.float32)))
+        assert abs(got - base) < 1e-4 * abs(base), (
+            f"the same face turned by {angle:g}°, scaled by {scale:.2f} and moved: EAR {got:.4f} instead of "
+            f"{base:.4f}. It must depend on the eye's shape only: use distances between points (np.linalg.norm), "
+            "not differences of x or of y")
+    for seed in range(3):
+        got = float(fn(_with_eyes(_face_points(seed), left, right)))
+        want = (_eye_ratio(*left) + _eye_ratio(*right)) / 2
+        assert abs(got - want) < 1e-6, (
+            f"eyes with ratios {_eye_ratio(*left):.3f} and {_eye_ratio(*right):.3f}: expected their mean {want:.4f}, "
+            f"you said {got:.4f}. Per eye p1..p6 are points 36-41 (and 42-47), 0-based: corners p1 and p4, "
+            "upper lid p2 p3, lower lid p5 p6")
+    noisy = face.copy()
+    outside = np.r_[0:36, 48:68]
+    noisy[outside] += rng.normal(0, 10, (len(outside), 2))
+    assert abs(float(fn(noisy)) - base) < 1e-6, (
+        "moving the jaw, brows, nose and mouth changed the EAR: use the eyes' points 36-47 only")
+    half = float(fn(_with_eyes(_face_points(3), closed, right)))
+    shut = float(fn(_with_eyes(_face_points(3), closed, closed)))
+    want = (_eye_ratio(*closed) + _eye_ratio(*right)) / 2
+    assert shut < half < base and abs(half - want) < 1e-6, (
+        f"EAR with both eyes open {base:.3f}, the left one shut {half:.3f} (expected {want:.3f}), both shut "
+        f"{shut:.3f}: a shut eye's lids lie on the line between its corners, and the two eyes count equally")
+
+
+#: The blink checker's made-up EAR series: open eyes near 0.3, and runs below 0.2 put in by hand.
+_DIPS = {0: [0.12, 0.06, 0.15], 20: [0.17], 40: [0.18, 0.09, 0.05, 0.08, 0.16], 60: [0.15, 0.07, 0.12, 0.26],
+         64: [0.11, 0.05, 0.17], 80: list(np.linspace(0.04, 0.09, 12)), 117: [0.14, 0.05, 0.08]}
+_BLINK_CASES = [  # threshold, min_frames, blinks as (start, stop): ear[start:stop] below the threshold
+    (0.2, 2, [(0, 3), (40, 45), (60, 63), (64, 67), (80, 92), (117, 120)]),
+    (0.2, 1, [(0, 3), (20, 21), (40, 45), (60, 63), (64, 67), (80, 92), (117, 120)]),
+    (0.2, 4, [(40, 45), (80, 92)]),
+    (0.1, 2, [(41, 44), (80, 92), (118, 120)]),
+]
+
+
+def _blink_series(seed: int = 0) -> np.ndarray:
+    """120 frames of a made-up EAR: open eyes 0.27-0.33, the dips of ``_DIPS``."""
+    ear = 0.3 + np.random.default_rng(seed).uniform(-0.03, 0.03, 120)
+    for start, values in _DIPS.items():
+        ear[start:start + len(values)] = values
+    return ear
+
+
+def _pairs(found: object) -> list[tuple[int, int]]:
+    """A blink finder's answer as a list of (start, stop) int pairs, or an AssertionError saying what it should be."""
+    try:
+        pairs = [tuple(int(v) for v in pair) for pair in found]
+    except TypeError as exc:
+        raise AssertionError(f"return a list of (start, stop) pairs, one per blink; got {found!r:.80}") from exc
+    assert all(len(pair) == 2 for pair in pairs), f"each blink is one (start, stop) pair; got {pairs}"
+    return pairs
 
 
 @_checker
-def check_landmark_error(fn: Callable) -> None:
-    """fn(reference, other) -> mean point distance / inter-ocular distance of the reference."""
-    a, b = _face_points(2), _face_points(3)
-    want = landmarks.landmark_error(a, b)
-    got = fn(a, b)
-    assert abs(got - want) < 1e-5, f"expected {want:.5f}, got {got} (eye centres: means of 36-41 and 42-47)"
+def check_find_blinks(fn: Callable) -> None:
+    """fn(ear, threshold=, min_frames=) -> the blinks of an EAR series as (start, stop) pairs, ear[start:stop] one
+    run of at least min_frames frames below the threshold: made-up series with known blinks."""
+    ear = _blink_series()
+    for threshold, min_frames, want in _BLINK_CASES:
+        got = _pairs(fn(ear.copy(), threshold=threshold, min_frames=min_frames))
+        setting = f"threshold {threshold}, min_frames {min_frames}"
+        hint = ""
+        if got == [(a, b - 1) for a, b in want]:
+            hint = ": stop is one past a blink's last frame, as in a slice (ear[start:stop] is the blink)"
+        elif got == want[:-1]:
+            hint = ": the last blink runs to the series' end; a run still open at the end is a blink too"
+        elif len(got) > len(want):
+            hint = ": a run shorter than min_frames is not a blink (one frame below is landmark noise)"
+        assert got == want, f"{setting}: expected blinks {want}, you found {got}{hint}"
+    got = _pairs(fn(list(ear), threshold=0.2, min_frames=2))
+    assert got == _BLINK_CASES[0][2], f"the same series as a Python list: expected {_BLINK_CASES[0][2]}, got {got}"
+    assert _pairs(fn(np.full(50, 0.3), threshold=0.2, min_frames=2)) == [], "eyes open all along: expected no blinks"
 
 
 # --- 04 alignment -------------------------------------------------------------------------------

@@ -209,6 +209,82 @@ def test_nms_checker():
         checks.check_nms(nms_against_the_last_kept)
 
 
+# --- 03 eye aspect ratio and blinks ---------------------------------------------------------------
+def eye_aspect_ratio(points):
+    """The notebook's solution."""
+
+    def one(eye):
+        height = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+        return height / (2 * np.linalg.norm(eye[0] - eye[3]))
+
+    points = np.asarray(points, float)
+    return (one(points[36:42]) + one(points[42:48])) / 2
+
+
+def find_blinks(ear, threshold=0.2, min_frames=2):
+    """The notebook's solution."""
+    blinks, start = [], None
+    for i, value in enumerate(list(ear) + [np.inf]):
+        if value < threshold and start is None:
+            start = i
+        elif value >= threshold and start is not None:
+            if i - start >= min_frames:
+                blinks.append((start, i))
+            start = None
+    return blinks
+
+
+def ear_of(eye, pairs=((1, 5), (2, 4))):
+    """One eye's ratio with the lids' points paired as given."""
+    return sum(np.linalg.norm(eye[a] - eye[b]) for a, b in pairs) / (2 * np.linalg.norm(eye[0] - eye[3]))
+
+
+def test_eye_aspect_ratio_checker():
+    assert checks.check_eye_aspect_ratio(eye_aspect_ratio)
+    assert checks.check_eye_aspect_ratio(todo) is False
+
+    def upright(eye):  # heights as y differences, the width as an x difference: right only for a level face
+        return (abs(eye[1, 1] - eye[5, 1]) + abs(eye[2, 1] - eye[4, 1])) / (2 * abs(eye[0, 0] - eye[3, 0]))
+
+    with pytest.raises(AssertionError, match="0-based"):  # 1-based numbering: 37-42 and 43-48
+        checks.check_eye_aspect_ratio(lambda p: (ear_of(p[37:43]) + ear_of(p[43:49])) / 2)
+    with pytest.raises(AssertionError, match="expected their mean"):  # one eye only
+        checks.check_eye_aspect_ratio(lambda p: ear_of(p[36:42]))
+    with pytest.raises(AssertionError, match="0-based"):  # the lids paired crosswise, p2-p5 and p3-p6
+        checks.check_eye_aspect_ratio(lambda p: (ear_of(p[36:42], ((1, 4), (2, 5)))
+                                                 + ear_of(p[42:48], ((1, 4), (2, 5)))) / 2)
+    with pytest.raises(AssertionError, match="one number"):
+        checks.check_eye_aspect_ratio(lambda p: np.array([ear_of(p[36:42]), ear_of(p[42:48])]))
+    with pytest.raises(AssertionError, match="differences of x or of y"):
+        checks.check_eye_aspect_ratio(lambda p: (upright(p[36:42]) + upright(p[42:48])) / 2)
+
+
+def blink_runs(ear, threshold=0.2, min_frames=2, last_inclusive=False, flush=True, minimum=True):
+    """Blinks found with numpy (the edges of the below-threshold mask), with switches for three typical slips."""
+    below = np.asarray(ear, float) < threshold
+    padded = np.r_[False, below, False]
+    edges = np.flatnonzero(padded[1:] != padded[:-1]).tolist()
+    pairs = list(zip(edges[::2], edges[1::2], strict=True))
+    if not flush:
+        pairs = [(a, b) for a, b in pairs if b < len(below)]
+    pairs = [(a, b) for a, b in pairs if b - a >= (min_frames if minimum else 1)]
+    return [(a, b - 1) for a, b in pairs] if last_inclusive else pairs
+
+
+def test_find_blinks_checker():
+    assert checks.check_find_blinks(find_blinks)
+    assert checks.check_find_blinks(blink_runs)  # numpy's way is right too
+    assert checks.check_find_blinks(todo) is False
+    with pytest.raises(AssertionError, match="as in a slice"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, last_inclusive=True))
+    with pytest.raises(AssertionError, match="runs to the series' end"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, flush=False))
+    with pytest.raises(AssertionError, match="shorter than min_frames"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, minimum=False))
+    with pytest.raises(AssertionError, match="pairs"):  # the starts only
+        checks.check_find_blinks(lambda e, **k: [a for a, _ in blink_runs(e, **k)])
+
+
 # --- 04 Umeyama ---------------------------------------------------------------------------------
 def naive_umeyama(src, dst, scale=True):
     """Umeyama without the reflection fix (S = identity): right for most point sets, a mirror for some."""
