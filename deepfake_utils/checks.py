@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from . import align, detect, landmarks, warp
+from . import align, warp
 from .errors import InvalidArgument
 
 
@@ -82,83 +82,300 @@ def check_video_duration(fn: Callable) -> None:
 
 
 # --- 01 frames ----------------------------------------------------------------------------------
-@_checker
-def check_frame_time(fn: Callable) -> None:
-    """fn(index, fps) -> seconds from the start to 1-based frame ``index``."""
-    for index, fps, want in [(1, 25, 0.0), (26, 25, 1.0), (31, 30, 1.0), (13, 24, 0.5)]:
-        got = fn(index, fps)
-        assert abs(got - want) < 1e-9, f"frame {index} at {fps} fps starts at {want} s, you said {got}"
+#: The sampler's cases (source fps, target fps, frames): below, equal to and above the source rate, whole and
+#: fractional rates (NTSC's 30000/1001), a single frame, and five minutes of 29.97 fps, where a drift shows.
+SAMPLER_CASES = [(25.0, 5.0, 125), (25.0, 7.5, 125), (25.0, 25.0, 60), (25.0, 60.0, 50), (30.0, 24.0, 90),
+                 (24.0, 30000 / 1001, 96), (25.0, 5.0, 1), (30000 / 1001, 10.0, 9000)]
+
+
+def _numbered_frames(n: int, read: list[int]) -> Iterator[np.ndarray]:
+    """A stream of n tiny RGB frames whose one pixel holds the frame's 0-based number; ``read[0]`` counts them."""
+    for i in range(n):
+        read[0] = i + 1
+        yield np.array([[[i >> 16, (i >> 8) & 255, i & 255]]], np.uint8)
+
+
+def _sampled(fn: Callable, fps: float, target: float, n: int) -> list[tuple[float, int, int]]:
+    """(time given, frame number, frames read by then) for each item the sampler under test yields."""
+    read, out = [0], []
+    try:
+        for item in fn(_numbered_frames(n, read), fps, target):
+            frame = item[1] if isinstance(item, tuple | list) and len(item) == 2 else None
+            assert isinstance(frame, np.ndarray) and frame.shape == (1, 1, 3), (
+                f"yield (time, frame) pairs, the frame as the stream gave it; got {type(item).__name__} {item!r:.60}")
+            r, g, b = frame.reshape(3).astype(int)
+            out.append((float(item[0]), int(r << 16 | g << 8 | b), read[0]))
+    except TypeError as exc:
+        raise AssertionError(f"{exc}: frames is a stream (a generator): it has no len() and no [index]; read it "
+                             "once, with a for loop") from exc
+    return out
 
 
 @_checker
-def check_bgr_to_rgb(fn: Callable) -> None:
-    """fn(bgr) -> the same image in RGB order, without OpenCV."""
-    rng = np.random.default_rng(0)
-    bgr = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
-    got = fn(bgr)
-    assert np.array_equal(got, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)), "reverse the last axis: channels B,G,R -> R,G,B"
-
-
-@_checker
-def check_every_nth(fn: Callable) -> None:
-    """fn(frames, n) -> an iterator over frames 0, n, 2n, ... that works on a stream."""
-    stream = (np.full((2, 2, 3), i, np.uint8) for i in range(10))
-    got = [int(f[0, 0, 0]) for f in fn(stream, 3)]
-    assert got == [0, 3, 6, 9], f"expected frames [0, 3, 6, 9], got {got}"
+def check_sample_frames(fn: Callable) -> None:
+    """fn(frames, source_fps, target_fps) -> iterator of (time, frame): for each output time k / target_fps, the
+    source frame nearest to it, with that frame's own time, read from the stream one frame at a time."""
+    for fps, target, n in SAMPLER_CASES:
+        case = f"{n} frame{'s' * (n > 1)} at {fps:g} fps -> {target:g} fps"
+        got = _sampled(fn, fps, target, n)
+        for k, (t, i, read) in enumerate(got):
+            assert 0 <= i < n and read <= i + 2, (
+                f"{case}: you had read {read} frames when you handed out frame {i}: hand each frame on as soon as "
+                "you know it is the nearest (one frame of look-ahead at most), not after reading the whole video")
+            assert abs(t - i / fps) <= 1e-6, (
+                f"{case}: frame {i} came with time {t:.6f} s, but it was shown at {i} / {fps:g} = {i / fps:.6f} s: "
+                "give each frame its own time, computed from its number (not a running sum of rounded steps, "
+                "not the output time)")
+            if k and i < got[k - 1][1]:
+                raise AssertionError(f"{case}: frame {i} came after frame {got[k - 1][1]}: keep the video's order")
+            ideal, nearest = k / target, min(round(k * fps / target), n - 1)
+            assert abs(i / fps - ideal) <= 0.5 / fps + 1e-9, (
+                f"{case}: output frame {k} stands for time {k} / {target:g} = {ideal:.4f} s; the nearest source "
+                f"frame is {nearest} ({nearest / fps:.4f} s), you gave frame {i}, "
+                f"{abs(i - ideal * fps):.3f} source frames away (at most 0.5)"
+                + (": past the end of the video (its last frame covers up to half a frame after it)"
+                   if k * fps / target >= n - 0.5 else
+                   ": an error that grows along the video is a drift: compute each output time from k, do not "
+                   "step by a rounded interval" if k > 10 else ""))
+        positions = np.arange(int(n * target / fps) + 3) * fps / target  # output times, in source frames
+        low, high = int((positions < n - 0.5 - 1e-9).sum()), int((positions <= n - 0.5 + 1e-9).sum())
+        assert low <= len(got) <= high, (
+            f"{case}: {len(got)} frames out, expected {low}: the video lasts {n / fps:.3f} s, so about duration x "
+            f"target fps = {n * target / fps:.1f}: every output time k / target_fps that has a source frame within "
+            "half a frame of it, no more (repeat a frame when the target rate is higher)")
 
 
 # --- 02 detection -------------------------------------------------------------------------------
+def _box_area(box: tuple[float, float, float, float]) -> float:
+    """The area of a (top, right, bottom, left) box, 0 for an empty one."""
+    top, right, bottom, left = box
+    return max(0.0, right - left) * max(0.0, bottom - top)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes: the checkers' reference."""
+    inter = _box_area((max(a[0], b[0]), min(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])))
+    union = _box_area(a) + _box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:
+    """Greedy non-maximum suppression: the checkers' reference (tests compare it with OpenCV's)."""
+    keep: list[int] = []
+    for i in sorted(range(len(scores)), key=lambda j: -scores[j]):
+        if all(_iou(boxes[i], boxes[j]) <= threshold for j in keep):
+            keep.append(i)
+    return keep
+
+
+def _box_clusters(rng: np.random.Generator, n: int, centres: int = 8) -> np.ndarray:
+    """n float (top, right, bottom, left) boxes, jittered around a few faces: what a sliding window fires on."""
+    face = rng.integers(0, centres, n)  # the face each box fires on
+    centre = rng.uniform(0, 400, (centres, 2))[face] + rng.normal(0, 6, (n, 2))
+    side = rng.uniform(30, 80, centres)[face, None] * rng.uniform(0.8, 1.25, (n, 2))
+    top, left = centre[:, 0] - side[:, 0] / 2, centre[:, 1] - side[:, 1] / 2
+    return np.column_stack([top, left + side[:, 1], top + side[:, 0], left])
+
+
 @_checker
 def check_box_iou(fn: Callable) -> None:
-    """fn(a, b) -> intersection over union of two (top, right, bottom, left) boxes."""
-    cases = [((0, 10, 10, 0), (0, 10, 10, 0), 1.0), ((0, 10, 10, 0), (0, 20, 10, 10), 0.0),
-             ((0, 10, 10, 0), (0, 15, 10, 5), 50 / 150), ((0, 4, 4, 0), (1, 3, 3, 1), 4 / 16)]
-    for a, b, want in cases:
-        got = fn(a, b)
-        assert abs(got - want) < 1e-9, f"iou({a}, {b}) should be {want:.4f}, got {got}"
+    """fn(a, b) -> intersection over union of two (top, right, bottom, left) boxes: known overlaps, then
+    properties on random boxes (symmetric, between 0 and 1, unchanged when both boxes move or scale together)."""
+    known = [((0, 10, 10, 0), (0, 10, 10, 0), 1.0, "a box with itself"),
+             ((0, 10, 10, 0), (0, 15, 10, 5), 50 / 150, "two 10x10 boxes, half overlapping side by side"),
+             ((0, 4, 4, 0), (1, 3, 3, 1), 4 / 16, "a 2x2 box inside a 4x4 box"),
+             ((10, 40, 30, 0), (0, 50, 20, 30), 100 / 1100, "a 40 wide, 20 tall box and a 20x20 one sharing a corner"),
+             ((0, 10, 10, 0), (0, 20, 10, 10), 0.0, "boxes that only touch"),
+             ((0, 10, 10, 0), (0, 30, 10, 20), 0.0, "boxes apart side by side"),
+             ((0, 10, 10, 0), (20, 40, 40, 20), 0.0, "boxes apart in both directions")]
+    for a, b, want, what in known:
+        got = float(fn(a, b))
+        hint = (" (an overlap can't be negative: clip each side's overlap at 0 before multiplying)" if want == 0 else
+                " (area = (bottom - top) * (right - left); union = both areas less the intersection)")
+        assert abs(got - want) < 1e-9, f"{what}: iou({a}, {b}) is {want:.4f}, you said {got:.4f}{hint}"
+    rng = np.random.default_rng(0)
+    boxes = _box_clusters(rng, 120, centres=12)
+    for a, b in zip(boxes[::2], boxes[1::2], strict=True):
+        got = float(fn(a, b))
+        assert 0 <= got <= 1 and abs(got - float(fn(b, a))) < 1e-9, (
+            f"iou({a.round(1)}, {b.round(1)}) = {got:.4f} but iou(b, a) = {float(fn(b, a)):.4f}: IoU is symmetric and "
+            "between 0 and 1")
+        scale, shift = rng.uniform(0.2, 5), rng.uniform(-100, 100, 2)
+        moved = [box * scale + np.tile(shift, 2) for box in (a, b)]  # (top, right, bottom, left): y, x, y, x
+        assert abs(float(fn(*moved)) - got) < 1e-6, (
+            f"moving and scaling both boxes together changed their IoU from {got:.4f} to {float(fn(*moved)):.4f}")
+        assert abs(got - _iou(a, b)) < 1e-6, f"iou({a.round(1)}, {b.round(1)}) is {_iou(a, b):.4f}, you said {got:.4f}"
+
+
+def _kept(fn: Callable, boxes: object, scores: object, threshold: float) -> list[int]:
+    """The indices fn keeps, checked to be indices."""
+    got = np.asarray(fn(boxes, scores, threshold=threshold))
+    assert got.ndim == 1 and (got.size == 0 or np.issubdtype(got.dtype, np.integer)), (
+        f"return the indices of the boxes kept (a list of ints), not the boxes; got {got!r:.80}")
+    kept = [int(i) for i in got]
+    assert len(set(kept)) == len(kept) and all(0 <= i < len(scores) for i in kept), (
+        f"indices out of range or repeated: {kept}")
+    return kept
+
+
+def _nms_mistake(boxes: np.ndarray, scores: np.ndarray, threshold: float, got: list[int], want: list[int]) -> str:
+    """What is wrong with a kept set that differs from greedy NMS's (``want``), said with the rule it breaks."""
+    for x, i in enumerate(got):
+        for j in got[:x]:
+            if _iou(boxes[i], boxes[j]) > threshold:
+                return (f"random boxes: you kept boxes {j} and {i}, which overlap by IoU "
+                        f"{_iou(boxes[i], boxes[j]):.2f} > {threshold}: the one with the lower score "
+                        f"({min(scores[i], scores[j]):.3f}) should go")
+    for i in sorted(set(range(len(boxes))) - set(got)):
+        if not any(scores[j] > scores[i] and _iou(boxes[i], boxes[j]) > threshold for j in got):
+            return (f"random boxes: you removed box {i} (score {scores[i]:.3f}), but no kept box with a higher score "
+                    f"overlaps it by more than {threshold}: a box goes only when a better box that is kept covers it")
+    return f"random boxes, threshold {threshold}: greedy NMS keeps {sorted(want)}, you kept {sorted(got)}"
 
 
 @_checker
-def check_css_to_xywh(fn: Callable) -> None:
-    """fn(box) -> (x, y, width, height) of a (top, right, bottom, left) box."""
-    assert tuple(fn((10, 50, 80, 20))) == (20, 10, 30, 70), "x = left, y = top, w = right - left, h = bottom - top"
-
-
-@_checker
-def check_largest_face(fn: Callable) -> None:
-    """fn(boxes) -> the largest box, or None for no boxes."""
-    boxes = [(0, 10, 10, 0), (5, 60, 45, 20), (0, 30, 30, 0)]
-    assert fn(boxes) == detect.pick_face(boxes, (100, 100, 3), "largest"), "compare boxes by their size"
-    assert fn([]) is None, "no boxes: return None"
+def check_nms(fn: Callable) -> None:
+    """fn(boxes, scores, threshold=) -> the indices of the boxes greedy non-maximum suppression keeps, highest score
+    first: hand-made clusters, then properties and OpenCV-equivalent results on random clusters of boxes."""
+    cases = [  # boxes, scores, threshold, kept, what
+        ([(10, 60, 60, 10), (12, 62, 62, 12), (8, 58, 58, 8), (100, 150, 150, 100)], [0.7, 0.9, 0.8, 0.5], 0.3,
+         [1, 3], "three boxes on one face and one on another: the best of the three and the lone box"),
+        ([(0, 20, 10, 10), (0, 10, 10, 0), (0, 15, 10, 5)], [0.7, 0.9, 0.8], 0.3, [1, 0],
+         "a chain: box 1 overlaps box 2, box 2 overlaps box 0, boxes 1 and 0 only touch. Box 2 goes (box 1 beats "
+         "it); box 0 stays, since only a box that is kept suppresses others"),
+        ([(0, 10, 10, 0), (0, 15, 10, 5)], [0.4, 0.6], 0.5, [1, 0], "two boxes with IoU 0.33 < 0.5: both kept"),
+        ([(0, 10, 10, 0), (0, 15, 10, 5)], [0.4, 0.6], 0.3, [1], "the same two with threshold 0.3: only the better"),
+        ([], [], 0.3, [], "no boxes at all"),
+    ]
+    for boxes, scores, threshold, want, what in cases:
+        got = _kept(fn, boxes, scores, threshold)
+        order = " (the right boxes: list them highest score first)" if sorted(got) == sorted(want) else ""
+        assert got == want, f"{what}: expected {want}, you kept {got}{order}"
+    rng = np.random.default_rng(1)
+    for threshold in (0.3, 0.5, 0.7):
+        boxes, scores = _box_clusters(rng, 60), rng.uniform(0, 1, 60)
+        got = _kept(fn, boxes, scores, threshold)
+        assert all(scores[i] > scores[j] for i, j in zip(got, got[1:], strict=False)), (
+            f"random boxes: return the kept indices highest score first; their scores: {scores[got].round(3)}")
+        want = _nms(boxes, scores, threshold)
+        assert set(got) == set(want), _nms_mistake(boxes, scores, threshold, got, want)
 
 
 # --- 03 landmarks -------------------------------------------------------------------------------
-@_checker
-def check_mouth_open(fn: Callable) -> None:
-    """fn(points) -> inner-mouth height (62-66) divided by inner-mouth width (60-64)."""
-    pts = _face_points()
-    want = np.linalg.norm(pts[62] - pts[66]) / np.linalg.norm(pts[60] - pts[64])
-    got = fn(pts)
-    assert abs(got - want) < 1e-5, f"expected {want:.4f}, got {got}"
+#: Where ``_with_eyes`` puts an eye's six points along its corners' line (fractions of the width): the lids' points
+#: not quite above one another, as on a real eye.
+_ALONG = (0.0, 0.30, 0.64, 1.0, 0.70, 0.36)
+
+
+def _with_eyes(points: np.ndarray, left: tuple[float, ...], right: tuple[float, ...]) -> np.ndarray:
+    """The face with each eye (36-41, 42-47) remade with a known shape: corners p1 and p4 where they were, the upper
+    lid's p2, p3 and the lower lid's p5, p6 at _ALONG and at (up2, up3, down5, down6) eye widths off the line."""
+    out = points.astype(np.float64).copy()
+    for eye, (up2, up3, down5, down6) in ((slice(36, 42), left), (slice(42, 48), right)):
+        corner1, corner4 = out[eye][0], out[eye][3]
+        along = corner4 - corner1
+        width = float(np.linalg.norm(along))
+        across = np.array([along[1], -along[0]]) / width  # perpendicular, pointing up (image y grows downwards)
+        heights = (0.0, up2, up3, 0.0, -down5, -down6)
+        out[eye] = [corner1 + a * along + h * width * across for a, h in zip(_ALONG, heights, strict=True)]
+    return out
+
+
+def _eye_ratio(up2: float, up3: float, down5: float, down6: float) -> float:
+    """The EAR of an eye made by ``_with_eyes``, from its construction: (|p2 - p6| + |p3 - p5|) / (2 |p1 - p4|)."""
+    return (np.hypot(_ALONG[1] - _ALONG[5], up2 + down6) + np.hypot(_ALONG[2] - _ALONG[4], up3 + down5)) / 2
 
 
 @_checker
-def check_region_centroid(fn: Callable) -> None:
-    """fn(points, name) -> the mean (x, y) of a named region."""
-    pts = _face_points(1)
-    for name in landmarks.REGIONS:
-        want = landmarks.region(pts, name).mean(axis=0)
-        got = np.asarray(fn(pts, name))
-        assert np.allclose(got, want, atol=1e-4), f"{name}: expected {want}, got {got}"
+def check_eye_aspect_ratio(fn: Callable) -> None:
+    """fn(points) -> the eye aspect ratio of a (68, 2) face: the mean over both eyes of (|p2 - p6| + |p3 - p5|) /
+    (2 |p1 - p4|). Checked by its properties (one number; unchanged by moving, turning and scaling the face; lower
+    for a closed eye; blind to the points outside the eyes) and on eyes of known shape."""
+    left, right, closed = (0.18, 0.16, 0.12, 0.14), (0.12, 0.10, 0.08, 0.10), (0.0,) * 4
+    face = _with_eyes(_face_points(3), left, right)
+    base = fn(face)
+    assert np.ndim(base) == 0, f"return one number, the mean of the two eyes; got shape {np.shape(base)}"
+    base = float(base)
+    rng = np.random.default_rng(3)
+    for angle in (90.0, 180.0, -35.0, 12.0):
+        matrix = _random_similarity(rng)
+        turn = np.radians(angle) - np.arctan2(matrix[1, 0], matrix[0, 0])  # this angle exactly, the drawn scale
+        rot = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        moved = face @ (rot @ matrix[:2, :2]).T + matrix[:2, 2]
+        scale = np.sqrt(abs(np.linalg.det(matrix[:2, :2])))
+        got = float(fn(moved.astype(np.float32)))
+        assert abs(got - base) < 1e-4 * abs(base), (
+            f"the same face turned by {angle:g}°, scaled by {scale:.2f} and moved: EAR {got:.4f} instead of "
+            f"{base:.4f}. It must depend on the eye's shape only: use distances between points (np.linalg.norm), "
+            "not differences of x or of y")
+    for seed in range(3):
+        got = float(fn(_with_eyes(_face_points(seed), left, right)))
+        want = (_eye_ratio(*left) + _eye_ratio(*right)) / 2
+        assert abs(got - want) < 1e-6, (
+            f"eyes with ratios {_eye_ratio(*left):.3f} and {_eye_ratio(*right):.3f}: expected their mean {want:.4f}, "
+            f"you said {got:.4f}. Per eye p1..p6 are points 36-41 (and 42-47), 0-based: corners p1 and p4, "
+            "upper lid p2 p3, lower lid p5 p6")
+    noisy = face.copy()
+    outside = np.r_[0:36, 48:68]
+    noisy[outside] += rng.normal(0, 10, (len(outside), 2))
+    assert abs(float(fn(noisy)) - base) < 1e-6, (
+        "moving the jaw, brows, nose and mouth changed the EAR: use the eyes' points 36-47 only")
+    half = float(fn(_with_eyes(_face_points(3), closed, right)))
+    shut = float(fn(_with_eyes(_face_points(3), closed, closed)))
+    want = (_eye_ratio(*closed) + _eye_ratio(*right)) / 2
+    assert shut < half < base and abs(half - want) < 1e-6, (
+        f"EAR with both eyes open {base:.3f}, the left one shut {half:.3f} (expected {want:.3f}), both shut "
+        f"{shut:.3f}: a shut eye's lids lie on the line between its corners, and the two eyes count equally")
+
+
+#: The blink checker's made-up EAR series: open eyes near 0.3, and runs below 0.2 put in by hand.
+_DIPS = {0: [0.12, 0.06, 0.15], 20: [0.17], 40: [0.18, 0.09, 0.05, 0.08, 0.16], 60: [0.15, 0.07, 0.12, 0.26],
+         64: [0.11, 0.05, 0.17], 80: list(np.linspace(0.04, 0.09, 12)), 117: [0.14, 0.05, 0.08]}
+_BLINK_CASES = [  # threshold, min_frames, blinks as (start, stop): ear[start:stop] below the threshold
+    (0.2, 2, [(0, 3), (40, 45), (60, 63), (64, 67), (80, 92), (117, 120)]),
+    (0.2, 1, [(0, 3), (20, 21), (40, 45), (60, 63), (64, 67), (80, 92), (117, 120)]),
+    (0.2, 4, [(40, 45), (80, 92)]),
+    (0.1, 2, [(41, 44), (80, 92), (118, 120)]),
+]
+
+
+def _blink_series(seed: int = 0) -> np.ndarray:
+    """120 frames of a made-up EAR: open eyes 0.27-0.33, the dips of ``_DIPS``."""
+    ear = 0.3 + np.random.default_rng(seed).uniform(-0.03, 0.03, 120)
+    for start, values in _DIPS.items():
+        ear[start:start + len(values)] = values
+    return ear
+
+
+def _pairs(found: object) -> list[tuple[int, int]]:
+    """A blink finder's answer as a list of (start, stop) int pairs, or an AssertionError saying what it should be."""
+    try:
+        pairs = [tuple(int(v) for v in pair) for pair in found]
+    except TypeError as exc:
+        raise AssertionError(f"return a list of (start, stop) pairs, one per blink; got {found!r:.80}") from exc
+    assert all(len(pair) == 2 for pair in pairs), f"each blink is one (start, stop) pair; got {pairs}"
+    return pairs
 
 
 @_checker
-def check_landmark_error(fn: Callable) -> None:
-    """fn(reference, other) -> mean point distance / inter-ocular distance of the reference."""
-    a, b = _face_points(2), _face_points(3)
-    want = landmarks.landmark_error(a, b)
-    got = fn(a, b)
-    assert abs(got - want) < 1e-5, f"expected {want:.5f}, got {got} (eye centres: means of 36-41 and 42-47)"
+def check_find_blinks(fn: Callable) -> None:
+    """fn(ear, threshold=, min_frames=) -> the blinks of an EAR series as (start, stop) pairs, ear[start:stop] one
+    run of at least min_frames frames below the threshold: made-up series with known blinks."""
+    ear = _blink_series()
+    for threshold, min_frames, want in _BLINK_CASES:
+        got = _pairs(fn(ear.copy(), threshold=threshold, min_frames=min_frames))
+        setting = f"threshold {threshold}, min_frames {min_frames}"
+        hint = ""
+        if got == [(a, b - 1) for a, b in want]:
+            hint = ": stop is one past a blink's last frame, as in a slice (ear[start:stop] is the blink)"
+        elif got == want[:-1]:
+            hint = ": the last blink runs to the series' end; a run still open at the end is a blink too"
+        elif len(got) > len(want):
+            hint = ": a run shorter than min_frames is not a blink (one frame below is landmark noise)"
+        assert got == want, f"{setting}: expected blinks {want}, you found {got}{hint}"
+    got = _pairs(fn(list(ear), threshold=0.2, min_frames=2))
+    assert got == _BLINK_CASES[0][2], f"the same series as a Python list: expected {_BLINK_CASES[0][2]}, got {got}"
+    assert _pairs(fn(np.full(50, 0.3), threshold=0.2, min_frames=2)) == [], "eyes open all along: expected no blinks"
 
 
 # --- 04 alignment -------------------------------------------------------------------------------

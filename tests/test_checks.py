@@ -1,4 +1,4 @@
-"""The exercise checkers of notebooks 04-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
+"""The exercise checkers of notebooks 01-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
 for a stub, and fails a typical wrong answer with a message that points at the mistake."""
 from __future__ import annotations
 
@@ -13,6 +13,276 @@ from deepfake_utils import align, checks, model, paste, warp
 
 def todo(*args, **kwargs):
     raise NotImplementedError
+
+
+# --- 01 frame sampler ---------------------------------------------------------------------------
+def sample_frames(frames, source_fps, target_fps):
+    """The notebook's solution: frame i is the nearest source frame to every output time within half a frame of it."""
+    k = 0
+    for i, frame in enumerate(frames):
+        while k * source_fps / target_fps < i + 0.5:
+            yield i / source_fps, frame
+            k += 1
+
+
+def lookahead_sampler(frames, source_fps, target_fps):
+    """A right sampler written another way: it holds the previous frame back and compares distances in seconds."""
+    k, previous = 0, None
+    for i, frame in enumerate(frames):
+        t = i / source_fps
+        while previous is not None and k / target_fps - previous[0] <= t - k / target_fps:
+            yield previous
+            k += 1
+        previous = (t, frame)
+    while previous is not None and k / target_fps < previous[0] + 0.5 / source_fps:
+        yield previous
+        k += 1
+
+
+def sampler_with(rate=round, clock=None, until_duration=False):
+    """The solution with a typical slip: the source rate rounded to whole fps for choosing frames, the frames' times
+    from another clock, or output times up to the video's duration instead of its last frame's half frame."""
+
+    def sample(frames, source_fps, target_fps):
+        k, last = 0, None
+        for i, frame in enumerate(frames):
+            while k * rate(source_fps) / target_fps < i + 0.5:
+                yield (clock(i, k, source_fps, target_fps) if clock else i / source_fps), frame
+                k += 1
+            last = (i, frame)
+        while until_duration and last is not None and k / target_fps < (last[0] + 1) / source_fps:
+            yield last[0] / source_fps, last[1]
+            k += 1
+
+    return sample
+
+
+def every_nth(frames, source_fps, target_fps):
+    """Keep every round(fs / ft)-th frame: right for 25 -> 5 fps, wrong for 25 -> 7.5, never repeats a frame."""
+    step = max(1, round(source_fps / target_fps))
+    for i, frame in enumerate(frames):
+        if i % step == 0:
+            yield i / source_fps, frame
+
+
+def first_at_or_after(frames, source_fps, target_fps):
+    """The first frame at or after each output time: up to a whole source frame late, and no frame repeated."""
+    k = 0
+    for i, frame in enumerate(frames):
+        if i / source_fps >= k / target_fps - 1e-9:
+            yield i / source_fps, frame
+            k += 1
+
+
+def test_sampler_checker_passes_two_right_samplers_and_fails_typical_slips():
+    assert checks.check_sample_frames(sample_frames)
+    assert checks.check_sample_frames(lookahead_sampler)
+    assert checks.check_sample_frames(sampler_with(rate=float))  # the slip-free variant is right
+    assert checks.check_sample_frames(todo) is False
+    with pytest.raises(AssertionError, match="drift"):  # 29.97 fps taken for 30 when choosing frames
+        checks.check_sample_frames(sampler_with(rate=round))
+    with pytest.raises(AssertionError, match="source frames away"):
+        checks.check_sample_frames(every_nth)
+    with pytest.raises(AssertionError, match="source frames away"):
+        checks.check_sample_frames(first_at_or_after)
+    with pytest.raises(AssertionError, match="its own time"):  # whole milliseconds a frame: 33 ms at 30 fps
+        checks.check_sample_frames(sampler_with(rate=float, clock=lambda i, k, fs, ft: i * round(1000 / fs) / 1000))
+    with pytest.raises(AssertionError, match="its own time"):  # the output time instead of the frame's
+        checks.check_sample_frames(sampler_with(rate=float, clock=lambda i, k, fs, ft: k / ft))
+    with pytest.raises(AssertionError, match="past the end"):
+        checks.check_sample_frames(sampler_with(rate=float, until_duration=True))
+    with pytest.raises(AssertionError, match="whole video"):
+        checks.check_sample_frames(lambda f, s, t: iter(list(sample_frames(list(f), s, t))))
+    with pytest.raises(AssertionError, match="no len"):
+        checks.check_sample_frames(lambda f, s, t: sample_frames(f[: len(f)], s, t))
+    with pytest.raises(AssertionError, match=r"\(time, frame\) pairs"):
+        checks.check_sample_frames(lambda f, s, t: (frame for _, frame in sample_frames(f, s, t)))
+
+
+# --- 02 IoU and non-maximum suppression ---------------------------------------------------------
+def box_iou(a, b):
+    """The notebook's solution."""
+    top, bottom = max(a[0], b[0]), min(a[2], b[2])
+    left, right = max(a[3], b[3]), min(a[1], b[1])
+    inter = max(0, bottom - top) * max(0, right - left)
+    return inter / ((a[2] - a[0]) * (a[1] - a[3]) + (b[2] - b[0]) * (b[1] - b[3]) - inter)
+
+
+def nms(boxes, scores, threshold=0.3):
+    """The notebook's solution."""
+    keep = []
+    for i in np.argsort(scores)[::-1]:
+        if all(box_iou(boxes[i], boxes[j]) <= threshold for j in keep):
+            keep.append(int(i))
+    return keep
+
+
+def vectorised_nms(boxes, scores, threshold=0.3):
+    """A right NMS written another way: numpy over all boxes at once, removing the covered boxes from a queue."""
+    boxes = np.asarray(boxes, float).reshape(-1, 4)
+    top, right, bottom, left = boxes.T
+    area = (right - left) * (bottom - top)
+    order, keep = np.argsort(-np.asarray(scores, float)), []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(int(best))
+        h = np.clip(np.minimum(bottom[best], bottom[rest]) - np.maximum(top[best], top[rest]), 0, None)
+        w = np.clip(np.minimum(right[best], right[rest]) - np.maximum(left[best], left[rest]), 0, None)
+        order = rest[h * w / (area[best] + area[rest] - h * w) <= threshold]
+    return keep
+
+
+def _area(box):
+    return (box[2] - box[0]) * (box[1] - box[3])
+
+
+def _overlap(a, b):
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[1], b[1]) - max(a[3], b[3]))
+
+
+def test_box_iou_checker():
+    assert checks.check_box_iou(box_iou)
+    assert checks.check_box_iou(todo) is False
+
+    def unclipped(a, b):  # two negative overlaps multiply into a positive one for boxes apart in both directions
+        inter = (min(a[2], b[2]) - max(a[0], b[0])) * (min(a[1], b[1]) - max(a[3], b[3]))
+        return max(0, inter) / (_area(a) + _area(b) - max(0, inter))
+
+    def left_top_right_bottom(a, b):  # the box read as (x1, y1, x2, y2)
+        inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    def inclusive(a, b):  # dlib's pixels, right and bottom included: + 1 on each side
+        inter = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1) * max(0, min(a[1], b[1]) - max(a[3], b[3]) + 1)
+        area_a, area_b = (a[2] - a[0] + 1) * (a[1] - a[3] + 1), (b[2] - b[0] + 1) * (b[1] - b[3] + 1)
+        return inter / (area_a + area_b - inter)
+
+    with pytest.raises(AssertionError, match="apart in both directions"):
+        checks.check_box_iou(unclipped)
+    with pytest.raises(AssertionError, match="itself"):  # the intersection counted twice in the union
+        checks.check_box_iou(lambda a, b: _overlap(a, b) / (_area(a) + _area(b)))
+    with pytest.raises(AssertionError, match="half overlapping"):  # intersection over the smaller box
+        checks.check_box_iou(lambda a, b: _overlap(a, b) / min(_area(a), _area(b)))
+    with pytest.raises(AssertionError, match="itself"):
+        checks.check_box_iou(left_top_right_bottom)
+    with pytest.raises(AssertionError, match="half overlapping"):
+        checks.check_box_iou(inclusive)
+
+
+def test_nms_reference_is_opencvs():
+    rng = np.random.default_rng(5)
+    for threshold in (0.2, 0.4, 0.6):
+        boxes, scores = checks._box_clusters(rng, 80), rng.uniform(0.01, 1, 80)
+        xywh = [(float(left), float(top), float(right - left), float(bottom - top))
+                for top, right, bottom, left in boxes]
+        opencv = [int(i) for i in cv2.dnn.NMSBoxes(xywh, scores.tolist(), 0.0, threshold)]
+        assert checks._nms(boxes, scores, threshold) == opencv
+        assert 5 < len(opencv) < 60  # clusters: many boxes go, and more than one stays
+
+
+def nms_against_the_last_kept(boxes, scores, threshold=0.3):
+    """Each box compared with the last box kept only: right while the clusters come one after another."""
+    keep = []
+    for i in np.argsort(scores)[::-1]:
+        if not keep or box_iou(boxes[i], boxes[keep[-1]]) <= threshold:
+            keep.append(int(i))
+    return keep
+
+
+def test_nms_checker():
+    assert checks.check_nms(nms)
+    assert checks.check_nms(vectorised_nms)
+    assert checks.check_nms(todo) is False
+    with pytest.raises(AssertionError, match="only a box that is kept"):  # suppressed boxes still suppress
+        checks.check_nms(lambda boxes, scores, threshold=0.3: [
+            int(i) for i in np.argsort(scores)[::-1]
+            if not any(box_iou(boxes[i], boxes[j]) > threshold for j in range(len(boxes)) if scores[j] > scores[i])])
+    with pytest.raises(AssertionError, match="three boxes on one face"):  # in the order given, not by score
+        checks.check_nms(lambda boxes, scores, threshold=0.3: nms(boxes, np.arange(len(scores))[::-1], threshold))
+    with pytest.raises(AssertionError, match=r"expected \[1, 0\]"):  # the right boxes, in the input's order
+        checks.check_nms(lambda boxes, scores, threshold=0.3: sorted(nms(boxes, scores, threshold)))
+    with pytest.raises(AssertionError, match="not the boxes"):
+        checks.check_nms(lambda boxes, scores, threshold=0.3: [tuple(boxes[i]) for i in nms(boxes, scores, threshold)])
+    with pytest.raises(AssertionError, match="three boxes on one face"):  # the lowest score of each cluster kept
+        checks.check_nms(lambda boxes, scores, threshold=0.3: nms(boxes, -np.asarray(scores, float), threshold))
+    with pytest.raises(AssertionError, match="random boxes: you kept boxes"):
+        checks.check_nms(nms_against_the_last_kept)
+
+
+# --- 03 eye aspect ratio and blinks ---------------------------------------------------------------
+def eye_aspect_ratio(points):
+    """The notebook's solution."""
+
+    def one(eye):
+        height = np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])
+        return height / (2 * np.linalg.norm(eye[0] - eye[3]))
+
+    points = np.asarray(points, float)
+    return (one(points[36:42]) + one(points[42:48])) / 2
+
+
+def find_blinks(ear, threshold=0.2, min_frames=2):
+    """The notebook's solution."""
+    blinks, start = [], None
+    for i, value in enumerate(list(ear) + [np.inf]):
+        if value < threshold and start is None:
+            start = i
+        elif value >= threshold and start is not None:
+            if i - start >= min_frames:
+                blinks.append((start, i))
+            start = None
+    return blinks
+
+
+def ear_of(eye, pairs=((1, 5), (2, 4))):
+    """One eye's ratio with the lids' points paired as given."""
+    return sum(np.linalg.norm(eye[a] - eye[b]) for a, b in pairs) / (2 * np.linalg.norm(eye[0] - eye[3]))
+
+
+def test_eye_aspect_ratio_checker():
+    assert checks.check_eye_aspect_ratio(eye_aspect_ratio)
+    assert checks.check_eye_aspect_ratio(todo) is False
+
+    def upright(eye):  # heights as y differences, the width as an x difference: right only for a level face
+        return (abs(eye[1, 1] - eye[5, 1]) + abs(eye[2, 1] - eye[4, 1])) / (2 * abs(eye[0, 0] - eye[3, 0]))
+
+    with pytest.raises(AssertionError, match="0-based"):  # 1-based numbering: 37-42 and 43-48
+        checks.check_eye_aspect_ratio(lambda p: (ear_of(p[37:43]) + ear_of(p[43:49])) / 2)
+    with pytest.raises(AssertionError, match="expected their mean"):  # one eye only
+        checks.check_eye_aspect_ratio(lambda p: ear_of(p[36:42]))
+    with pytest.raises(AssertionError, match="0-based"):  # the lids paired crosswise, p2-p5 and p3-p6
+        checks.check_eye_aspect_ratio(lambda p: (ear_of(p[36:42], ((1, 4), (2, 5)))
+                                                 + ear_of(p[42:48], ((1, 4), (2, 5)))) / 2)
+    with pytest.raises(AssertionError, match="one number"):
+        checks.check_eye_aspect_ratio(lambda p: np.array([ear_of(p[36:42]), ear_of(p[42:48])]))
+    with pytest.raises(AssertionError, match="differences of x or of y"):
+        checks.check_eye_aspect_ratio(lambda p: (upright(p[36:42]) + upright(p[42:48])) / 2)
+
+
+def blink_runs(ear, threshold=0.2, min_frames=2, last_inclusive=False, flush=True, minimum=True):
+    """Blinks found with numpy (the edges of the below-threshold mask), with switches for three typical slips."""
+    below = np.asarray(ear, float) < threshold
+    padded = np.r_[False, below, False]
+    edges = np.flatnonzero(padded[1:] != padded[:-1]).tolist()
+    pairs = list(zip(edges[::2], edges[1::2], strict=True))
+    if not flush:
+        pairs = [(a, b) for a, b in pairs if b < len(below)]
+    pairs = [(a, b) for a, b in pairs if b - a >= (min_frames if minimum else 1)]
+    return [(a, b - 1) for a, b in pairs] if last_inclusive else pairs
+
+
+def test_find_blinks_checker():
+    assert checks.check_find_blinks(find_blinks)
+    assert checks.check_find_blinks(blink_runs)  # numpy's way is right too
+    assert checks.check_find_blinks(todo) is False
+    with pytest.raises(AssertionError, match="as in a slice"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, last_inclusive=True))
+    with pytest.raises(AssertionError, match="runs to the series' end"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, flush=False))
+    with pytest.raises(AssertionError, match="shorter than min_frames"):
+        checks.check_find_blinks(lambda e, **k: blink_runs(e, **k, minimum=False))
+    with pytest.raises(AssertionError, match="pairs"):  # the starts only
+        checks.check_find_blinks(lambda e, **k: [a for a, _ in blink_runs(e, **k)])
 
 
 # --- 04 Umeyama ---------------------------------------------------------------------------------
