@@ -105,7 +105,7 @@ def get_recipe(recipe: str | Recipe) -> Recipe:
     if isinstance(recipe, Recipe):
         return recipe
     if recipe not in RECIPES:
-        raise DeepfakeError(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+        raise InvalidArgument(f"unknown training recipe {recipe!r}; choose one of {sorted(RECIPES)}")
     return RECIPES[recipe]
 
 
