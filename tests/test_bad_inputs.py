@@ -288,8 +288,14 @@ def test_a_checkpoint_save_on_a_full_disk_fails_clearly_and_keeps_the_last_one(s
 
     monkeypatch.setattr(tf.train.Checkpoint, "write", full_disk)
     capsys.readouterr()
-    _fails(_train(sample_faces, model, "--steps", "3"), capsys, "ckpt-000003: cannot save the checkpoint",
-           "No space left on device", "free some space", "the last checkpoint (ckpt-000002, step 2) is kept")
+    from deepfake_utils.fileio import mount_point
+
+    line = _fails(_train(sample_faces, model, "--steps", "3"), capsys,
+                  f"ckpt-000003: cannot save the checkpoint: no space left on {mount_point(model)} (about",
+                  "MB needed", "MB free", "free some space", "the last checkpoint (ckpt-000002, step 2) is kept")
+    assert "ResourceExhausted" not in line and "data-00000" not in line  # the disk and the size, not TensorFlow's text
+    last = sum(p.stat().st_size for p in (model / "ckpt-000002").rglob("*") if p.is_file())
+    assert f"about {last / 1e6:.1f} MB needed" in line  # as much as the last checkpoint took
     after = _snapshot(model)
     assert {k: v for k, v in after.items() if k != "preview.png"} == {k: v for k, v in before.items()
                                                                       if k != "preview.png"}
@@ -297,6 +303,34 @@ def test_a_checkpoint_save_on_a_full_disk_fails_clearly_and_keeps_the_last_one(s
     from deepfake_utils import train
 
     assert train.Trainer(model).step == 2
+
+
+def test_a_first_checkpoint_on_a_full_disk_says_about_how_much_it_needs(tmp_path, monkeypatch):
+    """No checkpoint yet (an OSError this time): the size comes from the variables, near what a save then takes."""
+    import errno
+    import re
+
+    import tensorflow as tf
+
+    from deepfake_utils import train
+    from deepfake_utils.errors import OutputError
+
+    trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=2)
+    write = tf.train.Checkpoint.write
+
+    def full_disk(self, prefix, options=None):
+        raise OSError(errno.ENOSPC, "No space left on device", prefix)
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", full_disk)
+    with pytest.raises(OutputError, match=r"ckpt-000000: cannot save the checkpoint: no space left on /\S* \(about "
+                                          r"[\d.]+ MB needed, [\d.]+ MB free\); free some space") as caught:
+        trainer.save()
+    assert "Errno" not in str(caught.value) and not list((tmp_path / "m").iterdir())
+    needed = float(re.search(r"about ([\d.]+) MB needed", str(caught.value))[1])
+    monkeypatch.setattr(tf.train.Checkpoint, "write", write)
+    saved = trainer.save()
+    size = sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()) / 1e6
+    assert 0.8 * size <= needed <= 1.2 * size, (needed, size)
 
 
 def test_train_resizes_faces_of_any_crop_size_and_needs_no_four_faces(sample_faces, tmp_path, capsys):
