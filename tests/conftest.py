@@ -112,3 +112,22 @@ def fake_ffmpeg(tmp_path, monkeypatch):
         return path
 
     return install
+
+
+@pytest.fixture
+def wrong():
+    """wrong(checker, answer, hint=""): the exercise checker turns the answer down without raising (a learner's Run
+    All goes on): it returns False and prints "✗ check_x: not yet right: ..." with a hint matching ``hint``."""
+    import contextlib
+    import io
+    import re
+
+    def check(checker, answer, hint: str = "") -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert checker(answer) is False
+        said = out.getvalue()
+        assert said.startswith(f"✗ {checker.__name__}: not yet right: ") and re.search(hint, said), said
+        return said
+
+    return check

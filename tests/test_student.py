@@ -212,3 +212,42 @@ def test_rebinding_a_checker_in_a_learners_cell_does_not_score():
     finally:
         checks.check_umeyama = real
     exec(graded, {"umeyama": align.umeyama})  # the right answer scores
+
+
+def _tried(name: str) -> list[tuple[str, str]]:
+    """(checker call, the learner's function) of each cell before the appendix that runs a checker (a try cell)."""
+    cells = _cells(NB_DIR / name)
+    start = _appendix_start(cells)
+    return [(m.group(0), m.group(1)) for c in cells[:start] if c["cell_type"] == "code"
+            for m in re.finditer(r"checks\.check_\w+\((\w+)\)", _source(c))]
+
+
+def _learner_error(*args, **kwargs):
+    return [][1]  # an IndexError in the learner's own line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_run_all_goes_on_past_a_wrong_answer_and_the_graded_cell_still_fails_it(name, capsys):
+    """A learner's Run All: a try cell says what is not yet right, whether the function is still the stub, returns a
+    wrong value or raises an error, and the cells after it run (one behaviour, issue 24); the locked graded cell of
+    the appendix fails all three."""
+    from deepfake_utils import checks
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    graded = {fn: text for text in _graded_cells(name) for fn in CHECK_CALL.findall(text)}
+    for call, fn in _tried(name):
+        check = call.split("(")[0].split(".")[1]
+        for answer, said in [(stub, f"… {check}: not done yet"),
+                             (lambda *a, **k: object(), f"✗ {check}: not yet right"),
+                             (_learner_error, f"✗ {check}: your function raised IndexError")]:
+            assert exec(call, {"checks": checks, fn: answer}) is None  # no exception: Run All goes on
+            out = capsys.readouterr()
+            assert said in out.out and out.err == "", out
+            if answer is _learner_error:
+                assert "return [][1]" in out.out  # the traceback shows the learner's line
+            if fn in graded:
+                with pytest.raises(AssertionError):
+                    exec(graded[fn], {fn: answer})
+                capsys.readouterr()
