@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from . import align, detect, landmarks, warp
-from .errors import DataError, InvalidArgument, OutputError
+from .errors import DataError, DeepfakeError, InvalidArgument, OutputError
 
 
 @contextlib.contextmanager
@@ -39,8 +39,8 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
-class _AnswerRaised(Exception):  # noqa: N818 (not an error of the package: the learner's, carried out of a check)
-    """The learner's function raised (carries its exception out of the check)."""
+class _AnswerRaised(DeepfakeError):
+    """The learner's function raised (carries its exception, as ``__cause__``, out of the check to its wrapper)."""
 
 
 def _guarded(candidate: Callable) -> Callable:
