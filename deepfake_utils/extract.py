@@ -282,7 +282,7 @@ def _face_files(frames: dict) -> list[str]:
     return [face["face"] for faces in frames.values() for face in faces]
 
 
-def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
+def _previous_run(out_dir: Path, meta: dict, overwrite: bool, source: Path) -> dict | None:
     """The alignments of an earlier run into ``out_dir`` to continue, or None to start afresh (checked first)."""
     path = out_dir / ALIGNMENTS_FILE
     if not path.exists():
@@ -305,8 +305,9 @@ def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
     differs = [f"{what} {old.get(key)!r}, not {meta[key]!r}" for key, what in
                (("source", "source"), ("size", "frame size"), ("fps", "frame rate"), ("crop_size", "face size"))
                if old.get(key) != meta[key]]
-    if not differs and not video.same_content(old.get("fingerprint"), meta.get("fingerprint")):
-        differs.append(f"another video with the same name {meta['source']!r}: its first frames differ")
+    change = video.compare_with(old.get("fingerprint"), source) if not differs and not source.is_dir() else None
+    if change:
+        differs.append(f"another video with the same name {meta['source']!r}: {change}")
     if not differs:
         return old
     if not overwrite:
@@ -410,7 +411,7 @@ def extract(
         info = video.probe(source, count=fps is not None)
         _check_fps(source, fps, info)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
-        meta["fingerprint"] = video.fingerprint(source)
+        fingerprinting = _in_background(lambda: video.fingerprint(source))  # ffmpeg seeks, while the models load
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
             truncated = {"frames": info.n_frames, "declared_frames": info.declared_frames}
@@ -419,11 +420,13 @@ def extract(
         total = min(len(video.list_images(source)), max_frames or 10**9)
     ref = _reference_encoding(reference) if reference is not None else None
     _make_out_dir(out_dir)
-    old = _previous_run(out_dir, meta, overwrite)
+    old = _previous_run(out_dir, meta, overwrite, source)
     removed = moved = 0
     if old is not None:
         meta.update(old)
         removed, moved = _curate(meta["frames"], out_dir)
+    if not source.is_dir():
+        meta["fingerprint"] = fingerprinting.result()  # this video's (an older file's kind is replaced)
     meta.pop("truncated", None)
     meta["skipped"] = {}  # unreadable images of this run (a re-run tries them again)
     meta["complete"] = False
@@ -645,9 +648,10 @@ def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | 
     if list(size) != [width, height]:
         raise AlignmentsError(f"{path}: extracted from a {size[0]}x{size[1]} video, but {name} is {width}x{height}; "
                               f"{fix}")
-    if not video.same_content(alignments.get("fingerprint"), video.fingerprint(info.path)):
-        raise AlignmentsError(f"{path}: extracted from another video also called {name!r} (its first frames differ "
-                              f"from those of {info.path}); {fix}")
+    change = video.compare_with(alignments.get("fingerprint"), info.path)
+    if change:
+        raise AlignmentsError(f"{path}: extracted from another video also called {name!r} ({change} in "
+                              f"{info.path}); {fix}")
     fps = alignments.get("fps")
     if fps and abs(fps - info.fps) > 0.001 * info.fps:
         raise AlignmentsError(f"{path}: extracted at {fps:g} frames/s (extract --fps), but convert swaps all "

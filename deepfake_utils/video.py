@@ -96,9 +96,10 @@ def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
 
 PASSTHROUGH = ["-fps_mode", "passthrough"]  # every decoded frame once: no frames repeated to fill a variable rate
 FPS_IN_HEADER = re.compile(r"Stream #.*Video:.*?, ([0-9.]+)(k?) (?:fps|tbr)")
-FINGERPRINT_FRAMES = 4  # decoded frames a video's fingerprint is made of
-FINGERPRINT_SIZE = 8  # px: each of them as an 8x8 grey thumbnail
-FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of two fingerprints of the same video
+FINGERPRINT_FRAMES = 4  # the first decoded frames a video's fingerprint holds
+FINGERPRINT_SAMPLES = (0.25, 0.5, 0.75)  # ... and one frame each at these shares of its length (ffmpeg seeks there)
+FINGERPRINT_SIZE = 8  # px: each frame as an 8x8 grey thumbnail
+FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of a frame's thumbnails in the same video
 
 
 def _header_fps(path: Path) -> float:
@@ -122,22 +123,80 @@ def count_frames(path: str | os.PathLike) -> tuple[int, float]:
     return int(fields.get("frame", 0)), seconds
 
 
-def fingerprint(path: str | os.PathLike) -> list[int]:
-    """What a video looks like: its first decoded frames as small grey thumbnails (compare with ``same_content``)."""
-    values: list[int] = []
-    for frame in iter_frames(path, max_frames=FINGERPRINT_FRAMES):
-        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        values += cv2.resize(grey, (FINGERPRINT_SIZE, FINGERPRINT_SIZE), interpolation=cv2.INTER_AREA).ravel().tolist()
-    return values
+def _thumbnail_at(path: Path, seconds: float) -> list[int] | None:
+    """The frame shown at ``seconds`` as a small grey thumbnail (ffmpeg seeks there), or None past the last frame."""
+    side = FINGERPRINT_SIZE
+    cmd = [_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.4f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1",
+           "-vf", f"format=gray,scale={side}:{side}:flags=area", "-f", "rawvideo", "-"]
+    out = subprocess.run(cmd, capture_output=True).stdout
+    return list(out) if len(out) == side * side else None
 
 
-def same_content(a: list[int] | None, b: list[int] | None) -> bool:
-    """Whether two fingerprints are of the same video (within a few grey levels: decoders round differently)."""
+def fingerprint(path: str | os.PathLike, *, at: Iterable[float] | None = None) -> dict:
+    """What a video looks like, as small grey thumbnails: its first decoded frames, and one frame at each time of
+    ``at`` (seconds; by default a quarter, half and three quarters into it). Compare with ``content_difference``.
+
+    ``{"first": [...], "at": [[seconds, [...] or None past its end], ...]}``: a few ffmpeg seeks, not a whole decode.
+    """
+    path = _check_file(path)
+    meta, gen = _ffmpeg_reader(path, PASSTHROUGH)
+    width, height = meta["size"]
+    first: list[int] = []
+    try:
+        for _, buf in zip(range(FINGERPRINT_FRAMES), gen, strict=False):
+            grey = cv2.cvtColor(np.frombuffer(buf, np.uint8).reshape(height, width, 3), cv2.COLOR_RGB2GRAY)
+            first += cv2.resize(grey, (FINGERPRINT_SIZE,) * 2, interpolation=cv2.INTER_AREA).ravel().tolist()
+    finally:
+        gen.close()
+    if at is None:
+        duration, fps = float(meta.get("duration") or 0), float(meta.get("fps") or 0)
+        at = [(int(duration * share * fps) + 0.5) / fps if fps else duration * share  # mid-frame: no rounding edge
+              for share in FINGERPRINT_SAMPLES] if duration else []
+    return {"first": first, "at": [[round(float(t), 4), _thumbnail_at(path, float(t))] for t in at]}
+
+
+def _thumbnails(values: list[int]) -> list[np.ndarray]:
+    size = FINGERPRINT_SIZE * FINGERPRINT_SIZE
+    return [np.asarray(values[i:i + size], np.float32) for i in range(0, len(values), size)]
+
+
+def _parts(print_: dict | list) -> tuple[list[np.ndarray], dict[float, list[int] | None]]:
+    """(first frames, {seconds: sampled frame}); an older fingerprint is a plain list of the first frames."""
+    if isinstance(print_, list):
+        return _thumbnails(print_), {}
+    return _thumbnails(print_["first"]), {round(float(t), 4): v for t, v in print_.get("at", [])}
+
+
+def content_difference(a: dict | list | None, b: dict | list | None) -> str | None:
+    """Where two fingerprints show different videos ("the first frames differ", "the frame at 2.16 s differs"), or
+    None when they show the same one (within a few grey levels: decoders round differently; frames only one of them
+    has, past the end of a shorter copy, are not compared)."""
     if a is None or b is None:
-        return True  # an older file without a fingerprint: nothing to compare
-    if len(a) != len(b):
-        return False
-    return float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).mean()) <= FINGERPRINT_TOLERANCE
+        return None  # an older file without a fingerprint: nothing to compare
+    (first_a, at_a), (first_b, at_b) = _parts(a), _parts(b)
+    if len(first_a) != len(first_b) or any(np.abs(x - y).mean() > FINGERPRINT_TOLERANCE
+                                           for x, y in zip(first_a, first_b, strict=True)):
+        return "the first frames differ"
+    for t in sorted(at_a.keys() & at_b.keys()):
+        x, y = at_a[t], at_b[t]
+        if x is not None and y is not None and np.abs(np.subtract(x, y, dtype=np.float32)).mean() > \
+                FINGERPRINT_TOLERANCE:
+            return f"the frame at {t:.2f} s differs"
+    return None
+
+
+def same_content(a: dict | list | None, b: dict | list | None) -> bool:
+    """Whether two fingerprints are of the same video (``content_difference`` finds nothing)."""
+    return content_difference(a, b) is None
+
+
+def compare_with(stored: dict | list | None, path: str | os.PathLike) -> str | None:
+    """How the video at ``path`` differs from the one ``stored`` (a fingerprint) was made of, sampled at the same
+    times; None when it is the same video, or when there is no stored fingerprint."""
+    if stored is None:
+        return None
+    times = [t for t, _ in stored.get("at", [])] if isinstance(stored, dict) else []
+    return content_difference(stored, fingerprint(path, at=times))
 
 
 def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:

@@ -397,6 +397,12 @@ class Inputs:
         """Another video, also called clip.mp4, of the same size, length and fps (the face 200 px to the side)."""
         return self._once("other/clip.mp4", lambda p: video.write_video(self._frames(0, 8, 200), p, fps=25))
 
+    def spliced_clip(self) -> Path:
+        """Another clip.mp4 of the same size, length and fps that starts as the clip does: its first four frames are
+        the clip's, the last four have the face 200 px to the side."""
+        return self._once("spliced/clip.mp4", lambda p: video.write_video(
+            self._frames(0, 8)[:4] + self._frames(0, 8, 200)[4:], p, fps=25))
+
     def fast_clip(self) -> Path:
         """The clip's frames in a container that says 1000 fps (ffmpeg prints "1k fps", imageio reads 0)."""
         return self._once("fast/clip.mp4", lambda p: video.write_video(self._frames(0, 4), p, fps=1000))
@@ -449,6 +455,13 @@ def _other_with_faces(i: Inputs, d: Path) -> dict[str, str]:
     """Another video with the same name, size and fps as the clip, and the clip's faces."""
     (d / "new").mkdir()
     return {"video": _copy_in(i.other_clip(), d / "new" / "clip.mp4"), "faces": _copy_in(i.faces(), d / "faces"),
+            "model": str(i.model)}
+
+
+def _spliced_with_faces(i: Inputs, d: Path) -> dict[str, str]:
+    """A video with the clip's name, size, fps and first frames (not the later ones), and the clip's faces."""
+    (d / "new").mkdir()
+    return {"video": _copy_in(i.spliced_clip(), d / "new" / "clip.mp4"), "faces": _copy_in(i.faces(), d / "faces"),
             "model": str(i.model)}
 
 
@@ -507,6 +520,9 @@ CASES = [
          says=("holds videos (a.mp4, b.mp4) but no images", "extract each video on its own")),
     Case("extract resumes only the same video", _other_with_faces, "extract {video} {faces}",
          says=("another video with the same name 'clip.mp4'", "--overwrite")),
+    Case("extract resumes only the same video, not one that only starts alike", _spliced_with_faces,
+         "extract {video} {faces}", says=("another video with the same name 'clip.mp4': the frame at 0.18 s differs",
+                                          "--overwrite")),
     Case("extract a 1000 fps video", _one("fast_clip"), "extract {video} {tmp}/out", code=0,
          says=("4/4 frames with a face",), creates=("out/",)),
     Case("extract a variable-frame-rate video: each frame once", _one("vfr_clip"), "extract {video} {tmp}/out",
@@ -524,6 +540,9 @@ CASES = [
          says=("--frames 900-999: clip.mp4 has frames 1-8", "none of them")),
     Case("convert --alignments of another video of the same name", _other_with_faces,
          CONVERT + " --alignments {faces}", says=("extracted from another video also called 'clip.mp4'",)),
+    Case("convert --alignments of another video that only starts alike", _spliced_with_faces,
+         CONVERT + " --alignments {faces}", says=("extracted from another video also called 'clip.mp4' (the frame at "
+                                                  "0.18 s differs in {video})",)),
     Case("convert a 1000 fps video", _one("fast_clip"), CONVERT + " --max-frames 2", code=0,
          says=("2/2 frames swapped",), creates=("out.mp4",)),
     Case("convert a truncated video warns", _one("truncated_clip"), CONVERT, code=0,
@@ -581,3 +600,16 @@ def test_fingerprints_tell_videos_apart_and_not_decoders(inputs):
     clip, other = video.fingerprint(inputs.clip()), video.fingerprint(inputs.other_clip())
     assert video.same_content(clip, video.fingerprint(inputs.fast_clip()))  # the same frames in another file
     assert not video.same_content(clip, other)
+    assert video.compare_with(clip, inputs.clip()) is None and video.compare_with(clip, inputs.fast_clip()) is None
+
+
+def test_fingerprints_sample_decoded_frames_beyond_the_first(inputs):
+    """A video that starts as another does is told apart by the frames sampled later (the first four alone agree);
+    an older fingerprint (the first frames only) is still read."""
+    clip, spliced = video.fingerprint(inputs.clip()), video.fingerprint(inputs.spliced_clip())
+    assert [t for t, _ in clip["at"]] == [0.1, 0.18, 0.26]  # mid-frame times: a quarter, half, three quarters in
+    assert video.content_difference({"first": clip["first"], "at": []}, spliced) is None  # the first frames agree
+    assert video.compare_with(clip, inputs.spliced_clip()) == "the frame at 0.18 s differs"
+    assert video.compare_with(clip["first"], inputs.spliced_clip()) is None  # an older file: what it can compare
+    assert video.compare_with(clip["first"], inputs.other_clip()) == "the first frames differ"
+    assert video.compare_with(None, inputs.other_clip()) is None
