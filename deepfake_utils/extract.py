@@ -18,6 +18,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,7 +29,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, metrics, video
-from .errors import AlignmentsError, DeepfakeError, ImageError, InvalidArgument, NoFaceError, OutputError
+from .errors import (
+    AlignmentsError,
+    DeepfakeError,
+    DeepfakeWarning,
+    ImageError,
+    InvalidArgument,
+    NoFaceError,
+    OutputError,
+)
 from .fileio import ensure_rgb_uint8, read_image, remove_stale_temp_files, write_bytes_atomic, write_image
 
 ALIGNMENTS_VERSION = 1
@@ -412,6 +421,7 @@ def extract(
         _check_fps(source, fps, info)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
         fingerprinting = _in_background(lambda: video.fingerprint(source))  # ffmpeg seeks, while the models load
+        damage = _in_background(lambda: video.decode_damage(source))  # ffmpeg decodes once more, alongside
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
             truncated = {"frames": info.n_frames, "declared_frames": info.declared_frames}
@@ -428,6 +438,7 @@ def extract(
     if not source.is_dir():
         meta["fingerprint"] = fingerprinting.result()  # this video's (an older file's kind is replaced)
     meta.pop("truncated", None)
+    meta.pop("damaged", None)
     meta["skipped"] = {}  # unreadable images of this run (a re-run tries them again)
     meta["complete"] = False
     frames = meta["frames"]
@@ -447,6 +458,7 @@ def extract(
     pending: deque[tuple[str, Future | None, dict | None, str | None]] = deque()  # found, in frame order
     last_save = time.monotonic()
     decoded = 0  # frames the reader gave (done before or not)
+    damaged: str | None = None  # the warning about frames a damaged video may have smeared
 
     def write(image: np.ndarray, found: list[Face], key: str) -> list[dict] | None:
         if stop.is_set():
@@ -500,6 +512,7 @@ def extract(
                 last_save = time.monotonic()
         record(0)
         meta["complete"] = True
+        damaged = _record_damage(source, out_dir, meta, damage.result(), fps) if not source.is_dir() else None
         if not source.is_dir() and not info.counted and (max_frames is None or decoded < max_frames):
             counted = replace(info, n_frames=decoded, counted=True)  # all its frames decoded
             if counted.truncated:
@@ -520,7 +533,37 @@ def extract(
             meta["truncated"] = truncated
         alignments.save(meta)
         bar.close()
+    if damaged:
+        warnings.warn(damaged, DeepfakeWarning, stacklevel=2)  # after the progress bar, on a line of its own
     return meta
+
+
+def _spans(numbers: list[int]) -> str:
+    """'3, 7-9, 12': runs of consecutive numbers."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+
+
+def _record_damage(source: Path, out_dir: Path, meta: dict, damage: video.DecodeDamage,
+                   fps: float | None) -> str | None:
+    """Record in ``meta["damaged"]`` the extracted frames a damaged video may have smeared; the warning to give."""
+    frames = meta["frames"]
+    numbers = sorted({round(t * fps) + 1 for t in damage.times} if fps else set(damage.frames))  # as extracted
+    hit = [n for n in numbers if video.frame_key(n) in frames]
+    if not damage.errors or not hit:
+        return None
+    meta["damaged"] = {"errors": damage.errors, "lost": damage.lost, "frames": [video.frame_key(n) for n in hit]}
+    faces = sum(len(frames[video.frame_key(n)]) for n in hit)
+    lost = f", and {damage.lost} frame{'s are' if damage.lost > 1 else ' is'} lost" if damage.lost else ""
+    return (f"{source}: damaged: ffmpeg reported {damage.errors} decode errors{lost}; frames {_spans(hit)} "
+            f"({len(hit)} of the {len(frames)} extracted) may be smeared, with {faces} faces found in them: look at "
+            f"those in {out_dir} and delete the smeared ones (extract does not write them again), or copy the video "
+            "again")
 
 
 def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:

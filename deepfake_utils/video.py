@@ -123,6 +123,65 @@ def count_frames(path: str | os.PathLike) -> tuple[int, float]:
     return int(fields.get("frame", 0)), seconds
 
 
+@dataclass(frozen=True)
+class DecodeDamage:
+    """What decoding a video with damaged bytes gives: ffmpeg's error count and the frames that may be smeared."""
+
+    errors: int  # error lines in ffmpeg's log while decoding the video stream (0: a clean video)
+    frames: tuple[int, ...] = ()  # 1-based numbers of the decoded frames (as iter_frames yields them) that differ
+    # with and without the decoder's error concealment, or follow a lost frame before the next key frame
+    times: tuple[float, ...] = ()  # their times in seconds
+    lost: int = 0  # frames whose data is gone (missing from the decoded stream)
+
+
+def _frame_hashes(path: Path, *decoder: str) -> tuple[list[tuple[float, str]], int]:
+    """(seconds, hash) of each decoded frame, and the error lines ffmpeg logged (``decoder``: its input options)."""
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *decoder, "-i", str(path), "-map", "0:v:0",
+           *PASSTHROUGH, "-f", "framemd5", "-"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    tb = re.search(r"^#tb 0: (\d+)/(\d+)", proc.stdout, re.M)
+    unit = int(tb[1]) / int(tb[2]) if tb else 0.0
+    frames = [(int(fields[2]) * unit, fields[5].strip()) for fields in
+              (line.split(",") for line in proc.stdout.splitlines() if line and not line.startswith("#"))
+              if len(fields) == 6]
+    return frames, sum(1 for line in proc.stderr.splitlines() if line.strip())
+
+
+def decode_damage(path: str | os.PathLike) -> DecodeDamage:
+    """Decode the video stream once (no pixels to Python) and count ffmpeg's errors; for a damaged video, find the
+    frames that may be smeared: those that change when the decoder's error concealment is off (the damage and every
+    frame predicted from it), and those after a gap of lost frames up to the next key frame."""
+    path = _check_file(path)
+    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", str(path), "-map", "0:v:0", *PASSTHROUGH,
+           "-f", "null", "-"]
+    errors = sum(1 for line in subprocess.run(cmd, capture_output=True, text=True, errors="replace"
+                                              ).stderr.splitlines() if line.strip())
+    if not errors:
+        return DecodeDamage(0)
+    (concealed, _), (bare, _) = _frame_hashes(path), _frame_hashes(path, "-ec", "0")
+    keys = {round(t, 6) for t, _ in _frame_hashes(path, "-skip_frame", "nokey")[0]}
+    anchors = {round(t, 6) for t, _ in _frame_hashes(path, "-skip_frame", "bidir")[0]}  # all but the B-frames
+    bare_at = {round(t, 6): h for t, h in bare}
+    times = [round(t, 6) for t, _ in concealed]
+    steps = np.diff(times)
+    step = float(np.median(steps)) if len(steps) else 0.0
+    smeared, lost, carried = set(), 0, False
+    for i, (_, digest) in enumerate(concealed):
+        if times[i] in keys:
+            carried = False  # a key frame decodes on its own
+        if i and step > 0 and steps[i - 1] > 1.5 * step:
+            lost += round(steps[i - 1] / step) - 1
+            carried = True  # predicted from frames that are gone...
+            back = i - 1
+            while back >= 0 and times[back] not in anchors and times[back] not in keys:
+                smeared.add(back)  # ...as are the B-frames shown just before them (they look ahead)
+                back -= 1
+        if carried or bare_at.get(times[i]) != digest:
+            smeared.add(i)
+    order = sorted(smeared)
+    return DecodeDamage(errors, tuple(i + 1 for i in order), tuple(round(times[i], 3) for i in order), lost)
+
+
 def _thumbnail_at(path: Path, seconds: float) -> list[int] | None:
     """The frame shown at ``seconds`` as a small grey thumbnail (ffmpeg seeks there), or None past the last frame."""
     side = FINGERPRINT_SIZE

@@ -432,6 +432,16 @@ class Inputs:
             return path
         return self._once("cut/clip.mp4", make)
 
+    def damaged_clip(self) -> Path:
+        """24 frames with 1000 bytes overwritten 70% of the way into the file (ffmpeg decodes it with errors)."""
+        def make(path: Path) -> Path:
+            data = bytearray(video.write_video(self._frames(0, 24), path.with_name("whole.mp4"), fps=25).read_bytes())
+            at = len(data) * 7 // 10
+            data[at:at + 1000] = np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes()
+            path.write_bytes(bytes(data))
+            return path
+        return self._once("damaged/clip.mp4", make)
+
     def faces(self) -> Path:
         """The clip's aligned faces and alignments.json."""
         return self._once("faces", lambda p: (extract.extract(self.clip(), p, progress=False), p)[1])
@@ -523,6 +533,9 @@ CASES = [
     Case("extract resumes only the same video, not one that only starts alike", _spliced_with_faces,
          "extract {video} {faces}", says=("another video with the same name 'clip.mp4': the frame at 0.18 s differs",
                                           "--overwrite")),
+    Case("extract a video with damaged bytes warns, naming the frames", _one("damaged_clip"),
+         "extract {video} {tmp}/out", code=0, says=("warning: ", "clip.mp4: damaged: ffmpeg reported", "decode errors",
+                                                    "may be smeared", "delete the smeared ones"), creates=("out/",)),
     Case("extract a 1000 fps video", _one("fast_clip"), "extract {video} {tmp}/out", code=0,
          says=("4/4 frames with a face",), creates=("out/",)),
     Case("extract a variable-frame-rate video: each frame once", _one("vfr_clip"), "extract {video} {tmp}/out",
@@ -586,6 +599,27 @@ def test_one_frame_count_from_decoding(inputs):
     vfr = inputs.vfr_clip()
     assert video.probe(vfr).n_frames == len(video.read_frames(vfr)) == 6
     assert video.probe(inputs.fast_clip()).fps == 1000
+
+
+def test_damaged_bytes_are_found_frame_by_frame_and_recorded(inputs, tmp_path):
+    """decode_damage names the frames a damaged video smears (not those before the damage); extract warns, and
+    alignments.json records them."""
+    from deepfake_utils.errors import DeepfakeWarning
+
+    assert video.decode_damage(inputs.clip()) == video.DecodeDamage(0)
+    damaged, whole = inputs.damaged_clip(), inputs.damaged_clip().with_name("whole.mp4")
+    damage = video.decode_damage(damaged)
+    first = damage.frames[0]
+    assert damage.errors > 0 and 1 < first and len(damage.frames) == len(damage.times), damage
+    original, decoded = video.read_frames(whole), video.read_frames(damaged)
+    assert all(np.array_equal(a, b) for a, b in zip(original[:first - 1], decoded[:first - 1], strict=True))
+    t = damage.times[0]
+    assert np.abs(decoded[first - 1].astype(int) - original[round(t * 25)]).mean() > 1  # smeared indeed
+    with pytest.warns(DeepfakeWarning, match=rf"clip.mp4: damaged: ffmpeg reported {damage.errors} decode errors.*"
+                                             rf"frames {first}-{damage.frames[-1]} \({len(damage.frames)} of the"):
+        meta = extract.extract(damaged, tmp_path / "out", progress=False)
+    assert meta["damaged"]["frames"] == [video.frame_key(n) for n in damage.frames]
+    assert extract.load_alignments(tmp_path / "out")["damaged"] == meta["damaged"]
 
 
 def test_the_one_euro_filter_refuses_a_frame_rate_of_zero():
