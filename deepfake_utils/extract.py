@@ -711,6 +711,28 @@ def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | 
                                       f"{width}x{height} frames of {name}; {fix}")
 
 
+TURNS = {1: "90° counter-clockwise", 3: "90° clockwise", 2: "upside down (180°)"}  # by np.rot90's quarter turns k
+TURN_FILTERS = {1: "transpose=2", 3: "transpose=1", 2: "hflip,vflip"}  # ffmpeg's -vf for the same turn
+
+
+def upright_turn(source: str | os.PathLike, alignments: dict, *, fps: float | None = None,
+                 samples: int = 3) -> tuple[int, int, int] | None:
+    """For a video where few faces were found: (k, hits, tried) when turning its frames by k quarter turns
+    counter-clockwise (``np.rot90``) shows a face in ``hits`` of ``tried`` frames without one (at least half of
+    them; the best turn), else None. ``fps``: as extracted. Decodes up to the first hundred frames without a face."""
+    missing = sorted(int(key) for key, faces in alignments["frames"].items() if not faces and key.isdigit())[:100]
+    if not missing:
+        return None
+    picks = set(missing[::max(1, len(missing) // samples)][:samples])
+    frames = [frame for n, frame in enumerate(video.iter_frames(source, fps=fps, max_frames=max(picks)), 1)
+              if n in picks]
+    hits = {k: sum(bool(detect.hog_detector()(np.ascontiguousarray(np.rot90(frame, k)),
+                                              1 if max(frame.shape[:2]) <= 1000 else 0)) for frame in frames)
+            for k in TURNS}
+    best = max(hits, key=hits.get)
+    return (best, hits[best], len(frames)) if frames and 2 * hits[best] >= len(frames) else None
+
+
 def faces_found(alignments: dict) -> float:
     """The share of frames in which a face was found."""
     frames = alignments["frames"]

@@ -1,6 +1,7 @@
 """Stage 1: video in and out as streams of uint8 RGB frames (ffmpeg via imageio-ffmpeg, or OpenCV)."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -43,6 +44,12 @@ class VideoInfo:
     audio_codec: str | None
     declared_duration: float | None = None  # what the container's header says (more than decodes: truncated)
     counted: bool = True  # False: n_frames and duration are the header's promise, not counted (probe(count=False))
+    stored_size: tuple[int, int] | None = None  # (width, height) as stored, before the turn its metadata asks for
+
+    @property
+    def rotated(self) -> bool:
+        """True when the file's metadata turns its frames by 90° (a phone video): they decode upright, as ``size``."""
+        return self.stored_size is not None and tuple(self.stored_size) != tuple(self.size)
 
     @property
     def declared_frames(self) -> int | None:
@@ -80,8 +87,20 @@ def _check_file(path: str | os.PathLike) -> Path:
     return check_input_file(path, VideoError, "; use iter_images() for a folder of images")
 
 
+class _SizeNoteFilter(logging.Filter):
+    """Drops imageio-ffmpeg's note that a turned (phone) video's frames differ in size from its stream, logged at every
+    open of the file (2-4 times an extraction); ``VideoInfo.rotated`` tells it, and the command line says it once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "is different from the source frame size" not in record.getMessage()
+
+
+_SIZE_NOTE = _SizeNoteFilter()
+
+
 def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
     """Open an imageio-ffmpeg frame generator and return (meta, generator), with clear errors."""
+    logging.getLogger("imageio_ffmpeg").addFilter(_SIZE_NOTE)  # once: a logger keeps a filter only once
     gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=output_params)
     try:
         meta = next(gen)
@@ -290,6 +309,7 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
         audio_codec=meta.get("audio_codec"),
         declared_duration=declared,
         counted=counted,
+        stored_size=tuple(meta.get("source_size") or meta["size"]),
     )
 
 

@@ -442,6 +442,24 @@ class Inputs:
             return path
         return self._once("damaged/clip.mp4", make)
 
+    def upside_down_clip(self, upright: int = 2) -> Path:
+        """The clip with all but its first ``upright`` frames upside down in the picture."""
+        return self._once(f"upside{upright}/clip.mp4", lambda p: video.write_video(
+            [f if i < upright else np.ascontiguousarray(np.rot90(f, 2)) for i, f in enumerate(self._frames(0, 8))],
+            p, fps=25))
+
+    def phone_clip(self) -> Path:
+        """A phone video: frames stored sideways (192x256, the face turned), and metadata that turns them upright."""
+        def make(path: Path) -> Path:
+            import imageio_ffmpeg
+
+            stored = video.write_video([np.ascontiguousarray(np.rot90(f[32:224], -1)) for f in self._frames(0, 8)],
+                                       path.with_name("stored.mp4"), fps=25)
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-display_rotation", "90", "-i",
+                            str(stored), "-c", "copy", str(path)], check=True)
+            return path
+        return self._once("phone/clip.mp4", make)
+
     def faces(self) -> Path:
         """The clip's aligned faces and alignments.json."""
         return self._once("faces", lambda p: (extract.extract(self.clip(), p, progress=False), p)[1])
@@ -536,6 +554,19 @@ CASES = [
     Case("extract a video with damaged bytes warns, naming the frames", _one("damaged_clip"),
          "extract {video} {tmp}/out", code=0, says=("warning: ", "clip.mp4: damaged: ffmpeg reported", "decode errors",
                                                     "may be smeared", "delete the smeared ones"), creates=("out/",)),
+    Case("extract a video turned in most frames hints how to turn it", _one("upside_down_clip"),
+         "extract {video} {tmp}/out", code=0, says=("2/8 frames with a face", "warning: ",
+                                                    "faces found in only 2 of its 8 frames",
+                                                    "show a face when turned upside down (180°)",
+                                                    "ffmpeg -i clip.mp4 -vf hflip,vflip -c:a copy clip_upright.mp4"),
+         creates=("out/",)),
+    Case("extract a video turned in every frame: the error says how to turn it",
+         lambda i, d: {"video": _copy_in(i.upside_down_clip(0), d / "clip.mp4")}, "extract {video} {tmp}/out",
+         says=("no face found in any of its 8 frames", "when turned upside down (180°)", "-vf hflip,vflip"),
+         creates=("out/",)),
+    Case("extract a phone video turned by its metadata", _one("phone_clip"), "extract {video} {tmp}/out", code=0,
+         says=("clip.mp4: its metadata turns it by 90° (a phone video): its frames are read upright, 256x192",
+               "8/8 frames with a face"), creates=("out/",)),
     Case("extract a 1000 fps video", _one("fast_clip"), "extract {video} {tmp}/out", code=0,
          says=("4/4 frames with a face",), creates=("out/",)),
     Case("extract a variable-frame-rate video: each frame once", _one("vfr_clip"), "extract {video} {tmp}/out",
@@ -620,6 +651,24 @@ def test_damaged_bytes_are_found_frame_by_frame_and_recorded(inputs, tmp_path):
         meta = extract.extract(damaged, tmp_path / "out", progress=False)
     assert meta["damaged"]["frames"] == [video.frame_key(n) for n in damage.frames]
     assert extract.load_alignments(tmp_path / "out")["damaged"] == meta["damaged"]
+
+
+def test_a_phone_video_is_said_to_be_turned_once_not_at_every_open(inputs, tmp_path, capsys, caplog):
+    """imageio-ffmpeg logs "The frame size for reading ... is different from the source frame size" each time the
+    file is opened (2-4 times an extraction): that is dropped, and the command line says it once, in its own words."""
+    import logging
+
+    clip = inputs.phone_clip()
+    info = video.probe(clip)
+    assert info.rotated and info.size == (256, 192) and info.stored_size == (192, 256)
+    assert not video.probe(inputs.clip()).rotated
+    capsys.readouterr()
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["extract", str(clip), str(tmp_path / "out")]) == 0
+        assert cli.main(["extract", str(clip), str(tmp_path / "out")]) == 0  # resumed: the file is opened again
+    said = capsys.readouterr()
+    assert (said.out + said.err).count("turns it by 90°") == 2 and "source frame size" not in said.err
+    assert not [r for r in caplog.records if "source frame size" in r.getMessage()]
 
 
 def test_the_one_euro_filter_refuses_a_frame_rate_of_zero():
