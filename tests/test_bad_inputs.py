@@ -448,6 +448,11 @@ class Inputs:
             [f if i < upright else np.ascontiguousarray(np.rot90(f, 2)) for i, f in enumerate(self._frames(0, 8))],
             p, fps=25))
 
+    def sideways_clip(self) -> Path:
+        """The clip with every frame turned 90° clockwise (the face lies on its side)."""
+        return self._once("sideways/clip.mp4", lambda p: video.write_video(
+            [np.ascontiguousarray(np.rot90(f, -1)) for f in self._frames(0, 8)], p, fps=25))
+
     def phone_clip(self) -> Path:
         """A phone video: frames stored sideways (192x256, the face turned), and metadata that turns them upright."""
         def make(path: Path) -> Path:
@@ -669,6 +674,23 @@ def test_a_phone_video_is_said_to_be_turned_once_not_at_every_open(inputs, tmp_p
     said = capsys.readouterr()
     assert (said.out + said.err).count("turns it by 90°") == 2 and "source frame size" not in said.err
     assert not [r for r in caplog.records if "source frame size" in r.getMessage()]
+
+
+def test_the_turn_that_shows_the_faces_and_the_ffmpeg_command_that_makes_it(inputs, tmp_path):
+    """upright_turn finds the quarter turn that shows faces in frames without one, and the hint's ffmpeg filter
+    turns the video that way (checked on the frames it writes)."""
+    import imageio_ffmpeg
+
+    none_found = {"frames": {video.frame_key(n): [] for n in range(1, 9)}}  # as if no face were found in any frame
+    assert extract.upright_turn(inputs.clip(), none_found) is None  # upright already: no turn helps
+    for clip, k in ((inputs.sideways_clip(), 1), (inputs.upside_down_clip(0), 2)):
+        turn = extract.upright_turn(clip, none_found)
+        assert turn is not None and turn[0] == k and turn[2] == 3 and turn[1] >= 2, turn
+        out = tmp_path / f"upright{k}.mp4"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(clip), "-vf",
+                        extract.TURN_FILTERS[k], str(out)], check=True)
+        for turned, frame in zip(video.read_frames(out), video.read_frames(clip), strict=True):
+            assert np.abs(turned.astype(int) - np.rot90(frame, k)).mean() < 3
 
 
 def test_the_one_euro_filter_refuses_a_frame_rate_of_zero():
