@@ -155,8 +155,8 @@ class DecodeDamage:
 
 def _frame_hashes(path: Path, *decoder: str) -> tuple[list[tuple[float, str]], int]:
     """(seconds, hash) of each decoded frame, and the error lines ffmpeg logged (``decoder``: its input options)."""
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *decoder, "-i", str(path), "-map", "0:v:0",
-           *PASSTHROUGH, "-f", "framemd5", "-"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *decoder, "-i", str(path),
+           "-map", "0:v:0", *PASSTHROUGH, "-f", "framemd5", "-"]  # the real ffmpeg (tests replace the writer's)
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     tb = re.search(r"^#tb 0: (\d+)/(\d+)", proc.stdout, re.M)
     unit = int(tb[1]) / int(tb[2]) if tb else 0.0
@@ -171,8 +171,8 @@ def decode_damage(path: str | os.PathLike) -> DecodeDamage:
     frames that may be smeared: those that change when the decoder's error concealment is off (the damage and every
     frame predicted from it), and those after a gap of lost frames up to the next key frame."""
     path = _check_file(path)
-    cmd = [_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", str(path), "-map", "0:v:0", *PASSTHROUGH,
-           "-f", "null", "-"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", str(path), "-map",
+           "0:v:0", *PASSTHROUGH, "-f", "null", "-"]
     errors = sum(1 for line in subprocess.run(cmd, capture_output=True, text=True, errors="replace"
                                               ).stderr.splitlines() if line.strip())
     if not errors:
@@ -204,8 +204,8 @@ def decode_damage(path: str | os.PathLike) -> DecodeDamage:
 def _thumbnail_at(path: Path, seconds: float) -> list[int] | None:
     """The frame shown at ``seconds`` as a small grey thumbnail (ffmpeg seeks there), or None past the last frame."""
     side = FINGERPRINT_SIZE
-    cmd = [_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.4f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1",
-           "-vf", f"format=gray,scale={side}:{side}:flags=area", "-f", "rawvideo", "-"]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.4f}", "-i", str(path), "-map", "0:v:0",
+           "-frames:v", "1", "-vf", f"format=gray,scale={side}:{side}:flags=area", "-f", "rawvideo", "-"]
     out = subprocess.run(cmd, capture_output=True).stdout
     return list(out) if len(out) == side * side else None
 
