@@ -31,3 +31,12 @@ c.ClearSolutions.code_stub = {"python": "# (removed from the student copy)"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # autograde runs every notebook top to bottom: training cells take minutes (nbgrader's default is 30 s a cell)
 c.Execute.timeout = 600
+# Written answers left blank: nbgrader scores them 0 without flagging them for a look; the course's SaveAutoGrades
+# flags them for manual grading (deepfake_utils/grading.py), so the formgrader lists every one.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import SaveAutoGrades  # noqa: E402
+
+from deepfake_utils.grading import SaveAutoGradesFlaggingBlanks  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [SaveAutoGradesFlaggingBlanks if step is SaveAutoGrades else step
+                                       for step in Autograde.autograde_preprocessors.default()]

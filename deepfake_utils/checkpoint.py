@@ -18,6 +18,7 @@ stops training and keeps the last good checkpoint; Ctrl-C saves the step reached
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
@@ -37,7 +39,7 @@ from . import warp
 from .blend import colour_shift, shift_colour  # noqa: F401  (train's interface: see train.py)
 from .choices import MODEL_KINDS, GanPreset, Preset
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
-from .fileio import _output_error, _stale_in, write_image, write_json_atomic
+from .fileio import _output_error, _stale_in, no_space, write_image, write_json_atomic
 from .gan import GanModel, build_gan
 from .images import to_uint8
 from .model import COVERAGE, SwapModel, build
@@ -379,6 +381,20 @@ class CheckpointedTrainer:
                 shutil.copytree(folder, kept)
         self.changes.append(f"faces: {change}; the checkpoints of the old faces are kept as old-data-ckpt-*")
 
+    def _checkpoint_bytes(self) -> int:
+        """About how many bytes a checkpoint takes: the last one's files, else the variables it holds."""
+        last = self.model_dir / self._state["checkpoint"] if self._state else None
+        if last is not None and last.is_dir():
+            return sum(p.stat().st_size for p in last.rglob("*") if p.is_file())
+        variables = [v for v in tf.train.TrackableView(self._ckpt).descendants()
+                     if isinstance(v, (tf.Variable, keras.Variable))]
+        return sum(int(np.prod(v.shape)) * tf.as_dtype(v.dtype).size for v in variables)
+
+    def _full_disk(self, final: Path, kept: str) -> OutputError:
+        """The error of a checkpoint that did not fit: where, about how much it needs, what is kept."""
+        return OutputError(f"{final}: cannot save the checkpoint: {no_space(self.model_dir, self._checkpoint_bytes())}"
+                           f"; free some space there or choose another model folder{kept}")
+
     def save(self) -> Path:
         """Write a checkpoint of the current step atomically and keep the previous one; returns its folder.
 
@@ -397,13 +413,17 @@ class CheckpointedTrainer:
             os.replace(tmp, final)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise self._full_disk(final, kept) from exc
             raise OutputError(f"{_output_error(final, exc, 'cannot save the checkpoint')}{kept}") from exc
         except tf.errors.OpError as exc:  # TensorFlow's own file writes: ENOSPC and EROFS come back as OpError
             shutil.rmtree(tmp, ignore_errors=True)
-            cause = str(exc).strip().splitlines()[0][:200]
-            fix = ("free some space there or choose another model folder" if "space" in cause.lower()
-                   else "check the model folder and its permissions")
-            raise OutputError(f"{final}: cannot save the checkpoint ({cause}); {fix}{kept}") from exc
+            text = str(exc)
+            if "No space left on device" in text or "Disk quota exceeded" in text:
+                raise self._full_disk(final, kept) from exc  # not TensorFlow's text: the folder and the size
+            cause = text.strip().splitlines()[0][:200]
+            raise OutputError(f"{final}: cannot save the checkpoint ({cause}); check the model folder and its "
+                              f"permissions{kept}") from exc
         if self._state and self._state["checkpoint"] == name:  # the same step saved again: keep its previous
             previous, previous_seconds = self._state.get("previous"), self._state.get("previous_train_seconds")
         else:

@@ -1,15 +1,18 @@
 """Checkers for the notebooks' exercises: ``check_x(your_function)`` tests it on known answers.
 
-A checker returns True when the function is right, returns False (and says so) while it still raises
-``NotImplementedError``, and raises AssertionError with a hint when an answer is wrong. It prints only to
-stdout and keeps warnings quiet while it runs: nbgrader's autograde scores a graded test cell 0 when the cell
-writes anything to stderr, and a right answer must not lose its points to a library's deprecation warning.
+A checker never stops a learner's "Run All": it returns True when the function is right, and otherwise returns
+False and says what is not yet right: "not done yet" while the stub still raises ``NotImplementedError``, a hint
+when an answer is wrong, and the error (with its traceback) when the learner's function raises one. The graded
+cells of the appendix, ``assert checks.check_x(x)``, fail for all three. A checker prints only to stdout and keeps
+warnings quiet while it runs: nbgrader's autograde scores a graded test cell 0 when the cell writes anything to
+stderr, and a right answer must not lose its points to a library's deprecation warning.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -17,7 +20,7 @@ import cv2
 import numpy as np
 
 from . import align, warp
-from .errors import InvalidArgument
+from .errors import DataError, DeepfakeError, InvalidArgument, OutputError
 
 
 @contextlib.contextmanager
@@ -36,16 +39,50 @@ def _quiet() -> Iterator[None]:
                 logger.setLevel(level)
 
 
+class _AnswerRaised(DeepfakeError):
+    """The learner's function raised (carries its exception, as ``__cause__``, out of the check to its wrapper)."""
+
+
+def _guarded(candidate: Callable) -> Callable:
+    """``candidate``, with any error it raises (but the stub's NotImplementedError) marked as the learner's."""
+    @functools.wraps(candidate)
+    def call(*args, **kwargs):
+        try:
+            return candidate(*args, **kwargs)
+        except (NotImplementedError, AssertionError):
+            raise
+        except Exception as exc:
+            raise _AnswerRaised() from exc
+
+    return call
+
+
 def _checker(func: Callable[[Callable], None]) -> Callable[[Callable], bool]:
     @functools.wraps(func)
     def wrapper(candidate: Callable) -> bool:
+        name = func.__name__
         try:
             with _quiet():
-                func(candidate)
+                func(_guarded(candidate))
         except NotImplementedError:
-            print(f"… {func.__name__}: not done yet — fill in the function above, then run this cell again")
+            print(f"… {name}: not done yet — fill in the function above, then run this cell again")
             return False
-        print(f"✓ {func.__name__}: passed")
+        except AssertionError as exc:
+            print(f"✗ {name}: not yet right: {exc}\n  (change the function above, then run this cell again)")
+            return False
+        except _AnswerRaised as exc:
+            error = exc.__cause__
+            trace = "".join(traceback.format_exception(type(error), error, error.__traceback__.tb_next))
+            print(f"✗ {name}: your function raised {type(error).__name__}: {error}\n{trace}"
+                  "  (change the function above, then run this cell again)")
+            return False
+        except (DataError, OutputError):
+            raise  # the course's data or disk, not the answer: say so loudly
+        except Exception as exc:  # the check could not use what the function returned (None, a wrong type)
+            print(f"✗ {name}: not yet right: what your function returns cannot be used ({type(exc).__name__}: "
+                  f"{exc}); return what its docstring says\n  (change the function above, then run this cell again)")
+            return False
+        print(f"✓ {name}: passed")
         return True
 
     return wrapper

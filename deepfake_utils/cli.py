@@ -20,6 +20,7 @@ from .errors import DeepfakeError
 DEMO_MINUTES_CPU = 5.0  # training time of `make demo` on a CPU: B is recognised after 1-2 minutes, expression
 # (landmark NME) settles below 0.06 after 2-4 (benchmarks/README.md)
 DEMO_MINUTES_GPU = 20.0
+LOW_FACE_SHARE = 0.5  # extract: below this share of a video's frames with a face, a hint (a turned video?)
 
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 # TensorFlow's C++ log: 0 all, 1 no INFO, 2 no WARNING, 3 no ERROR either. The command line uses 3: on a
@@ -67,8 +68,25 @@ def quiet_tensorflow() -> None:
         import tensorflow  # noqa: F401
 
 
+def _turn_hint(args: argparse.Namespace, result: dict) -> str:
+    """What to do about faces found in few frames of a video: turn it upright, by how much when a turn shows them."""
+    from .extract import TURN_FILTERS, TURNS, upright_turn
+
+    source = Path(args.input)
+    upright = f"{source.stem}_upright{source.suffix}"
+    turn = upright_turn(source, result, fps=args.fps)
+    if turn is not None:
+        k, hits, tried = turn
+        return (f"; {hits} of {tried} frames without one show a face when turned {TURNS[k]}: the video is stored "
+                f"turned; turn it upright and extract that: ffmpeg -i {source.name} -vf {TURN_FILTERS[k]} -c:a copy "
+                f"{upright}")
+    return (f"; if the face is turned in the picture, turn the video upright first (ffmpeg -i {source.name} -vf "
+            f"transpose=1 -c:a copy {upright}: 90° clockwise; transpose=2: counter-clockwise; hflip,vflip: 180°)")
+
+
 def _extract(args: argparse.Namespace) -> int:
-    from .errors import NoFaceError, VideoError
+    from . import video
+    from .errors import DeepfakeWarning, NoFaceError, VideoError
     from .extract import extract, faces_found
 
     result = extract(args.input, args.out_dir, size=args.size, fps=args.fps, max_frames=args.max_frames,
@@ -76,6 +94,12 @@ def _extract(args: argparse.Namespace) -> int:
                      overwrite=args.overwrite)
     frames, run = result["frames"], result["run"]
     found = sum(1 for faces in frames.values() if faces)
+    is_video = not Path(args.input).is_dir()
+    if is_video:
+        info = video.probe(args.input, count=False)
+        if info.rotated:
+            print(f"{Path(args.input).name}: its metadata turns it by 90° (a phone video): its frames are read "
+                  f"upright, {info.size[0]}x{info.size[1]} (stored {info.stored_size[0]}x{info.stored_size[1]})")
     if run["resumed_frames"]:
         print(f"continued an earlier extraction: {run['resumed_frames']} frames were already done")
     if run["removed"] or run["moved"]:
@@ -102,7 +126,10 @@ def _extract(args: argparse.Namespace) -> int:
     if frames and not found:
         raise NoFaceError(f"{args.input}: no face found in any of its {len(frames)} frames (recorded in "
                           f"{args.out_dir}/alignments.json); use a video or photos with a clear, frontal face "
-                          "at least about 80 px high")
+                          f"at least about 80 px high{_turn_hint(args, result) if is_video else ''}")
+    if is_video and faces_found(result) < LOW_FACE_SHARE:
+        warnings.warn(f"{args.input}: faces found in only {found} of its {len(frames)} frames"
+                      f"{_turn_hint(args, result)}", DeepfakeWarning, stacklevel=2)
     return 0
 
 

@@ -15,6 +15,7 @@ import os
 import queue
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,7 +26,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import align, detect, landmarks, metrics, video
-from .errors import AlignmentsError, DeepfakeError, ImageError, InvalidArgument, NoFaceError, OutputError
+from .errors import (
+    AlignmentsError,
+    DeepfakeError,
+    DeepfakeWarning,
+    ImageError,
+    InvalidArgument,
+    NoFaceError,
+    OutputError,
+)
 from .fileio import read_image, remove_stale_temp_files, write_bytes_atomic, write_image
 from .track import Face, FaceFinder, naive_find
 
@@ -192,7 +201,7 @@ def _face_files(frames: dict) -> list[str]:
     return [face["face"] for faces in frames.values() for face in faces]
 
 
-def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
+def _previous_run(out_dir: Path, meta: dict, overwrite: bool, source: Path) -> dict | None:
     """The alignments of an earlier run into ``out_dir`` to continue, or None to start afresh (checked first)."""
     path = out_dir / ALIGNMENTS_FILE
     if not path.exists():
@@ -215,8 +224,9 @@ def _previous_run(out_dir: Path, meta: dict, overwrite: bool) -> dict | None:
     differs = [f"{what} {old.get(key)!r}, not {meta[key]!r}" for key, what in
                (("source", "source"), ("size", "frame size"), ("fps", "frame rate"), ("crop_size", "face size"))
                if old.get(key) != meta[key]]
-    if not differs and not video.same_content(old.get("fingerprint"), meta.get("fingerprint")):
-        differs.append(f"another video with the same name {meta['source']!r}: its first frames differ")
+    change = video.compare_with(old.get("fingerprint"), source) if not differs and not source.is_dir() else None
+    if change:
+        differs.append(f"another video with the same name {meta['source']!r}: {change}")
     if not differs:
         return old
     if not overwrite:
@@ -308,7 +318,8 @@ def extract(
         info = video.probe(source, count=fps is not None)
         _check_fps(source, fps, info)
         meta["fps"], meta["size"] = float(fps or info.fps), list(info.size)
-        meta["fingerprint"] = video.fingerprint(source)
+        fingerprinting = _in_background(lambda: video.fingerprint(source))  # ffmpeg seeks, while the models load
+        damage = _in_background(lambda: video.decode_damage(source))  # ffmpeg decodes once more, alongside
         total = min(info.n_frames, max_frames or info.n_frames)
         if info.truncated and (max_frames is None or max_frames > info.n_frames):
             truncated = {"frames": info.n_frames, "declared_frames": info.declared_frames}
@@ -317,12 +328,15 @@ def extract(
         total = min(len(video.list_images(source)), max_frames or 10**9)
     ref = _reference_encoding(reference) if reference is not None else None
     _make_out_dir(out_dir)
-    old = _previous_run(out_dir, meta, overwrite)
+    old = _previous_run(out_dir, meta, overwrite, source)
     removed = moved = 0
     if old is not None:
         meta.update(old)
         removed, moved = _curate(meta["frames"], out_dir)
+    if not source.is_dir():
+        meta["fingerprint"] = fingerprinting.result()  # this video's (an older file's kind is replaced)
     meta.pop("truncated", None)
+    meta.pop("damaged", None)
     meta["skipped"] = {}  # unreadable images of this run (a re-run tries them again)
     meta["complete"] = False
     frames = meta["frames"]
@@ -342,6 +356,7 @@ def extract(
     pending: deque[tuple[str, Future | None, dict | None, str | None]] = deque()  # found, in frame order
     last_save = time.monotonic()
     decoded = 0  # frames the reader gave (done before or not)
+    damaged: str | None = None  # the warning about frames a damaged video may have smeared
 
     def write(image: np.ndarray, found: list[Face], key: str) -> list[dict] | None:
         if stop.is_set():
@@ -395,6 +410,7 @@ def extract(
                 last_save = time.monotonic()
         record(0)
         meta["complete"] = True
+        damaged = _record_damage(source, out_dir, meta, damage.result(), fps) if not source.is_dir() else None
         if not source.is_dir() and not info.counted and (max_frames is None or decoded < max_frames):
             counted = replace(info, n_frames=decoded, counted=True)  # all its frames decoded
             if counted.truncated:
@@ -415,7 +431,37 @@ def extract(
             meta["truncated"] = truncated
         alignments.save(meta)
         bar.close()
+    if damaged:
+        warnings.warn(damaged, DeepfakeWarning, stacklevel=2)  # after the progress bar, on a line of its own
     return meta
+
+
+def _spans(numbers: list[int]) -> str:
+    """'3, 7-9, 12': runs of consecutive numbers."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+
+
+def _record_damage(source: Path, out_dir: Path, meta: dict, damage: video.DecodeDamage,
+                   fps: float | None) -> str | None:
+    """Record in ``meta["damaged"]`` the extracted frames a damaged video may have smeared; the warning to give."""
+    frames = meta["frames"]
+    numbers = sorted({round(t * fps) + 1 for t in damage.times} if fps else set(damage.frames))  # as extracted
+    hit = [n for n in numbers if video.frame_key(n) in frames]
+    if not damage.errors or not hit:
+        return None
+    meta["damaged"] = {"errors": damage.errors, "lost": damage.lost, "frames": [video.frame_key(n) for n in hit]}
+    faces = sum(len(frames[video.frame_key(n)]) for n in hit)
+    lost = f", and {damage.lost} frame{'s are' if damage.lost > 1 else ' is'} lost" if damage.lost else ""
+    return (f"{source}: damaged: ffmpeg reported {damage.errors} decode errors{lost}; frames {_spans(hit)} "
+            f"({len(hit)} of the {len(frames)} extracted) may be smeared, with {faces} faces found in them: look at "
+            f"those in {out_dir} and delete the smeared ones (extract does not write them again), or copy the video "
+            "again")
 
 
 def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:
@@ -543,9 +589,10 @@ def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | 
     if list(size) != [width, height]:
         raise AlignmentsError(f"{path}: extracted from a {size[0]}x{size[1]} video, but {name} is {width}x{height}; "
                               f"{fix}")
-    if not video.same_content(alignments.get("fingerprint"), video.fingerprint(info.path)):
-        raise AlignmentsError(f"{path}: extracted from another video also called {name!r} (its first frames differ "
-                              f"from those of {info.path}); {fix}")
+    change = video.compare_with(alignments.get("fingerprint"), info.path)
+    if change:
+        raise AlignmentsError(f"{path}: extracted from another video also called {name!r} ({change} in "
+                              f"{info.path}); {fix}")
     fps = alignments.get("fps")
     if fps and abs(fps - info.fps) > 0.001 * info.fps:
         raise AlignmentsError(f"{path}: extracted at {fps:g} frames/s (extract --fps), but convert swaps all "
@@ -560,6 +607,28 @@ def check_alignments_match(alignments: dict, info: video.VideoInfo, path: str | 
             if not (0 <= x < width and 0 <= y < height):
                 raise AlignmentsError(f"{path}: frame {key}: the face at ({x:.0f}, {y:.0f}) lies outside the "
                                       f"{width}x{height} frames of {name}; {fix}")
+
+
+TURNS = {1: "90° counter-clockwise", 3: "90° clockwise", 2: "upside down (180°)"}  # by np.rot90's quarter turns k
+TURN_FILTERS = {1: "transpose=2", 3: "transpose=1", 2: "hflip,vflip"}  # ffmpeg's -vf for the same turn
+
+
+def upright_turn(source: str | os.PathLike, alignments: dict, *, fps: float | None = None,
+                 samples: int = 3) -> tuple[int, int, int] | None:
+    """For a video where few faces were found: (k, hits, tried) when turning its frames by k quarter turns
+    counter-clockwise (``np.rot90``) shows a face in ``hits`` of ``tried`` frames without one (at least half of
+    them; the best turn), else None. ``fps``: as extracted. Decodes up to the first hundred frames without a face."""
+    missing = sorted(int(key) for key, faces in alignments["frames"].items() if not faces and key.isdigit())[:100]
+    if not missing:
+        return None
+    picks = set(missing[::max(1, len(missing) // samples)][:samples])
+    frames = [frame for n, frame in enumerate(video.iter_frames(source, fps=fps, max_frames=max(picks)), 1)
+              if n in picks]
+    hits = {k: sum(bool(detect.hog_detector()(np.ascontiguousarray(np.rot90(frame, k)),
+                                              1 if max(frame.shape[:2]) <= 1000 else 0)) for frame in frames)
+            for k in TURNS}
+    best = max(hits, key=hits.get)
+    return (best, hits[best], len(frames)) if frames and 2 * hits[best] >= len(frames) else None
 
 
 def faces_found(alignments: dict) -> float:

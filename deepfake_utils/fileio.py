@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,27 @@ def remove_stale_temp_files(folder: str | os.PathLike) -> int:
     for entry in stale:
         entry.unlink(missing_ok=True)
     return len(stale)
+
+
+def mount_point(path: str | os.PathLike) -> Path:
+    """The mount point of the file system that holds ``path`` (or would hold it: its first existing folder)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def no_space(folder: str | os.PathLike, needed: int | None) -> str:
+    """'no space left on <mount point> (about N MB needed, M MB free)': what a full disk message says."""
+    mount = mount_point(folder)
+    try:
+        free = f"{shutil.disk_usage(mount).free / 1e6:.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    need = f"about {max(needed / 1e6, 0.1):.1f} MB needed, " if needed else ""
+    return f"no space left on {mount} ({need}{free})"
 
 
 def _output_error(path: Path, exc: OSError, doing: str = "cannot write it") -> OutputError:

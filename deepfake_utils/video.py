@@ -1,6 +1,7 @@
 """Stage 1: video in and out as streams of uint8 RGB frames (ffmpeg via imageio-ffmpeg, or OpenCV)."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -43,6 +44,12 @@ class VideoInfo:
     audio_codec: str | None
     declared_duration: float | None = None  # what the container's header says (more than decodes: truncated)
     counted: bool = True  # False: n_frames and duration are the header's promise, not counted (probe(count=False))
+    stored_size: tuple[int, int] | None = None  # (width, height) as stored, before the turn its metadata asks for
+
+    @property
+    def rotated(self) -> bool:
+        """True when the file's metadata turns its frames by 90° (a phone video): they decode upright, as ``size``."""
+        return self.stored_size is not None and tuple(self.stored_size) != tuple(self.size)
 
     @property
     def declared_frames(self) -> int | None:
@@ -80,8 +87,20 @@ def _check_file(path: str | os.PathLike) -> Path:
     return check_input_file(path, VideoError, "; use iter_images() for a folder of images")
 
 
+class _SizeNoteFilter(logging.Filter):
+    """Drops imageio-ffmpeg's note that a turned (phone) video's frames differ in size from its stream, logged at every
+    open of the file (2-4 times an extraction); ``VideoInfo.rotated`` tells it, and the command line says it once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "is different from the source frame size" not in record.getMessage()
+
+
+_SIZE_NOTE = _SizeNoteFilter()
+
+
 def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
     """Open an imageio-ffmpeg frame generator and return (meta, generator), with clear errors."""
+    logging.getLogger("imageio_ffmpeg").addFilter(_SIZE_NOTE)  # once: a logger keeps a filter only once
     gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=output_params)
     try:
         meta = next(gen)
@@ -96,9 +115,10 @@ def _ffmpeg_reader(path: Path, output_params: list[str] | None = None):
 
 PASSTHROUGH = ["-fps_mode", "passthrough"]  # every decoded frame once: no frames repeated to fill a variable rate
 FPS_IN_HEADER = re.compile(r"Stream #.*Video:.*?, ([0-9.]+)(k?) (?:fps|tbr)")
-FINGERPRINT_FRAMES = 4  # decoded frames a video's fingerprint is made of
-FINGERPRINT_SIZE = 8  # px: each of them as an 8x8 grey thumbnail
-FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of two fingerprints of the same video
+FINGERPRINT_FRAMES = 4  # the first decoded frames a video's fingerprint holds
+FINGERPRINT_SAMPLES = (0.25, 0.5, 0.75)  # ... and one frame each at these shares of its length (ffmpeg seeks there)
+FINGERPRINT_SIZE = 8  # px: each frame as an 8x8 grey thumbnail
+FINGERPRINT_TOLERANCE = 6.0  # grey levels: the largest mean difference of a frame's thumbnails in the same video
 
 
 def _header_fps(path: Path) -> float:
@@ -122,22 +142,139 @@ def count_frames(path: str | os.PathLike) -> tuple[int, float]:
     return int(fields.get("frame", 0)), seconds
 
 
-def fingerprint(path: str | os.PathLike) -> list[int]:
-    """What a video looks like: its first decoded frames as small grey thumbnails (compare with ``same_content``)."""
-    values: list[int] = []
-    for frame in iter_frames(path, max_frames=FINGERPRINT_FRAMES):
-        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        values += cv2.resize(grey, (FINGERPRINT_SIZE, FINGERPRINT_SIZE), interpolation=cv2.INTER_AREA).ravel().tolist()
-    return values
+@dataclass(frozen=True)
+class DecodeDamage:
+    """What decoding a video with damaged bytes gives: ffmpeg's error count and the frames that may be smeared."""
+
+    errors: int  # error lines in ffmpeg's log while decoding the video stream (0: a clean video)
+    frames: tuple[int, ...] = ()  # 1-based numbers of the decoded frames (as iter_frames yields them) that differ
+    # with and without the decoder's error concealment, or follow a lost frame before the next key frame
+    times: tuple[float, ...] = ()  # their times in seconds
+    lost: int = 0  # frames whose data is gone (missing from the decoded stream)
 
 
-def same_content(a: list[int] | None, b: list[int] | None) -> bool:
-    """Whether two fingerprints are of the same video (within a few grey levels: decoders round differently)."""
+def _frame_hashes(path: Path, *decoder: str) -> tuple[list[tuple[float, str]], int]:
+    """(seconds, hash) of each decoded frame, and the error lines ffmpeg logged (``decoder``: its input options)."""
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", *decoder, "-i", str(path),
+           "-map", "0:v:0", *PASSTHROUGH, "-f", "framemd5", "-"]  # the real ffmpeg (tests replace the writer's)
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    tb = re.search(r"^#tb 0: (\d+)/(\d+)", proc.stdout, re.M)
+    unit = int(tb[1]) / int(tb[2]) if tb else 0.0
+    frames = [(int(fields[2]) * unit, fields[5].strip()) for fields in
+              (line.split(",") for line in proc.stdout.splitlines() if line and not line.startswith("#"))
+              if len(fields) == 6]
+    return frames, sum(1 for line in proc.stderr.splitlines() if line.strip())
+
+
+def decode_damage(path: str | os.PathLike) -> DecodeDamage:
+    """Decode the video stream once (no pixels to Python) and count ffmpeg's errors; for a damaged video, find the
+    frames that may be smeared: those that change when the decoder's error concealment is off (the damage and every
+    frame predicted from it), and those after a gap of lost frames up to the next key frame."""
+    path = _check_file(path)
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostats", "-v", "error", "-i", str(path), "-map",
+           "0:v:0", *PASSTHROUGH, "-f", "null", "-"]
+    errors = sum(1 for line in subprocess.run(cmd, capture_output=True, text=True, errors="replace"
+                                              ).stderr.splitlines() if line.strip())
+    if not errors:
+        return DecodeDamage(0)
+    (concealed, _), (bare, _) = _frame_hashes(path), _frame_hashes(path, "-ec", "0")
+    keys = {round(t, 6) for t, _ in _frame_hashes(path, "-skip_frame", "nokey")[0]}
+    anchors = {round(t, 6) for t, _ in _frame_hashes(path, "-skip_frame", "bidir")[0]}  # all but the B-frames
+    bare_at = {round(t, 6): h for t, h in bare}
+    times = [round(t, 6) for t, _ in concealed]
+    steps = np.diff(times)
+    step = float(np.median(steps)) if len(steps) else 0.0
+    smeared, lost, carried = set(), 0, False
+    for i, (_, digest) in enumerate(concealed):
+        if times[i] in keys:
+            carried = False  # a key frame decodes on its own
+        if i and step > 0 and steps[i - 1] > 1.5 * step:
+            lost += round(steps[i - 1] / step) - 1
+            carried = True  # predicted from frames that are gone...
+            back = i - 1
+            while back >= 0 and times[back] not in anchors and times[back] not in keys:
+                smeared.add(back)  # ...as are the B-frames shown just before them (they look ahead)
+                back -= 1
+        if carried or bare_at.get(times[i]) != digest:
+            smeared.add(i)
+    order = sorted(smeared)
+    return DecodeDamage(errors, tuple(i + 1 for i in order), tuple(round(times[i], 3) for i in order), lost)
+
+
+def _thumbnail_at(path: Path, seconds: float) -> list[int] | None:
+    """The frame shown at ``seconds`` as a small grey thumbnail (ffmpeg seeks there), or None past the last frame."""
+    side = FINGERPRINT_SIZE
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.4f}", "-i", str(path), "-map", "0:v:0",
+           "-frames:v", "1", "-vf", f"format=gray,scale={side}:{side}:flags=area", "-f", "rawvideo", "-"]
+    out = subprocess.run(cmd, capture_output=True).stdout
+    return list(out) if len(out) == side * side else None
+
+
+def fingerprint(path: str | os.PathLike, *, at: Iterable[float] | None = None) -> dict:
+    """What a video looks like, as small grey thumbnails: its first decoded frames, and one frame at each time of
+    ``at`` (seconds; by default a quarter, half and three quarters into it). Compare with ``content_difference``.
+
+    ``{"first": [...], "at": [[seconds, [...] or None past its end], ...]}``: a few ffmpeg seeks, not a whole decode.
+    """
+    path = _check_file(path)
+    meta, gen = _ffmpeg_reader(path, PASSTHROUGH)
+    width, height = meta["size"]
+    first: list[int] = []
+    try:
+        for _, buf in zip(range(FINGERPRINT_FRAMES), gen, strict=False):
+            grey = cv2.cvtColor(np.frombuffer(buf, np.uint8).reshape(height, width, 3), cv2.COLOR_RGB2GRAY)
+            first += cv2.resize(grey, (FINGERPRINT_SIZE,) * 2, interpolation=cv2.INTER_AREA).ravel().tolist()
+    finally:
+        gen.close()
+    if at is None:
+        duration, fps = float(meta.get("duration") or 0), float(meta.get("fps") or 0)
+        at = [(int(duration * share * fps) + 0.5) / fps if fps else duration * share  # mid-frame: no rounding edge
+              for share in FINGERPRINT_SAMPLES] if duration else []
+    return {"first": first, "at": [[round(float(t), 4), _thumbnail_at(path, float(t))] for t in at]}
+
+
+def _thumbnails(values: list[int]) -> list[np.ndarray]:
+    size = FINGERPRINT_SIZE * FINGERPRINT_SIZE
+    return [np.asarray(values[i:i + size], np.float32) for i in range(0, len(values), size)]
+
+
+def _parts(print_: dict | list) -> tuple[list[np.ndarray], dict[float, list[int] | None]]:
+    """(first frames, {seconds: sampled frame}); an older fingerprint is a plain list of the first frames."""
+    if isinstance(print_, list):
+        return _thumbnails(print_), {}
+    return _thumbnails(print_["first"]), {round(float(t), 4): v for t, v in print_.get("at", [])}
+
+
+def content_difference(a: dict | list | None, b: dict | list | None) -> str | None:
+    """Where two fingerprints show different videos ("the first frames differ", "the frame at 2.16 s differs"), or
+    None when they show the same one (within a few grey levels: decoders round differently; frames only one of them
+    has, past the end of a shorter copy, are not compared)."""
     if a is None or b is None:
-        return True  # an older file without a fingerprint: nothing to compare
-    if len(a) != len(b):
-        return False
-    return float(np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).mean()) <= FINGERPRINT_TOLERANCE
+        return None  # an older file without a fingerprint: nothing to compare
+    (first_a, at_a), (first_b, at_b) = _parts(a), _parts(b)
+    if len(first_a) != len(first_b) or any(np.abs(x - y).mean() > FINGERPRINT_TOLERANCE
+                                           for x, y in zip(first_a, first_b, strict=True)):
+        return "the first frames differ"
+    for t in sorted(at_a.keys() & at_b.keys()):
+        x, y = at_a[t], at_b[t]
+        if x is not None and y is not None and np.abs(np.subtract(x, y, dtype=np.float32)).mean() > \
+                FINGERPRINT_TOLERANCE:
+            return f"the frame at {t:.2f} s differs"
+    return None
+
+
+def same_content(a: dict | list | None, b: dict | list | None) -> bool:
+    """Whether two fingerprints are of the same video (``content_difference`` finds nothing)."""
+    return content_difference(a, b) is None
+
+
+def compare_with(stored: dict | list | None, path: str | os.PathLike) -> str | None:
+    """How the video at ``path`` differs from the one ``stored`` (a fingerprint) was made of, sampled at the same
+    times; None when it is the same video, or when there is no stored fingerprint."""
+    if stored is None:
+        return None
+    times = [t for t, _ in stored.get("at", [])] if isinstance(stored, dict) else []
+    return content_difference(stored, fingerprint(path, at=times))
 
 
 def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
@@ -172,6 +309,7 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
         audio_codec=meta.get("audio_codec"),
         declared_duration=declared,
         counted=counted,
+        stored_size=tuple(meta.get("source_size") or meta["size"]),
     )
 
 

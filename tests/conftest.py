@@ -112,3 +112,24 @@ def fake_ffmpeg(tmp_path, monkeypatch):
         return path
 
     return install
+
+
+@pytest.fixture
+def wrong():
+    """wrong(checker, answer, hint=""): the exercise checker turns the answer down without raising (a learner's Run
+    All goes on): it returns False and prints "✗ check_x: not yet right: ..." (or "✗ check_x: your function raised
+    ...", with the learner's traceback) with a hint matching ``hint``."""
+    import contextlib
+    import io
+    import re
+
+    def check(checker, answer, hint: str = "") -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert checker(answer) is False
+        said = out.getvalue()
+        turned_down = (f"✗ {checker.__name__}: not yet right: ", f"✗ {checker.__name__}: your function raised ")
+        assert said.startswith(turned_down) and re.search(hint, said), said
+        return said
+
+    return check

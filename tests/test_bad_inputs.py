@@ -288,8 +288,14 @@ def test_a_checkpoint_save_on_a_full_disk_fails_clearly_and_keeps_the_last_one(s
 
     monkeypatch.setattr(tf.train.Checkpoint, "write", full_disk)
     capsys.readouterr()
-    _fails(_train(sample_faces, model, "--steps", "3"), capsys, "ckpt-000003: cannot save the checkpoint",
-           "No space left on device", "free some space", "the last checkpoint (ckpt-000002, step 2) is kept")
+    from deepfake_utils.fileio import mount_point
+
+    line = _fails(_train(sample_faces, model, "--steps", "3"), capsys,
+                  f"ckpt-000003: cannot save the checkpoint: no space left on {mount_point(model)} (about",
+                  "MB needed", "MB free", "free some space", "the last checkpoint (ckpt-000002, step 2) is kept")
+    assert "ResourceExhausted" not in line and "data-00000" not in line  # the disk and the size, not TensorFlow's text
+    last = sum(p.stat().st_size for p in (model / "ckpt-000002").rglob("*") if p.is_file())
+    assert f"about {last / 1e6:.1f} MB needed" in line  # as much as the last checkpoint took
     after = _snapshot(model)
     assert {k: v for k, v in after.items() if k != "preview.png"} == {k: v for k, v in before.items()
                                                                       if k != "preview.png"}
@@ -297,6 +303,34 @@ def test_a_checkpoint_save_on_a_full_disk_fails_clearly_and_keeps_the_last_one(s
     from deepfake_utils import train
 
     assert train.Trainer(model).step == 2
+
+
+def test_a_first_checkpoint_on_a_full_disk_says_about_how_much_it_needs(tmp_path, monkeypatch):
+    """No checkpoint yet (an OSError this time): the size comes from the variables, near what a save then takes."""
+    import errno
+    import re
+
+    import tensorflow as tf
+
+    from deepfake_utils import train
+    from deepfake_utils.errors import OutputError
+
+    trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=2)
+    write = tf.train.Checkpoint.write
+
+    def full_disk(self, prefix, options=None):
+        raise OSError(errno.ENOSPC, "No space left on device", prefix)
+
+    monkeypatch.setattr(tf.train.Checkpoint, "write", full_disk)
+    with pytest.raises(OutputError, match=r"ckpt-000000: cannot save the checkpoint: no space left on /\S* \(about "
+                                          r"[\d.]+ MB needed, [\d.]+ MB free\); free some space") as caught:
+        trainer.save()
+    assert "Errno" not in str(caught.value) and not list((tmp_path / "m").iterdir())
+    needed = float(re.search(r"about ([\d.]+) MB needed", str(caught.value))[1])
+    monkeypatch.setattr(tf.train.Checkpoint, "write", write)
+    saved = trainer.save()
+    size = sum(p.stat().st_size for p in saved.rglob("*") if p.is_file()) / 1e6
+    assert 0.8 * size <= needed <= 1.2 * size, (needed, size)
 
 
 def test_train_resizes_faces_of_any_crop_size_and_needs_no_four_faces(sample_faces, tmp_path, capsys):
@@ -363,6 +397,12 @@ class Inputs:
         """Another video, also called clip.mp4, of the same size, length and fps (the face 200 px to the side)."""
         return self._once("other/clip.mp4", lambda p: video.write_video(self._frames(0, 8, 200), p, fps=25))
 
+    def spliced_clip(self) -> Path:
+        """Another clip.mp4 of the same size, length and fps that starts as the clip does: its first four frames are
+        the clip's, the last four have the face 200 px to the side."""
+        return self._once("spliced/clip.mp4", lambda p: video.write_video(
+            self._frames(0, 8)[:4] + self._frames(0, 8, 200)[4:], p, fps=25))
+
     def fast_clip(self) -> Path:
         """The clip's frames in a container that says 1000 fps (ffmpeg prints "1k fps", imageio reads 0)."""
         return self._once("fast/clip.mp4", lambda p: video.write_video(self._frames(0, 4), p, fps=1000))
@@ -392,6 +432,39 @@ class Inputs:
             return path
         return self._once("cut/clip.mp4", make)
 
+    def damaged_clip(self) -> Path:
+        """24 frames with 1000 bytes overwritten 70% of the way into the file (ffmpeg decodes it with errors)."""
+        def make(path: Path) -> Path:
+            data = bytearray(video.write_video(self._frames(0, 24), path.with_name("whole.mp4"), fps=25).read_bytes())
+            at = len(data) * 7 // 10
+            data[at:at + 1000] = np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes()
+            path.write_bytes(bytes(data))
+            return path
+        return self._once("damaged/clip.mp4", make)
+
+    def upside_down_clip(self, upright: int = 2) -> Path:
+        """The clip with all but its first ``upright`` frames upside down in the picture."""
+        return self._once(f"upside{upright}/clip.mp4", lambda p: video.write_video(
+            [f if i < upright else np.ascontiguousarray(np.rot90(f, 2)) for i, f in enumerate(self._frames(0, 8))],
+            p, fps=25))
+
+    def sideways_clip(self) -> Path:
+        """The clip with every frame turned 90° clockwise (the face lies on its side)."""
+        return self._once("sideways/clip.mp4", lambda p: video.write_video(
+            [np.ascontiguousarray(np.rot90(f, -1)) for f in self._frames(0, 8)], p, fps=25))
+
+    def phone_clip(self) -> Path:
+        """A phone video: frames stored sideways (192x256, the face turned), and metadata that turns them upright."""
+        def make(path: Path) -> Path:
+            import imageio_ffmpeg
+
+            stored = video.write_video([np.ascontiguousarray(np.rot90(f[32:224], -1)) for f in self._frames(0, 8)],
+                                       path.with_name("stored.mp4"), fps=25)
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-display_rotation", "90", "-i",
+                            str(stored), "-c", "copy", str(path)], check=True)
+            return path
+        return self._once("phone/clip.mp4", make)
+
     def faces(self) -> Path:
         """The clip's aligned faces and alignments.json."""
         return self._once("faces", lambda p: (extract.extract(self.clip(), p, progress=False), p)[1])
@@ -415,6 +488,13 @@ def _other_with_faces(i: Inputs, d: Path) -> dict[str, str]:
     """Another video with the same name, size and fps as the clip, and the clip's faces."""
     (d / "new").mkdir()
     return {"video": _copy_in(i.other_clip(), d / "new" / "clip.mp4"), "faces": _copy_in(i.faces(), d / "faces"),
+            "model": str(i.model)}
+
+
+def _spliced_with_faces(i: Inputs, d: Path) -> dict[str, str]:
+    """A video with the clip's name, size, fps and first frames (not the later ones), and the clip's faces."""
+    (d / "new").mkdir()
+    return {"video": _copy_in(i.spliced_clip(), d / "new" / "clip.mp4"), "faces": _copy_in(i.faces(), d / "faces"),
             "model": str(i.model)}
 
 
@@ -473,6 +553,25 @@ CASES = [
          says=("holds videos (a.mp4, b.mp4) but no images", "extract each video on its own")),
     Case("extract resumes only the same video", _other_with_faces, "extract {video} {faces}",
          says=("another video with the same name 'clip.mp4'", "--overwrite")),
+    Case("extract resumes only the same video, not one that only starts alike", _spliced_with_faces,
+         "extract {video} {faces}", says=("another video with the same name 'clip.mp4': the frame at 0.18 s differs",
+                                          "--overwrite")),
+    Case("extract a video with damaged bytes warns, naming the frames", _one("damaged_clip"),
+         "extract {video} {tmp}/out", code=0, says=("warning: ", "clip.mp4: damaged: ffmpeg reported", "decode errors",
+                                                    "may be smeared", "delete the smeared ones"), creates=("out/",)),
+    Case("extract a video turned in most frames hints how to turn it", _one("upside_down_clip"),
+         "extract {video} {tmp}/out", code=0, says=("2/8 frames with a face", "warning: ",
+                                                    "faces found in only 2 of its 8 frames",
+                                                    "show a face when turned upside down (180°)",
+                                                    "ffmpeg -i clip.mp4 -vf hflip,vflip -c:a copy clip_upright.mp4"),
+         creates=("out/",)),
+    Case("extract a video turned in every frame: the error says how to turn it",
+         lambda i, d: {"video": _copy_in(i.upside_down_clip(0), d / "clip.mp4")}, "extract {video} {tmp}/out",
+         says=("no face found in any of its 8 frames", "when turned upside down (180°)", "-vf hflip,vflip"),
+         creates=("out/",)),
+    Case("extract a phone video turned by its metadata", _one("phone_clip"), "extract {video} {tmp}/out", code=0,
+         says=("clip.mp4: its metadata turns it by 90° (a phone video): its frames are read upright, 256x192",
+               "8/8 frames with a face"), creates=("out/",)),
     Case("extract a 1000 fps video", _one("fast_clip"), "extract {video} {tmp}/out", code=0,
          says=("4/4 frames with a face",), creates=("out/",)),
     Case("extract a variable-frame-rate video: each frame once", _one("vfr_clip"), "extract {video} {tmp}/out",
@@ -490,6 +589,9 @@ CASES = [
          says=("--frames 900-999: clip.mp4 has frames 1-8", "none of them")),
     Case("convert --alignments of another video of the same name", _other_with_faces,
          CONVERT + " --alignments {faces}", says=("extracted from another video also called 'clip.mp4'",)),
+    Case("convert --alignments of another video that only starts alike", _spliced_with_faces,
+         CONVERT + " --alignments {faces}", says=("extracted from another video also called 'clip.mp4' (the frame at "
+                                                  "0.18 s differs in {video})",)),
     Case("convert a 1000 fps video", _one("fast_clip"), CONVERT + " --max-frames 2", code=0,
          says=("2/2 frames swapped",), creates=("out.mp4",)),
     Case("convert a truncated video warns", _one("truncated_clip"), CONVERT, code=0,
@@ -535,6 +637,62 @@ def test_one_frame_count_from_decoding(inputs):
     assert video.probe(inputs.fast_clip()).fps == 1000
 
 
+def test_damaged_bytes_are_found_frame_by_frame_and_recorded(inputs, tmp_path):
+    """decode_damage names the frames a damaged video smears (not those before the damage); extract warns, and
+    alignments.json records them."""
+    from deepfake_utils.errors import DeepfakeWarning
+
+    assert video.decode_damage(inputs.clip()) == video.DecodeDamage(0)
+    damaged, whole = inputs.damaged_clip(), inputs.damaged_clip().with_name("whole.mp4")
+    damage = video.decode_damage(damaged)
+    first = damage.frames[0]
+    assert damage.errors > 0 and 1 < first and len(damage.frames) == len(damage.times), damage
+    original, decoded = video.read_frames(whole), video.read_frames(damaged)
+    assert all(np.array_equal(a, b) for a, b in zip(original[:first - 1], decoded[:first - 1], strict=True))
+    t = damage.times[0]
+    assert np.abs(decoded[first - 1].astype(int) - original[round(t * 25)]).mean() > 1  # smeared indeed
+    with pytest.warns(DeepfakeWarning, match=rf"clip.mp4: damaged: ffmpeg reported {damage.errors} decode errors.*"
+                                             rf"frames {first}-{damage.frames[-1]} \({len(damage.frames)} of the"):
+        meta = extract.extract(damaged, tmp_path / "out", progress=False)
+    assert meta["damaged"]["frames"] == [video.frame_key(n) for n in damage.frames]
+    assert extract.load_alignments(tmp_path / "out")["damaged"] == meta["damaged"]
+
+
+def test_a_phone_video_is_said_to_be_turned_once_not_at_every_open(inputs, tmp_path, capsys, caplog):
+    """imageio-ffmpeg logs "The frame size for reading ... is different from the source frame size" each time the
+    file is opened (2-4 times an extraction): that is dropped, and the command line says it once, in its own words."""
+    import logging
+
+    clip = inputs.phone_clip()
+    info = video.probe(clip)
+    assert info.rotated and info.size == (256, 192) and info.stored_size == (192, 256)
+    assert not video.probe(inputs.clip()).rotated
+    capsys.readouterr()
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["extract", str(clip), str(tmp_path / "out")]) == 0
+        assert cli.main(["extract", str(clip), str(tmp_path / "out")]) == 0  # resumed: the file is opened again
+    said = capsys.readouterr()
+    assert (said.out + said.err).count("turns it by 90°") == 2 and "source frame size" not in said.err
+    assert not [r for r in caplog.records if "source frame size" in r.getMessage()]
+
+
+def test_the_turn_that_shows_the_faces_and_the_ffmpeg_command_that_makes_it(inputs, tmp_path):
+    """upright_turn finds the quarter turn that shows faces in frames without one, and the hint's ffmpeg filter
+    turns the video that way (checked on the frames it writes)."""
+    import imageio_ffmpeg
+
+    none_found = {"frames": {video.frame_key(n): [] for n in range(1, 9)}}  # as if no face were found in any frame
+    assert extract.upright_turn(inputs.clip(), none_found) is None  # upright already: no turn helps
+    for clip, k in ((inputs.sideways_clip(), 1), (inputs.upside_down_clip(0), 2)):
+        turn = extract.upright_turn(clip, none_found)
+        assert turn is not None and turn[0] == k and turn[2] == 3 and turn[1] >= 2, turn
+        out = tmp_path / f"upright{k}.mp4"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(clip), "-vf",
+                        extract.TURN_FILTERS[k], str(out)], check=True)
+        for turned, frame in zip(video.read_frames(out), video.read_frames(clip), strict=True):
+            assert np.abs(turned.astype(int) - np.rot90(frame, k)).mean() < 3
+
+
 def test_the_one_euro_filter_refuses_a_frame_rate_of_zero():
     from deepfake_utils.errors import InvalidArgument
     from deepfake_utils.swap import OneEuroFilter
@@ -547,3 +705,16 @@ def test_fingerprints_tell_videos_apart_and_not_decoders(inputs):
     clip, other = video.fingerprint(inputs.clip()), video.fingerprint(inputs.other_clip())
     assert video.same_content(clip, video.fingerprint(inputs.fast_clip()))  # the same frames in another file
     assert not video.same_content(clip, other)
+    assert video.compare_with(clip, inputs.clip()) is None and video.compare_with(clip, inputs.fast_clip()) is None
+
+
+def test_fingerprints_sample_decoded_frames_beyond_the_first(inputs):
+    """A video that starts as another does is told apart by the frames sampled later (the first four alone agree);
+    an older fingerprint (the first frames only) is still read."""
+    clip, spliced = video.fingerprint(inputs.clip()), video.fingerprint(inputs.spliced_clip())
+    assert [t for t, _ in clip["at"]] == [0.1, 0.18, 0.26]  # mid-frame times: a quarter, half, three quarters in
+    assert video.content_difference({"first": clip["first"], "at": []}, spliced) is None  # the first frames agree
+    assert video.compare_with(clip, inputs.spliced_clip()) == "the frame at 0.18 s differs"
+    assert video.compare_with(clip["first"], inputs.spliced_clip()) is None  # an older file: what it can compare
+    assert video.compare_with(clip["first"], inputs.other_clip()) == "the first frames differ"
+    assert video.compare_with(None, inputs.other_clip()) is None

@@ -212,3 +212,87 @@ def test_rebinding_a_checker_in_a_learners_cell_does_not_score():
     finally:
         checks.check_umeyama = real
     exec(graded, {"umeyama": align.umeyama})  # the right answer scores
+
+
+def _tried(name: str) -> list[tuple[str, str]]:
+    """(checker call, the learner's function) of each cell before the appendix that runs a checker (a try cell)."""
+    cells = _cells(NB_DIR / name)
+    start = _appendix_start(cells)
+    return [(m.group(0), m.group(1)) for c in cells[:start] if c["cell_type"] == "code"
+            for m in re.finditer(r"checks\.check_\w+\((\w+)\)", _source(c))]
+
+
+def _learner_error(*args, **kwargs):
+    return [][1]  # an IndexError in the learner's own line
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_run_all_goes_on_past_a_wrong_answer_and_the_graded_cell_still_fails_it(name, capsys):
+    """A learner's Run All: a try cell says what is not yet right, whether the function is still the stub, returns a
+    wrong value or raises an error, and the cells after it run (one behaviour, issue 24); the locked graded cell of
+    the appendix fails all three."""
+    from deepfake_utils import checks
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    graded = {fn: text for text in _graded_cells(name) for fn in CHECK_CALL.findall(text)}
+    for call, fn in _tried(name):
+        check = call.split("(")[0].split(".")[1]
+        for answer, said in [(stub, f"… {check}: not done yet"),
+                             (lambda *a, **k: object(), f"✗ {check}: not yet right"),
+                             (_learner_error, f"✗ {check}: your function raised IndexError")]:
+            assert exec(call, {"checks": checks, fn: answer}) is None  # no exception: Run All goes on
+            out = capsys.readouterr()
+            assert said in out.out and out.err == "", out
+            if answer is _learner_error:
+                assert "return [][1]" in out.out  # the traceback shows the learner's line
+            if fn in graded:
+                with pytest.raises(AssertionError):
+                    exec(graded[fn], {fn: answer})
+                capsys.readouterr()
+
+
+def test_a_written_answer_left_blank_is_flagged_for_manual_grading(tmp_path):
+    """nbgrader scores a written answer left as the student copy had it 0, without flagging it: with the course's
+    nbgrader_config.py, autograde flags it for manual grading (the formgrader lists it) and says so (issue 24)."""
+    pytest.importorskip("nbgrader", reason="nbgrader is not installed (pip install -e '.[teach]')")
+    import shutil
+
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    def answer(grade_id: str, text: str) -> nbformat.NotebookNode:
+        return nbformat.v4.new_markdown_cell(text, metadata={"nbgrader": {
+            "grade": True, "grade_id": grade_id, "locked": False, "points": 2, "schema_version": 3,
+            "solution": True, "task": False}})
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), answer("why", "Because."), answer("how", "Like so.")]
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "tiny.ipynb")
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+
+    def nbgrader(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    nbgrader("generate_assignment", "notebooks")
+    copy = nbformat.read(tmp_path / "student" / "notebooks" / "tiny.ipynb", as_version=4)
+    assert [c.source for c in copy.cells[1:]] == ["YOUR ANSWER HERE"] * 2
+    copy.cells[2].source = "My own words."  # "how" answered, "why" left blank
+    submitted = tmp_path / "student" / "submitted" / "s1" / "notebooks"
+    submitted.mkdir(parents=True)
+    nbformat.write(copy, submitted / "tiny.ipynb")
+    done = nbgrader("autograde", "notebooks", "--student", "s1")
+    assert "the written answer why is blank: 0 points, flagged for manual grading" in done.stdout + done.stderr
+    with Gradebook(f"sqlite:///{tmp_path / 'student' / 'gradebook.db'}") as gradebook:
+        why, how = (gradebook.find_grade(i, "tiny", "notebooks", "s1") for i in ("why", "how"))
+        assert why.auto_score == 0 and why.needs_manual_grade  # stock nbgrader: 0 and not flagged
+        assert how.auto_score is None and how.needs_manual_grade
+        assert "left blank" in gradebook.find_comment("why", "tiny", "notebooks", "s1").auto_comment
+        assert gradebook.find_comment("how", "tiny", "notebooks", "s1").auto_comment is None

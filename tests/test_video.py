@@ -109,6 +109,18 @@ def test_failed_video_writes_never_replace_the_old_file(tmp_path, frames, fake_f
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "fake-ffmpeg"]
 
 
+def test_reading_uses_the_real_ffmpeg_while_the_writers_is_replaced(tmp_path, frames, fake_ffmpeg, monkeypatch):
+    """Fingerprints and the damage check read with the real ffmpeg: a test's fake writer (which writes its last
+    argument, "-" for a pipe) is not run, and no file named "-" appears."""
+    clip = video.write_video(_small(frames, 6), tmp_path / "clip.mp4", fps=25)
+    fake_ffmpeg('head -c 5000 /dev/urandom > "$OUT"; exit 0')
+    monkeypatch.chdir(tmp_path)
+    printed = video.fingerprint(clip)
+    assert len(printed["first"]) == 4 * 64 and all(v is not None for _, v in printed["at"])
+    assert video.compare_with(printed, clip) is None and video.decode_damage(clip) == video.DecodeDamage(0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "fake-ffmpeg"]
+
+
 def test_a_failing_frame_source_stops_ffmpeg_and_keeps_the_old_file(tmp_path, frames):
     old = video.write_video(_small(frames, 3), tmp_path / "clip.mp4", fps=25)
     before = old.read_bytes()
