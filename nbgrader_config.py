@@ -4,7 +4,7 @@ repository's root, as `make student` does: `nbgrader generate_assignment noteboo
 The course is one nbgrader assignment, "notebooks": its source is the repository's own notebooks/ folder, where each
 notebook's appendix holds the solutions between `### BEGIN SOLUTION` and `### END SOLUTION`, in cells marked as
 nbgrader solution cells, each followed by a locked test cell with points that runs the exercise's checker
-(deepfake_utils.checks). Everything nbgrader writes goes under student/ (git-ignored): the student copies
+(deepfake_utils.course.checks). Everything nbgrader writes goes under student/ (git-ignored): the student copies
 (student/notebooks/), the gradebook, the submissions, the autograded notebooks and the feedback.
 """
 import os
@@ -36,7 +36,7 @@ c.Execute.timeout = 600
 from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import SaveAutoGrades  # noqa: E402
 
-from deepfake_utils.grading import SaveAutoGradesFlaggingBlanks  # noqa: E402
+from deepfake_utils.course.grading import SaveAutoGradesFlaggingBlanks  # noqa: E402
 
 c.Autograde.autograde_preprocessors = [SaveAutoGradesFlaggingBlanks if step is SaveAutoGrades else step
                                        for step in Autograde.autograde_preprocessors.default()]

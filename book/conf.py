@@ -17,7 +17,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.writers.html5 import HTML5Translator
 
-from deepfake_utils.notebook import REPO_URL, hosted_colab_allowed
+from deepfake_utils.course.notebook import REPO_URL, hosted_colab_allowed
 
 BOOK = Path(__file__).resolve().parent
 BUILD = BOOK / "_build"
@@ -87,7 +87,7 @@ def offline_images(app: Sphinx, doctree: nodes.document) -> None:
 def colab_launch_only_where_allowed(app: Sphinx, pagename: str, templatename: str, context: dict,
                                     doctree: nodes.document | None) -> None:
     """Drop the theme's "launch on Colab" button from the pages of notebooks that make a face swap (07-10): Colab's
-    FAQ forbids creating deepfakes on its managed runtimes (deepfake_utils.notebook.HOSTED_COLAB)."""
+    FAQ forbids creating deepfakes on its managed runtimes (deepfake_utils.course.notebook.HOSTED_COLAB)."""
     if hosted_colab_allowed(pagename.rsplit("/", 1)[-1]):
         return
     for group in list(context.get("header_buttons", [])):

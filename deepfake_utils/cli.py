@@ -513,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded with what it makes
     try:
         if args.command in GENERATIVE_COMMANDS:
-            from .notebook import ColabRuleError, colab_rule, managed_colab_machine
+            from .course.notebook import ColabRuleError, colab_rule, managed_colab_machine
 
             if managed_colab_machine():
                 raise ColabRuleError(colab_rule(GENERATIVE_COMMANDS[args.command]))

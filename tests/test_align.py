@@ -115,7 +115,7 @@ def _fake_transforms(api, calls, fail=False):
 def test_the_checkers_scikit_image_fit_works_with_both_apis(monkeypatch, api):
     from skimage import transform
 
-    from deepfake_utils import checks
+    from deepfake_utils.course import checks
 
     calls = []
     similarity, euclidean = _fake_transforms(api, calls)
@@ -134,7 +134,7 @@ def test_the_checkers_scikit_image_fit_works_with_both_apis(monkeypatch, api):
 def test_the_checkers_scikit_image_fit_reports_a_failure_with_both_apis(monkeypatch, api):
     from skimage import transform
 
-    from deepfake_utils import checks
+    from deepfake_utils.course import checks
 
     similarity, _ = _fake_transforms(api, [], fail=True)
     monkeypatch.setattr(transform, "SimilarityTransform", similarity)
@@ -144,7 +144,7 @@ def test_the_checkers_scikit_image_fit_reports_a_failure_with_both_apis(monkeypa
 
 @pytest.mark.parametrize("scale", [True, False])
 def test_umeyama_in_numpy_matches_scikit_image(scale):
-    from deepfake_utils import checks
+    from deepfake_utils.course import checks
 
     rng = np.random.default_rng(2)
     for _ in range(10):

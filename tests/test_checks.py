@@ -1,5 +1,5 @@
-"""The exercise checkers of notebooks 01-08 (deepfake_utils.checks): each passes a right answer, says "not done yet"
-for a stub, and turns down a typical wrong answer with a message that points at the mistake (printed, returning
+"""The exercise checkers of notebooks 01-08 (deepfake_utils.course.checks): each passes a right answer, says "not done
+yet" for a stub, and turns down a typical wrong answer with a message that points at the mistake (printed, returning
 False: it never stops a learner's Run All)."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import align, checks, model, paste, warp
+from deepfake_utils import align, model, paste, warp
+from deepfake_utils.course import checks
 
 
 def todo(*args, **kwargs):

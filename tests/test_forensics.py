@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from deepfake_utils import align, checks, data, extract, forensics, forensics_data, video
+from deepfake_utils import align, data, extract, forensics, forensics_data, video
+from deepfake_utils.course import checks
 from deepfake_utils.errors import DeepfakeError, ImageError
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deepfake_utils import checkpoint, checks, cli, gan, gan_train, learn, paste, train
+from deepfake_utils import checkpoint, cli, gan, gan_train, learn, paste, train
 from deepfake_utils import model as model_module
+from deepfake_utils.course import checks
 from deepfake_utils.errors import DeepfakeError
 
 

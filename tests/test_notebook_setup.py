@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import tomllib
 
-from deepfake_utils import config, notebook, warp
+from deepfake_utils import config, warp
+from deepfake_utils.course import notebook
 from deepfake_utils.errors import DeepfakeError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +182,8 @@ def test_the_gpu_extra_installs_tensorflow_with_cuda():
 
 
 def test_the_command_line_refuses_to_make_a_swap_on_a_managed_colab_machine(monkeypatch, capsys, tmp_path):
-    from deepfake_utils import cli, notebook
+    from deepfake_utils import cli
+    from deepfake_utils.course import notebook
 
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-20261201")
     monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)

@@ -1,7 +1,7 @@
 """Notebook lint (part of `make test`): the course's notebooks follow one pattern, and what links them holds.
 
-Outputs stripped; one setup cell, identical to ``deepfake_utils.notebook.SETUP_CELL``; a hosted-Colab badge
-only on the notebooks ``deepfake_utils.notebook.HOSTED_COLAB`` lists (pointing at the notebook itself in the
+Outputs stripped; one setup cell, identical to ``deepfake_utils.course.notebook.SETUP_CELL``; a hosted-Colab badge
+only on the notebooks ``deepfake_utils.course.notebook.HOSTED_COLAB`` lists (pointing at the notebook itself in the
 repository pyproject.toml names), a "Run it" box on the others, whose face-swap steps come after the Colab
 guard; numbers continuous (documented gaps only); objectives, prerequisites, time, summary, references and a
 "next" link in every notebook; every notebook linked from the index (00) and the README.
@@ -16,7 +16,7 @@ import pytest
 import tomllib
 from packaging.requirements import Requirement
 
-from deepfake_utils import notebook
+from deepfake_utils.course import notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
@@ -71,7 +71,7 @@ def test_one_setup_cell_identical_to_the_template(name):
     setup = [i for i, c in enumerate(code) if "google.colab" in _source(c) or "notebook import setup" in _source(c)]
     assert setup == [0], f"{name}: the setup cell must be the first code cell and the only one (found {setup})"
     assert _source(code[0]) == notebook.SETUP_CELL.rstrip("\n"), (
-        f"{name}: the setup cell differs from deepfake_utils.notebook.SETUP_CELL; paste the template in")
+        f"{name}: the setup cell differs from deepfake_utils.course.notebook.SETUP_CELL; paste the template in")
 
 
 def test_the_hosted_colab_list_names_notebooks_that_exist():

@@ -197,7 +197,8 @@ def test_rebinding_a_checker_in_a_learners_cell_does_not_score():
 
     import numpy as np
 
-    from deepfake_utils import align, checks
+    from deepfake_utils import align
+    from deepfake_utils.course import checks
 
     graded = next(t for t in _graded_cells("04_alignment.ipynb") if "check_umeyama(umeyama)" in t)
     cheat = types.SimpleNamespace(**vars(checks))
@@ -231,7 +232,7 @@ def test_run_all_goes_on_past_a_wrong_answer_and_the_graded_cell_still_fails_it(
     """A learner's Run All: a try cell says what is not yet right, whether the function is still the stub, returns a
     wrong value or raises an error, and the cells after it run (one behaviour, issue 24); the locked graded cell of
     the appendix fails all three."""
-    from deepfake_utils import checks
+    from deepfake_utils.course import checks
 
     def stub(*args, **kwargs):
         raise NotImplementedError

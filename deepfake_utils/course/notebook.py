@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import configure
-from .config import QUICK_ENV, Settings, cpu_cores, gpu_names, settings, tensorflow_gpus, train_eta_minutes
-from .errors import DeepfakeError
+from .. import configure
+from ..config import QUICK_ENV, Settings, cpu_cores, gpu_names, settings, tensorflow_gpus, train_eta_minutes
+from ..errors import DeepfakeError
 
 REPO_URL = "https://github.com/deepfake-course/deepfake-course"  # = pyproject's [project.urls] Repository (tested)
 COLAB_HOME = "/content/deepfake-course"
@@ -64,7 +64,7 @@ if "google.colab" in sys.modules:  # fetch and install the course once per runti
     sys.path.insert(0, HOME)
     os.chdir(HOME + "/notebooks")
 
-from deepfake_utils.notebook import setup
+from deepfake_utils.course.notebook import setup
 
 cfg = setup(quick=QUICK, drive_out=DRIVE_OUT)  # mode, seeds, plot style, versions, GPU, training plan and ETA
 '''
@@ -263,7 +263,7 @@ def setup(seed: int | None = None, *, quick: bool | None = None, drive_out: str 
             from google.colab import drive  # type: ignore[import-not-found]
 
             drive.mount("/content/drive")
-        where = use_drive_for_out(drive_out, Path(__file__).resolve().parents[1])
+        where = use_drive_for_out(drive_out, Path(__file__).resolve().parents[2])
         if verbose:
             print(f"out/ is kept in {where}: training resumes from there after a disconnect")
     choose_mode(quick)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 import cv2
 import numpy as np
 
-from . import align, warp
-from .errors import DataError, DeepfakeError, InvalidArgument, OutputError
+from .. import align, warp
+from ..errors import DataError, DeepfakeError, InvalidArgument, OutputError
 
 
 @contextlib.contextmanager
@@ -101,7 +101,7 @@ def _face_points(seed: int = 0) -> np.ndarray:
 @_checker
 def check_sha256(fn: Callable) -> None:
     """fn(path) -> the file's sha256 hex digest."""
-    from . import data
+    from .. import data
 
     path = data.fetch(data.SAMPLE_VIDEO)
     got = fn(path)
@@ -112,7 +112,7 @@ def check_sha256(fn: Callable) -> None:
 @_checker
 def check_video_duration(fn: Callable) -> None:
     """fn(path) -> the duration of a video in seconds."""
-    from . import data
+    from .. import data
 
     got = fn(data.fetch(data.SAMPLE_VIDEO))
     assert abs(float(got) - 5.0) < 0.05, f"the sample video lasts 5.0 s (125 frames at 25 fps), you said {got}"
@@ -593,7 +593,7 @@ def check_random_warp(fn: Callable) -> None:
 # --- 06 encoder/decoder -------------------------------------------------------------------------
 def _small_presets() -> list:
     """Presets that build in a blink: a narrow 64 px one and a 128 px one (one convolution and one upscale more)."""
-    from . import model
+    from .. import model
 
     return [model.get_preset("tiny", name="narrow", encoder_filters=(8, 16, 32, 64), dense=32, encoder_upscale=24,
                              decoder_filters=(32, 16, 8)),
@@ -613,7 +613,7 @@ _references: dict = {}  # (part, preset name) -> the package's network, built on
 
 
 def _reference(part: str, preset):
-    from . import model
+    from .. import model
 
     key = (part, preset.name)
     if key not in _references:
@@ -710,7 +710,7 @@ def _train_step_case() -> dict:
     import keras
     import tensorflow as tf
 
-    from . import model, train
+    from .. import model, train
 
     preset = _small_presets()[0]
     keras.utils.set_random_seed(0)
@@ -771,7 +771,7 @@ def check_train_step(fn: Callable) -> None:
 @_checker
 def check_paste_face(fn: Callable) -> None:
     """fn(frame, face, matrix) -> the frame with the face warped back into it, as ``paste.paste_face``."""
-    from . import blend, paste
+    from .. import blend, paste
 
     frame = _texture((220, 260, 3), 7)
     face = _texture((64, 64, 3), 8, blur=2)
@@ -802,7 +802,7 @@ def check_paste_face(fn: Callable) -> None:
 @_checker
 def check_one_euro(fn: Callable) -> None:
     """fn(signal, fps, min_cutoff=, beta=, d_cutoff=) -> the one-euro filtered 1-D signal (paste.OneEuroFilter)."""
-    from . import paste
+    from .. import paste
 
     rng = np.random.default_rng(4)
     t = np.arange(90) / 30
@@ -853,7 +853,7 @@ def check_edge_loss(fn: Callable) -> None:
     """fn(output, target) -> mean |dy(output) - dy(target)| + mean |dx(output) - dx(target)| for (N, H, W, C)
     images, with dy[i, j] = x[i + 1, j] - x[i, j] and dx[i, j] = x[i, j + 1] - x[i, j] (on the (H-1) x (W-1)
     pixels that have both neighbours)."""
-    from . import learn
+    from .. import learn
 
     rng = np.random.default_rng(10)
     target = rng.random((2, 16, 16, 3)).astype(np.float32)
@@ -874,7 +874,7 @@ def check_self_attention(fn: Callable) -> None:
     one 1x1 projection ``x @ kernel + bias`` gives each position a query (its first C/squeeze channels), a key
     (the next C/squeeze) and a value (the last C); attention = softmax over positions of queries @ keys^T;
     output = x + gamma * (attention @ values), back in (N, H, W, C)."""
-    from . import gan
+    from .. import gan
 
     rng = np.random.default_rng(11)
     for shape, squeeze in [((2, 4, 4, 16), 8), ((1, 3, 5, 12), 4)]:
