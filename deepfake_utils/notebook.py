@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -131,6 +133,30 @@ def guard_generative(what: str) -> None:
     """Stop with :func:`colab_rule`'s explanation on a managed Colab runtime; do nothing anywhere else."""
     if on_managed_colab():
         raise ColabRuleError(colab_rule(what))
+
+
+CLI_PROGRESS_SECONDS = "20"  # a command's progress bars report at most this often in a notebook (tqdm's mininterval)
+
+
+def run_cli(*args: object) -> str:
+    """Run ``python -m deepfake_utils ARGS`` in a new process, as a terminal would (notebook 11: the learner's own
+    pair): print the command, ready to copy into a terminal, then its output as it comes; return the output. A
+    failing command raises :class:`DeepfakeError` with its last lines. On a managed Colab machine the command line
+    itself refuses to train or convert (``cli.GENERATIVE_COMMANDS``)."""
+    argv = [str(arg) for arg in args]
+    print("$ python -m deepfake_utils " + shlex.join(argv), flush=True)
+    env = dict(os.environ, TQDM_MININTERVAL=os.environ.get("TQDM_MININTERVAL", CLI_PROGRESS_SECONDS))
+    lines = []
+    with subprocess.Popen([sys.executable, "-m", "deepfake_utils", *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env=env) as proc:
+        for line in proc.stdout or ():  # text mode: a progress bar's carriage returns arrive as lines of their own
+            if line.strip():
+                print(line, end="", flush=True)
+                lines.append(line)
+    if proc.returncode != 0:
+        tail = "".join(lines[-5:]).strip() or "(no output)"
+        raise DeepfakeError(f"`python -m deepfake_utils {shlex.join(argv)}` failed (exit {proc.returncode}): {tail}")
+    return "".join(lines)
 
 
 def gpu_summary() -> str:
