@@ -119,7 +119,8 @@ def test_on_managed_colab_the_stages_that_make_no_swap_run(managed_colab, monkey
     assert faces[0].shape[0] == 2  # a stage that makes no fake (05's training pairs) runs as anywhere
 
 
-@pytest.mark.parametrize("notebook_name", ["07_training", "08_swap_and_masking", "09_gan_upgrade"])
+@pytest.mark.parametrize("notebook_name", ["07_training", "08_swap_and_masking", "09_gan_upgrade",
+                                           "11_capstone"])
 def test_the_notebooks_own_guard_lines_stop_there(managed_colab, notebook_name):
     cells = json.loads((NOTEBOOKS / f"{notebook_name}.ipynb").read_text())["cells"]
     line = next(line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
