@@ -120,7 +120,8 @@ def test_on_managed_colab_the_stages_that_make_no_swap_run(managed_colab, monkey
     assert faces[0].shape[0] == 2  # a stage that makes no fake (05's training pairs) runs as anywhere
 
 
-@pytest.mark.parametrize("notebook_name", ["07_training", "08_swap_and_masking", "09_gan_upgrade"])
+@pytest.mark.parametrize("notebook_name", ["07_training", "08_swap_and_masking", "09_gan_upgrade",
+                                           "11_capstone"])
 def test_the_notebooks_own_guard_lines_stop_there(managed_colab, notebook_name):
     cells = json.loads((NOTEBOOKS / f"{notebook_name}.ipynb").read_text())["cells"]
     line = next(line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()
@@ -195,3 +196,13 @@ def test_the_command_line_refuses_to_make_a_swap_on_a_managed_colab_machine(monk
     assert cli.main(["data"]) == 0  # what makes no fake runs as usual
     monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")  # Kaggle's image carries Colab's tag too
     assert not notebook.managed_colab_machine()
+
+
+def test_run_cli_shows_the_command_and_its_output_and_stops_on_failure(capsys, tmp_path):
+    out = notebook.run_cli("data", "--help")
+    assert "usage: python -m deepfake_utils data" in out
+    assert capsys.readouterr().out.startswith("$ python -m deepfake_utils data --help\n")
+    faces = tmp_path / "faces dir"  # a space: the printed command is quoted, ready for a terminal
+    with pytest.raises(DeepfakeError, match="given as both A and B") as failed:
+        notebook.run_cli("train", faces, faces, tmp_path / "model", "--steps", "1")
+    assert "exit 1" in str(failed.value) and f"'{faces}'" in capsys.readouterr().out

@@ -47,8 +47,9 @@ def _colab_links(text: str) -> list[str]:
 
 HOSTED = [name for name in NAMES if notebook.hosted_colab_allowed(name)]
 NOT_HOSTED = [name for name in NAMES if not notebook.hosted_colab_allowed(name)]
-# A step that trains or converts, i.e. makes a face swap (06's `.swap(` of fresh, untrained weights makes none).
-GENERATIVE = re.compile(r"\b(Trainer|GanTrainer)\(|\.fit\(|\bconvert\(")
+# A step that trains or converts, i.e. makes a face swap (06's `.swap(` of fresh, untrained weights makes none), in the
+# package or through the command line (11's `run_cli("train", ...)`; cli.GENERATIVE_COMMANDS).
+GENERATIVE = re.compile(r"\b(Trainer|GanTrainer)\(|\.fit\(|\bconvert\(|\brun_cli\(\s*\"(train|convert|demo)\"")
 
 
 def test_numbering_is_continuous_with_only_documented_gaps():

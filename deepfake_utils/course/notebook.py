@@ -13,9 +13,14 @@ learner's own or institution's machine (a *local runtime*) is not a managed runt
 """
 from __future__ import annotations
 
+import math
 import os
 import random
+import re
+import shlex
+import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -131,6 +136,40 @@ def guard_generative(what: str) -> None:
     """Stop with :func:`colab_rule`'s explanation on a managed Colab runtime; do nothing anywhere else."""
     if on_managed_colab():
         raise ColabRuleError(colab_rule(what))
+
+
+CLI_PROGRESS_SECONDS = 20.0  # run_cli shows a command's progress bar at most this often (and when it ends)
+PROGRESS_LINE = re.compile(r"^(.*?):\s+(\d+)%\|")  # a tqdm bar: "desc:  42%|████ | 17/40 [...]"
+
+
+def run_cli(*args: object) -> str:
+    """Run ``python -m deepfake_utils ARGS`` in a new process, as a terminal would (notebook 11: the learner's own
+    pair): print the command, ready to copy into a terminal, then its output as it comes (a progress bar every
+    ``CLI_PROGRESS_SECONDS`` and at its end); return the output. A failing command raises :class:`DeepfakeError`
+    with its last lines. On a managed Colab machine the command line itself refuses to train or convert
+    (``cli.GENERATIVE_COMMANDS``)."""
+    argv = [str(arg) for arg in args]
+    print("$ python -m deepfake_utils " + shlex.join(argv), flush=True)
+    lines, shown, ended = [], {}, set()
+    with subprocess.Popen([sys.executable, "-m", "deepfake_utils", *argv], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout or ():  # text mode: each redraw of a progress bar arrives as a line of its own
+            if not line.strip():
+                continue
+            lines.append(line)
+            bar = PROGRESS_LINE.match(line)
+            if bar:
+                desc, now = bar.group(1), time.monotonic()
+                if desc in ended or (bar.group(2) != "100" and now - shown.get(desc, -math.inf) < CLI_PROGRESS_SECONDS):
+                    continue
+                shown[desc] = now
+                if bar.group(2) == "100":
+                    ended.add(desc)
+            print(line, end="", flush=True)
+    if proc.returncode != 0:
+        tail = "".join(lines[-5:]).strip() or "(no output)"
+        raise DeepfakeError(f"`python -m deepfake_utils {shlex.join(argv)}` failed (exit {proc.returncode}): {tail}")
+    return "".join(lines)
 
 
 def gpu_summary() -> str:
