@@ -6,6 +6,7 @@ are left out of the fit: the jaw line moves with the mouth and with the head's t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 
@@ -60,9 +61,14 @@ def mean_face_target(size: int = ALIGNED_SIZE, padding: int | None = None) -> np
     return mean_face() * (size - 2 * padding) + padding
 
 
-def alignment_matrix(landmarks: np.ndarray, size: int = ALIGNED_SIZE, padding: int | None = None) -> np.ndarray:
-    """The 2x3 matrix taking image pixels to a ``size`` px crop where the face sits on the mean face."""
-    return umeyama(np.asarray(landmarks)[FIT_POINTS], mean_face_target(size, padding))[:2]
+def alignment_matrix(landmarks: np.ndarray, size: int = ALIGNED_SIZE, padding: int | None = None, *,
+                     fit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """The 2x3 matrix taking image pixels to a ``size`` px crop where the face sits on the mean face.
+
+    ``fit(src, dst)``: the 3x3 similarity fit to use (a learner's Umeyama, notebook 04); default ``umeyama``.
+    """
+    fit = umeyama if fit is None else fit
+    return np.asarray(fit(np.asarray(landmarks, float)[FIT_POINTS], mean_face_target(size, padding)), float)[:2]
 
 
 def align_face(image: np.ndarray, matrix: np.ndarray, size: int = ALIGNED_SIZE) -> np.ndarray:

@@ -4,12 +4,16 @@ its data pipeline, compiled function, device policy and checkpoints.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 from keras import ops
 
 from .model import SwapModel
 
 Array = tf.Tensor  # or a numpy array: the losses take either
+# one step of both sides: (model, opt_a, opt_b, warped_a, target_a, warped_b, target_b) -> (loss_a, loss_b)
+StepFn = Callable[..., tuple[tf.Tensor, tf.Tensor]]
 
 
 def image_gradients(images: Array) -> tuple[tf.Tensor, tf.Tensor]:
@@ -56,3 +60,10 @@ def train_step(model: SwapModel, side: str, optimizer, warped: tf.Tensor, target
     gradients = tape.gradient(scaled, variables)
     optimizer.apply_gradients(zip(gradients, variables, strict=True))
     return loss
+
+
+def train_both(model: SwapModel, opt_a, opt_b, warped_a: tf.Tensor, target_a: tf.Tensor, warped_b: tf.Tensor,
+               target_b: tf.Tensor, **terms) -> tuple[tf.Tensor, tf.Tensor]:
+    """One step of both autoencoders, A then B (``terms`` as ``train_step``'s): ``train.Trainer``'s ``step``."""
+    return (train_step(model, "a", opt_a, warped_a, target_a, **terms),
+            train_step(model, "b", opt_b, warped_b, target_b, **terms))

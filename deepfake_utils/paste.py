@@ -7,6 +7,7 @@ video.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import cv2
@@ -73,9 +74,16 @@ def paste_face(frame: np.ndarray, face: np.ndarray, matrix: np.ndarray) -> np.nd
 
 
 # --- compositing ------------------------------------------------------------------------------------
+PasteFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (frame, face, matrix) -> frame
+
+
 def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, options: Options = Options(),
-              coverage: int = COVERAGE, alpha: np.ndarray | None = None) -> np.ndarray:
+              coverage: int = COVERAGE, alpha: np.ndarray | None = None, *,
+              paste: PasteFn | None = None) -> np.ndarray:
     """Put one predicted face into its frame: warp back, colour-correct, mask and blend.
+
+    ``paste(frame, face, matrix)``: how the face is warped back (a learner's own, notebook 08); default
+    ``paste_face``.
 
     With ``alpha`` (the GAN's mask, (size, size) in 0..1) and ``options.mask`` "learned" (or None), the face
     is mixed as alpha x face + (1 - alpha) x frame inside the model's square, whose edge is feathered as the
@@ -90,7 +98,7 @@ def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, op
     matrix = model_matrix(landmarks, size, coverage)
     if options.sharpen > 0:
         new_face = blend.sharpen(new_face, options.sharpen)
-    layer = paste_face(frame, new_face, matrix)
+    layer = (paste_face if paste is None else paste)(frame, new_face, matrix)
     px = face_size(matrix, size)
     if kind == "learned":
         square = blend.rect_mask(frame.shape, matrix, size)

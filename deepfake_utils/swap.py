@@ -31,6 +31,7 @@ from .landmarks import inter_ocular_distance
 from .model import FaceModel
 from .paste import (
     OneEuroFilter,
+    PasteFn,
     composite,
     label_frame,
     model_input,
@@ -150,11 +151,12 @@ def convert(
     max_frames: int | None = None,
     batch_size: int = 32,
     progress: bool = True,
+    paste: PasteFn | None = None,
 ) -> ConvertResult:
     """Swap the face in every frame of a video and write the result with the source's fps and audio.
 
     ``model``: a model folder (autoencoder or GAN) or a loaded model; a GAN blends by its learned mask
-    unless ``options.mask`` names another."""
+    unless ``options.mask`` names another. ``paste``: ``composite``'s hook (your own ``paste_face``)."""
     if max_frames is not None and max_frames < 1:  # before the video is decoded to count its frames
         raise InvalidArgument(f"--max-frames {max_frames}: must be at least 1; leave it out for all frames")
     _check_convert_paths(source, out_path, alignments)
@@ -227,7 +229,7 @@ def convert(
                     out = frame
                     if index in swapped:
                         points, face, alpha = swapped[index]
-                        out = composite(frame, points, face, options, swap_model.coverage, alpha)
+                        out = composite(frame, points, face, options, swap_model.coverage, alpha, paste=paste)
                         result.swapped += 1
                     if options.label:
                         out = label_frame(out, options.label)

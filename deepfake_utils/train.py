@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 
@@ -40,7 +40,7 @@ from .choices import RECIPES, Recipe, get_recipe  # noqa: F401  (train.RECIPES i
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
-from .learn import reconstruction_loss, train_step  # noqa: F401  (notebook 07 calls train.reconstruction_loss)
+from .learn import StepFn, reconstruction_loss, train_both, train_step  # noqa: F401  (notebook 07 calls train.reconstruction_loss)
 from .model import Preset, SwapModel, build, get_preset
 
 
@@ -113,12 +113,14 @@ def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
 
 
 def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
-                 size: int = 64, coverage: int = COVERAGE, mask: np.ndarray | None = None) -> tf.data.Dataset:
+                 size: int = 64, coverage: int = COVERAGE, mask: np.ndarray | None = None,
+                 warp_fn: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None) -> tf.data.Dataset:
     """An endless, seeded stream of (warped, target) float batches; batch k is the same whenever it is made.
 
     With ``mask`` (a uint8 image the size of the aligned faces, e.g. the eye regions), every pair also
     carries the mask moved by the pair's own random transform and warp, as a (size, size, 1) float in 0..1:
-    the stream yields (warped, target, mask), and its pairs are the same as without it.
+    the stream yields (warped, target, mask), and its pairs are the same as without it. ``warp_fn``: the random
+    warp to make the pairs with (``warp.training_pair``'s ``warp``: a learner's own); default ``warp.random_warp``.
     """
     if not faces:
         raise DeepfakeError("pair_dataset needs at least one face")
@@ -127,11 +129,11 @@ def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: i
         rng = np.random.default_rng([seed, side, int(index)])  # each pair has its own seed: resumable
         face = faces[rng.integers(len(faces))]
         if mask is None:
-            return warp.training_pair(face, rng, coverage=coverage, size=size)
+            return warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
         drawn = rng.bit_generator.state
-        warped, target = warp.training_pair(face, rng, coverage=coverage, size=size)
+        warped, target = warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
         rng.bit_generator.state = drawn  # the same random numbers: the mask moves exactly as the face did
-        return warped, target, warp.training_pair(mask, rng, coverage=coverage, size=size)[1]
+        return warped, target, warp.training_pair(mask, rng, coverage=coverage, size=size, warp=warp_fn)[1]
 
     def load(index):
         images = tf.numpy_function(make, [index], [tf.uint8] * (2 if mask is None else 3), stateful=False)
@@ -209,7 +211,8 @@ class Trainer(CheckpointedTrainer):
     def __init__(self, model_dir: str | os.PathLike, preset: str | Preset | None = None, *,
                  recipe: str | Recipe | None = None, seed: int | None = None, batch_size: int | None = None,
                  learning_rate: float | None = None, jit: bool | None = None,
-                 mixed_precision: bool | str | None = None, strategy: tf.distribute.Strategy | None = None) -> None:
+                 mixed_precision: bool | str | None = None, strategy: tf.distribute.Strategy | None = None,
+                 step: StepFn | None = None) -> None:
         """Open (or start) a model folder; ``preset`` and ``recipe`` default to the saved ones, else ``tiny``
         and ``fast``.
 
@@ -221,6 +224,10 @@ class Trainer(CheckpointedTrainer):
         On resume, ``seed`` and ``batch_size`` (default SEED and the preset's for a new model) must be left out
         or equal the saved ones: they define the data stream. A new ``learning_rate`` is applied, recorded in
         state.json and listed in ``changes``.
+
+        ``step(model, opt_a, opt_b, warped_a, target_a, warped_b, target_b) -> (loss_a, loss_b)``: the training
+        step to run (a learner's own, notebook 07; one device only); default ``learn.train_both`` with the
+        recipe's loss weights, SSIM and edge terms (a ``step`` of your own applies whatever loss it likes).
         """
         state = self._open(model_dir, batch_size, learning_rate)
         if state is not None:
@@ -252,6 +259,9 @@ class Trainer(CheckpointedTrainer):
         if strategy is None:
             strategy = tf.distribute.MirroredStrategy() if self.gpus > 1 else tf.distribute.get_strategy()
         self.strategy = strategy
+        if step is not None and strategy.num_replicas_in_sync > 1:
+            raise DeepfakeError("a step of your own runs on one device: pass strategy=tf.distribute.get_strategy()")
+        self._step_fn = step
         weights = loss_weights(self.recipe, self.preset.size)
         self._weights = None if np.allclose(weights, 1) else tf.constant(weights)
         keras.utils.set_random_seed(self.seed)  # the same seed gives the same initial weights
@@ -295,10 +305,11 @@ class Trainer(CheckpointedTrainer):
     def _replica_step(self, warped_a, target_a, warped_b, target_b):
         # As the original trainer: autoencoder A learns from its batch, then B from its batch, so B's
         # forward pass already sees the encoder that A just updated. One compiled function does both.
+        if self._step_fn is not None:
+            return tuple(self._step_fn(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b))
         replicas = self.strategy.num_replicas_in_sync
         terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=replicas, edge=self.recipe.edge)
-        return (train_step(self.model, "a", self.opt_a, warped_a, target_a, **terms),
-                train_step(self.model, "b", self.opt_b, warped_b, target_b, **terms))
+        return train_both(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b, **terms)
 
     def _distributed_step(self, warped_a, target_a, warped_b, target_b):
         losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))

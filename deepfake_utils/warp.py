@@ -5,6 +5,8 @@ Every function takes an ``np.random.Generator``: the same seed gives the same pa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -83,16 +85,25 @@ def random_warp(
 
 
 def training_pair(
-    image: np.ndarray, rng: np.random.Generator, *, coverage: int = 160, sigma: float = 5.0, size: int = 64
+    image: np.ndarray, rng: np.random.Generator, *, coverage: int = 160, sigma: float = 5.0, size: int = 64,
+    warp: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One (warped input, target) training pair from an aligned face: random transform, then random warp."""
-    return random_warp(random_transform(image, rng), rng, coverage=coverage, sigma=sigma, size=size)
+    """One (warped input, target) training pair from an aligned face: random transform, then random warp.
+
+    ``warp(image, rng, coverage=, sigma=, size=)``: the random warp to use (a learner's, notebook 05); default
+    ``random_warp``.
+    """
+    warp = random_warp if warp is None else warp
+    return warp(random_transform(image, rng), rng, coverage=coverage, sigma=sigma, size=size)
 
 
 def training_batch(
     faces: list[np.ndarray], rng: np.random.Generator, batch_size: int, **kwargs
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A batch of (warped, target) pairs as two uint8 arrays (B, size, size, 3), faces drawn with replacement."""
+    """A batch of (warped, target) pairs as two uint8 arrays (B, size, size, 3), faces drawn with replacement.
+
+    ``kwargs`` go to ``training_pair`` (``coverage``, ``sigma``, ``size``, and ``warp``, the hook for your own).
+    """
     if not faces:
         raise InvalidArgument("training_batch needs at least one face")
     picks = rng.integers(0, len(faces), size=batch_size)

@@ -1,0 +1,73 @@
+"""The hooks that run a learner's own function in the pipeline (notebooks 04, 05, 07, 08): each is called, and
+with the package's own function in it the result is the default path's."""
+import numpy as np
+
+from deepfake_utils import align, checkpoint, extract, learn, paste, swap, train, video, warp
+
+
+def spy(func, calls: list):
+    """``func``, recording each call in ``calls``."""
+    def wrapped(*args, **kwargs):
+        calls.append(args)
+        return func(*args, **kwargs)
+    return wrapped
+
+
+def track_of(sample_faces) -> tuple[list[np.ndarray], dict]:
+    meta = extract.load_alignments(sample_faces / "A")
+    return [faces[0]["landmarks"] for faces in meta["frames"].values() if faces], meta
+
+
+def test_alignment_matrix_fit_hook(sample_faces):
+    points = np.asarray(track_of(sample_faces)[0][0], float)
+    calls = []
+    hooked = align.alignment_matrix(points, fit=spy(align.umeyama, calls))
+    assert len(calls) == 1 and calls[0][0].shape == (51, 2)
+    assert np.array_equal(hooked, align.alignment_matrix(points)) and hooked.shape == (2, 3)
+    rigid = align.alignment_matrix(points, fit=lambda s, d: align.umeyama(s, d, estimate_scale=False))
+    assert not np.allclose(rigid, hooked)  # the hook's fit is the one used
+
+
+def test_training_pair_and_pair_dataset_warp_hook(sample_faces):
+    faces = train.load_faces(sample_faces / "A")
+    calls = []
+    hooked = warp.training_pair(faces[0], np.random.default_rng(3), warp=spy(warp.random_warp, calls))
+    default = warp.training_pair(faces[0], np.random.default_rng(3))
+    assert len(calls) == 1 and all(np.array_equal(h, d) for h, d in zip(hooked, default, strict=True))
+    batch = warp.training_batch(faces, np.random.default_rng(4), 3, warp=spy(warp.random_warp, calls))
+    assert len(calls) == 4 and np.array_equal(batch[0], warp.training_batch(faces, np.random.default_rng(4), 3)[0])
+    calls.clear()
+    stream = next(iter(train.pair_dataset(faces, seed=1, side=0, batch_size=2, warp_fn=spy(warp.random_warp, calls))))
+    plain = next(iter(train.pair_dataset(faces, seed=1, side=0, batch_size=2)))
+    assert len(calls) >= 2 and all(np.array_equal(s.numpy(), p.numpy()) for s, p in zip(stream, plain, strict=True))
+
+
+def test_trainer_step_hook(sample_faces, tmp_path):
+    a, b = train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B")
+    kw = dict(recipe="original", batch_size=4, mixed_precision=False)  # plain L1: no weights, SSIM or edge terms
+    calls = []
+    hooked = train.Trainer(tmp_path / "hooked", "tiny", step=spy(learn.train_both, calls), **kw)
+    hooked.fit(a, b, 3, save_every=0, progress=False)
+    default = train.Trainer(tmp_path / "default", "tiny", **kw)
+    default.fit(a, b, 3, save_every=0, progress=False)
+    assert calls and hooked.step == 3  # traced into the compiled step
+    assert np.allclose(np.array(hooked.history), np.array(default.history), atol=1e-6)
+    assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(hooked.model.encoder.get_weights(),
+                                                             default.model.encoder.get_weights(), strict=True))
+
+
+def test_composite_and_convert_paste_hook(sample_video, sample_faces, tiny_model, tmp_path):
+    model = checkpoint.load(tiny_model)
+    track, _ = track_of(sample_faces)
+    frame = video.read_frames(sample_video, max_frames=1)[0]
+    face = paste.predict(model, paste.model_input(frame, track[0], 64, model.coverage)[None])[0]
+    calls = []
+    hooked = paste.composite(frame, track[0], face, coverage=model.coverage, paste=spy(paste.paste_face, calls))
+    assert len(calls) == 1 and np.array_equal(hooked, paste.composite(frame, track[0], face, coverage=model.coverage))
+    calls.clear()
+    kw = dict(alignments=sample_faces / "A", max_frames=3, progress=False)
+    swap.convert(sample_video, model, tmp_path / "hooked.mp4", paste=spy(paste.paste_face, calls), **kw)
+    swap.convert(sample_video, model, tmp_path / "default.mp4", **kw)
+    assert len(calls) == 3
+    assert all(np.array_equal(h, d) for h, d in zip(video.read_frames(tmp_path / "hooked.mp4"),
+                                                    video.read_frames(tmp_path / "default.mp4"), strict=True))
