@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -321,3 +322,19 @@ def setup(seed: int | None = None, *, quick: bool | None = None, drive_out: str 
             print("Colab, managed runtime: the stages that make no face swap run here; a step that would train, "
                   f"convert or otherwise make one stops with the reason (Colab's FAQ: {COLAB_FAQ}).")
     return cfg
+
+
+def yours_or(yours: Callable, ours: Callable, *probe: object) -> tuple[Callable, str]:
+    """``yours`` and "yours" if it runs on ``probe``, else ``ours`` and why (a stub, or the error it raised).
+
+    The "your function in the pipeline" cells use it, so that Run All goes on while an exercise is undone.
+    """
+    try:
+        yours(*probe)
+    except NotImplementedError:
+        print("your function is still the stub: the package's own runs in its place (fill it in, run again)")
+        return ours, "the package's (yours is a stub)"
+    except Exception as error:  # noqa: BLE001  (the learner's bug, named; Run All goes on)
+        print(f"your function raised {type(error).__name__}: {error}; the package's own runs in its place")
+        return ours, "the package's (yours raised)"
+    return yours, "yours"
