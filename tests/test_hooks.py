@@ -71,3 +71,22 @@ def test_composite_and_convert_paste_hook(sample_video, sample_faces, tiny_model
     assert len(calls) == 3
     assert all(np.array_equal(h, d) for h, d in zip(video.read_frames(tmp_path / "hooked.mp4"),
                                                     video.read_frames(tmp_path / "default.mp4"), strict=True))
+
+
+def test_yours_or_runs_the_package_function_in_place_of_a_stub_or_a_raising_one(capsys):
+    from deepfake_utils.course.notebook import yours_or
+
+    def stub(x):
+        raise NotImplementedError
+
+    def broken(x):
+        return x[5]
+
+    def ours(x):
+        return x
+
+    assert yours_or(stub, ours, [1]) == (ours, "the package's (yours is a stub)")
+    assert "still the stub" in capsys.readouterr().out
+    assert yours_or(broken, ours, [1]) == (ours, "the package's (yours raised)")
+    assert "IndexError" in capsys.readouterr().out
+    assert yours_or(len, ours, [1]) == (len, "yours")
