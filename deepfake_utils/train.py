@@ -257,10 +257,11 @@ class Trainer(CheckpointedTrainer):
         if self.mixed_precision not in (None, "float16", "bfloat16"):
             raise DeepfakeError(f"mixed_precision must be True/False, 'float16' or 'bfloat16', not {mixed_precision!r}")
         if strategy is None:
-            strategy = tf.distribute.MirroredStrategy() if self.gpus > 1 else tf.distribute.get_strategy()
+            several = self.gpus > 1 and step is None  # a step of your own runs on one device
+            strategy = tf.distribute.MirroredStrategy() if several else tf.distribute.get_strategy()
         self.strategy = strategy
         if step is not None and strategy.num_replicas_in_sync > 1:
-            raise DeepfakeError("a step of your own runs on one device: pass strategy=tf.distribute.get_strategy()")
+            raise DeepfakeError("a step of your own runs on one device: leave strategy out")
         self._step_fn = step
         weights = loss_weights(self.recipe, self.preset.size)
         self._weights = None if np.allclose(weights, 1) else tf.constant(weights)

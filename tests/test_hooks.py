@@ -1,8 +1,10 @@
 """The hooks that run a learner's own function in the pipeline (notebooks 04, 05, 07, 08): each is called, and
 with the package's own function in it the result is the default path's."""
 import numpy as np
+import pytest
 
 from deepfake_utils import align, checkpoint, extract, learn, paste, swap, train, video, warp
+from deepfake_utils.errors import DeepfakeError
 
 
 def spy(func, calls: list):
@@ -90,3 +92,11 @@ def test_yours_or_runs_the_package_function_in_place_of_a_stub_or_a_raising_one(
     assert yours_or(broken, ours, [1]) == (ours, "the package's (yours raised)")
     assert "IndexError" in capsys.readouterr().out
     assert yours_or(len, ours, [1]) == (len, "yours")
+
+
+def test_a_step_of_your_own_runs_on_one_device(tmp_path):
+    class TwoReplicas:  # stands in for a MirroredStrategy over two GPUs
+        num_replicas_in_sync = 2
+
+    with pytest.raises(DeepfakeError, match="one device"):
+        train.Trainer(tmp_path / "m", "tiny", step=learn.train_both, strategy=TwoReplicas())
