@@ -292,6 +292,7 @@ def extract(
     fast: bool = True,
     progress: bool = True,
     overwrite: bool = False,
+    fit: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> dict:
     """Write the aligned faces of ``source`` (video: one per frame; photos: all) and ``alignments.json``.
 
@@ -300,6 +301,10 @@ def extract(
     marked removed and not written again; faces moved between the top level, blurry/ and other/ are followed.
     Another source (or frame rate, or face size) in a used folder is refused unless ``overwrite`` (which
     deletes the old faces). Unreadable images are skipped and listed under ``"skipped"``.
+
+    ``fit``: the similarity fit that aligns each face (``align.alignment_matrix``'s hook: a learner's Umeyama,
+    notebook 04); default ``align.umeyama``. It is not recorded: extract with a fit of your own into a folder
+    of its own.
     """
     source, out_dir = Path(source), Path(out_dir)
     _check_options(size, fps, max_frames)
@@ -362,7 +367,7 @@ def extract(
         if stop.is_set():
             return None
         try:
-            return [_save_face(image, face, key, i, out_dir, size, blur_threshold, ref, tolerance)
+            return [_save_face(image, face, key, i, out_dir, size, blur_threshold, ref, tolerance, fit)
                     for i, face in enumerate(found)]
         except BaseException:
             stop.set()
@@ -464,8 +469,11 @@ def _record_damage(source: Path, out_dir: Path, meta: dict, damage: video.Decode
             "again")
 
 
-def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance) -> dict:
-    matrix = found.matrix if size == align.ALIGNED_SIZE else align.alignment_matrix(found.landmarks, size)
+def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_threshold, ref, tolerance, fit=None) -> dict:
+    if size == align.ALIGNED_SIZE and fit is None:
+        matrix = found.matrix
+    else:
+        matrix = align.alignment_matrix(found.landmarks, size, fit=fit)
     crop = align.align_face(image, matrix, size)
     blur = metrics.sharpness(crop)
     name = f"{key}_{index}.png"

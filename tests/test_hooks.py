@@ -100,3 +100,17 @@ def test_a_step_of_your_own_runs_on_one_device(tmp_path):
 
     with pytest.raises(DeepfakeError, match="one device"):
         train.Trainer(tmp_path / "m", "tiny", step=learn.train_both, strategy=TwoReplicas())
+
+
+def test_extract_fit_hook(sample_video, sample_faces, tmp_path):
+    from deepfake_utils.fileio import read_image
+
+    calls = []
+    hooked = extract.extract(sample_video, tmp_path / "faces", max_frames=3, fit=spy(align.umeyama, calls),
+                             progress=False)
+    default = extract.load_alignments(sample_faces / "A")  # the same video's first 24 frames, the default fit
+    assert len(calls) >= 3
+    for key, found in hooked["frames"].items():
+        assert np.allclose(found[0]["matrix"], default["frames"][key][0]["matrix"])
+        assert np.array_equal(read_image(tmp_path / "faces" / found[0]["face"]),
+                              read_image(sample_faces / "A" / default["frames"][key][0]["face"]))
