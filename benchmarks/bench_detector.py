@@ -45,12 +45,16 @@ def swap_groups(work: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
         pair = json.loads(spec.read_text())
         groups.setdefault(f"CPU tiny, {pair['steps']} steps", []).append(
             tuple(spec.parent / pair[key] for key in ("swapped", "source", "alignments")))
+    gpu: dict[str, list[tuple[int, tuple[Path, Path, Path]]]] = {}
     for swapped in sorted((work / "gpu-swapped").glob("*.mp4")):  # NAME-only-b-PRESET-STEPS.mp4
         stem = swapped.stem
         source = "2.mp4" if stem.startswith("2_mp4-") else stem.split("-")[0]
-        preset = stem.rsplit("-", 2)[1]
-        groups.setdefault(f"GPU {preset}, 3 800-7 900 steps", []).append(
-            (swapped, data.source_video(source), work / "faces" / source))
+        _, preset, steps = stem.rsplit("-", 2)
+        gpu.setdefault(preset, []).append((int(steps), (swapped, data.source_video(source), work / "faces" / source)))
+    for preset, runs in gpu.items():
+        low, high = min(s for s, _ in runs), max(s for s, _ in runs)
+        span = f"{low:_}–{high:_}".replace("_", " ")  # 1 425–7 862
+        groups[f"GPU {preset}, {span} steps"] = [triple for _, triple in runs]
     return groups
 
 

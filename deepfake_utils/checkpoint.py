@@ -36,7 +36,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from . import warp
-from .blend import colour_shift, shift_colour  # noqa: F401  (train's interface: see train.py)
+from .blend import colour_shift, shift_colour
 from .choices import MODEL_KINDS, GanPreset, Preset
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
 from .fileio import _output_error, _stale_in, no_space, write_image, write_json_atomic

@@ -21,26 +21,13 @@ import tensorflow as tf
 
 from . import align, warp
 from .align import COVERAGE, crop_to_model
-from .checkpoint import (  # noqa: F401  (the names below are part of this module's interface too)
-    STATE_FILE,
-    CheckpointedTrainer,
-    CheckpointError,
-    TrainingError,
-    colour_shift,
-    model_kind,
-    preview_faces,
-    preview_picture,
-    read_checkpoint,
-    read_model_state,
-    read_state_file,
-    saved_preset,
-    shift_colour,
-)
-from .choices import RECIPES, Recipe, get_recipe  # noqa: F401  (train.RECIPES in notebook 07 and the CLI's help)
+from .blend import colour_shift, shift_colour
+from .checkpoint import CheckpointedTrainer, CheckpointError, preview_picture, saved_preset
+from .choices import Recipe, get_recipe
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
-from .learn import StepFn, reconstruction_loss, train_both, train_step  # noqa: F401  (notebook 07 calls train.reconstruction_loss)
+from .learn import StepFn, train_both
 from .model import Preset, SwapModel, build, get_preset
 
 

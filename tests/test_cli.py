@@ -210,11 +210,11 @@ def test_building_the_parser_imports_nothing_heavy():
 
 
 def test_the_parser_offers_the_real_choices_and_defaults():
-    from deepfake_utils import blend, checkpoint, choices, gan, paste, train
+    from deepfake_utils import blend, checkpoint, choices, gan, paste
 
     # one home for each choice: the stages' modules use the same objects the parser shows
     assert blend.MASKS is choices.MASKS and paste.Options is choices.Options and gan.GAN_PRESETS is choices.GAN_PRESETS
-    assert train.RECIPES is choices.RECIPES and checkpoint.MODEL_KINDS is choices.MODEL_KINDS
+    assert choices.RECIPES is choices.RECIPES and checkpoint.MODEL_KINDS is choices.MODEL_KINDS
     real = choices.Options()
     args = cli.build_parser().parse_args(["convert", "v.mp4", "model", "out.mp4"])
     assert cli._options(args) == real

@@ -235,7 +235,7 @@ def test_gan_steps_on_real_faces_change_the_weights_keep_losses_finite_and_resum
     for x, y in zip(state_of(straight), state_of(resumed), strict=True):
         np.testing.assert_array_equal(x, y)
     assert resumed.history == straight.history
-    with pytest.raises(train.CheckpointError, match="holds a GAN, not an autoencoder"):
+    with pytest.raises(checkpoint.CheckpointError, match="holds a GAN, not an autoencoder"):
         train.Trainer(resumed_dir)
     # the command line finds the kind of model in the folder: a GAN resumes without --model gan
     assert cli.main(["train", str(sample_faces / "A"), str(sample_faces / "B"), str(gan_dir), "--steps", "3"]) == 0

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deepfake_utils import checkpoint, learn, train
+from deepfake_utils import blend, checkpoint, choices, learn, train
 from deepfake_utils.errors import DeepfakeError
 
 
@@ -93,16 +93,17 @@ def test_missing_or_corrupt_checkpoints_are_clear_errors(faces, tmp_path):
     for folder in (ckpt, tmp_path / "m" / "ckpt-000001"):  # the newest and the previous one both damaged
         data_file = next(folder.glob("ckpt.data-*"))
         data_file.write_bytes(data_file.read_bytes()[:100])
-    with pytest.raises(train.CheckpointError, match="ckpt-000002.*previous one cannot be loaded.*ckpt-000001"):
+    with pytest.raises(checkpoint.CheckpointError, match="ckpt-000002.*previous one cannot be loaded.*ckpt-000001"):
         train.Trainer(tmp_path / "m")
     shutil.rmtree(ckpt)
     shutil.rmtree(tmp_path / "m" / "ckpt-000001")
-    with pytest.raises(train.CheckpointError, match="ckpt-000002: checkpoint missing.*ckpt-000001: checkpoint missing"):
+    missing = "ckpt-000002: checkpoint missing.*ckpt-000001: checkpoint missing"
+    with pytest.raises(checkpoint.CheckpointError, match=missing):
         train.Trainer(tmp_path / "m")
     (tmp_path / "m" / "state.json").write_text("{broken")
-    with pytest.raises(train.CheckpointError, match="unreadable"):
+    with pytest.raises(checkpoint.CheckpointError, match="unreadable"):
         train.Trainer(tmp_path / "m")
-    with pytest.raises(train.CheckpointError, match="not 'original'"):
+    with pytest.raises(checkpoint.CheckpointError, match="not 'original'"):
         (tmp_path / "m2").mkdir()
         train.Trainer(tmp_path / "m2", "tiny", batch_size=4).save()
         train.Trainer(tmp_path / "m2", "original")
@@ -114,7 +115,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(faces, tmp_path):
     trainer.fit(a, b, 2, save_every=2, progress=False)
     for v in trainer.model.decoder_a.trainable_variables[-2:]:
         v.assign(v * np.nan)  # poison the weights: the next loss is NaN
-    with pytest.raises(train.TrainingError, match="step 2"):
+    with pytest.raises(checkpoint.TrainingError, match="step 2"):
         trainer.fit(a, b, 4, save_every=1, progress=False)
     assert train.Trainer(tmp_path / "m").step == 2
 
@@ -148,7 +149,7 @@ def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(model.encoder.get_weights() + model.decoder_b.get_weights(),
                                                      trainer.model.encoder.get_weights()
                                                      + trainer.model.decoder_b.get_weights(), strict=True))
-    with pytest.raises(train.CheckpointError, match="no trained model"):
+    with pytest.raises(checkpoint.CheckpointError, match="no trained model"):
         checkpoint.load(tmp_path)
 
 
@@ -231,24 +232,24 @@ def test_loss_terms_on_known_inputs():
     rng = np.random.default_rng(0)
     target = tf.constant(rng.uniform(0, 1, (2, 64, 64, 3)), tf.float32)
     other = tf.constant(rng.uniform(0, 1, (2, 64, 64, 3)), tf.float32)
-    for recipe in train.RECIPES.values():
+    for recipe in choices.RECIPES.values():
         w = train.loss_weights(recipe, 64)
         assert w.shape == (64, 64, 1) and w.mean() == pytest.approx(1, abs=1e-5) and (w > 0).all()
-        same = train.reconstruction_loss(target, target, tf.constant(w), recipe.ssim)
+        same = learn.reconstruction_loss(target, target, tf.constant(w), recipe.ssim)
         assert float(same) == pytest.approx(0, abs=1e-6)
-        assert float(train.reconstruction_loss(other, target, tf.constant(w), recipe.ssim)) > 0.1
+        assert float(learn.reconstruction_loss(other, target, tf.constant(w), recipe.ssim)) > 0.1
         variable = tf.Variable(other)
         with tf.GradientTape() as tape:
-            loss = train.reconstruction_loss(variable, target, tf.constant(w), recipe.ssim)
+            loss = learn.reconstruction_loss(variable, target, tf.constant(w), recipe.ssim)
         assert np.isfinite(tape.gradient(loss, variable).numpy()).all()
-    fast = train.loss_weights(train.get_recipe("fast"), 64)[..., 0]
-    eyes = np.round(train.mean_face_points(64, train.get_recipe("fast").coverage)[19:31].mean(0)).astype(int)
+    fast = train.loss_weights(choices.get_recipe("fast"), 64)[..., 0]
+    eyes = np.round(train.mean_face_points(64, choices.get_recipe("fast").coverage)[19:31].mean(0)).astype(int)
     assert fast[eyes[1], eyes[0]] > 2 * fast[2, 2]  # the eyes weigh more than the corner of the crop
-    assert np.allclose(train.loss_weights(train.get_recipe("original"), 64), 1)  # the original: plain L1
+    assert np.allclose(train.loss_weights(choices.get_recipe("original"), 64), 1)  # the original: plain L1
     # DSSIM sees structure that L1 averages away: a blur of the target
     blurred = tf.constant(cv2.GaussianBlur(target.numpy()[0], (0, 0), 2)[None], tf.float32)
-    ssim_part = float(train.reconstruction_loss(blurred, target[:1], None, 1.0)
-                      - train.reconstruction_loss(blurred, target[:1], None, 0.0))
+    ssim_part = float(learn.reconstruction_loss(blurred, target[:1], None, 1.0)
+                      - learn.reconstruction_loss(blurred, target[:1], None, 0.0))
     assert ssim_part > 0.1
 
 
@@ -260,22 +261,22 @@ def test_recipe_and_colour_shift_are_saved_and_convert_sees_training_colours(fac
     trainer = train.Trainer(tmp_path / "m", "tiny", recipe="fast", batch_size=4)
     trainer.fit(a, b, 2, save_every=2, progress=False)
     state = json.loads((tmp_path / "m" / "state.json").read_text())
-    assert state["recipe"]["name"] == "fast" and state["colour_shift"] == list(train.colour_shift(a, b))
+    assert state["recipe"]["name"] == "fast" and state["colour_shift"] == list(blend.colour_shift(a, b))
     model = checkpoint.load(tmp_path / "m")
-    assert model.coverage == train.get_recipe("fast").coverage and model.colour_shift == train.colour_shift(a, b)
+    assert model.coverage == choices.get_recipe("fast").coverage and model.colour_shift == blend.colour_shift(a, b)
     # the faces convert feeds the model have the colours of the faces the model was trained on
     frames = [f for i, f in enumerate(video.iter_frames(data.sample_video(), max_frames=24)) if i % 6 == 0]
     points = [load_alignments(root / "A")["frames"][f"{i + 1:06d}"][0]["landmarks"] for i in range(0, 24, 6)]
     crops = [paste.model_input(f, p, 64, model.coverage, model.colour_shift)
              for f, p in zip(frames, points, strict=True)]
     raw = [paste.model_input(f, p, 64, model.coverage) for f, p in zip(frames, points, strict=True)]
-    trained = train.preview_faces(train.shift_colour(a, model.colour_shift), n=24, coverage=model.coverage) * 255
+    trained = checkpoint.preview_faces(blend.shift_colour(a, model.colour_shift), n=24, coverage=model.coverage) * 255
     mean = lambda faces: np.mean([np.asarray(f, np.float64).mean((0, 1)) for f in faces], 0)  # noqa: E731
     assert np.abs(mean(crops) - mean(trained)).max() < 6  # consistent
     assert np.abs(mean(raw) - mean(trained)).max() > 15  # what conversion fed the model before
-    with pytest.raises(train.CheckpointError, match="recipe"):
+    with pytest.raises(checkpoint.CheckpointError, match="recipe"):
         train.Trainer(tmp_path / "m", recipe="original")
-    raw_trainer = train.Trainer(tmp_path / "raw", "tiny", recipe=train.Recipe("plain", colour="raw"), batch_size=4)
+    raw_trainer = train.Trainer(tmp_path / "raw", "tiny", recipe=choices.Recipe("plain", colour="raw"), batch_size=4)
     raw_trainer.fit(a, b, 1, save_every=1, progress=False)
     assert checkpoint.load(tmp_path / "raw").colour_shift is None
 
@@ -312,4 +313,4 @@ def test_the_edge_term_penalises_a_blur_not_a_brightness_shift():
                      - learn.reconstruction_loss(output, target, None, 0.0, edge=0.0))
 
     assert edge_part(blurred) > 0.01 and abs(edge_part(brighter)) < 1e-3
-    assert train.get_recipe("fast").edge == 0.0  # the edge term is a lever to measure, off in the shipped recipes
+    assert choices.get_recipe("fast").edge == 0.0  # the edge term is a lever to measure, off in the shipped recipes
