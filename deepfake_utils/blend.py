@@ -11,7 +11,7 @@ from skimage.exposure import match_histograms
 
 from .choices import COLOUR_METHODS, MASKS
 from .errors import InvalidArgument
-from .images import ensure_rgb_uint8
+from .images import ensure_rgb_uint8, to_uint8
 
 
 def rect_mask(shape: tuple[int, ...], matrix: np.ndarray, size: int) -> np.ndarray:
@@ -89,7 +89,7 @@ def transfer_lab(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> 
     src[inside] = (s - s.mean(0)) / (s.std(0) + 1e-6) * r.std(0) + r.mean(0)
     rgb = cv2.cvtColor(src, cv2.COLOR_LAB2RGB)
     out = image.copy()
-    out[inside] = np.clip(rgb[inside] * 255, 0, 255).round().astype(np.uint8)
+    out[inside] = to_uint8(rgb[inside])
     return out
 
 
