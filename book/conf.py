@@ -99,7 +99,7 @@ def colab_launch_only_where_allowed(app: Sphinx, pagename: str, templatename: st
 
 def _mathml(self: HTML5Translator, node: nodes.Element, display: str) -> None:
     """Write one formula as MathML (a warning, and the TeX as code, when latex2mathml cannot read it)."""
-    latex = node.astext() if display == "inline" else node["latex"]
+    latex = node.astext() if display == "inline" else node.get("latex", node.astext())  # MyST $$ blocks: text only
     try:
         markup = latex_to_mathml(latex, display=display)
     except Exception as exc:  # latex2mathml raises several types; each one is reported, none is hidden
