@@ -42,10 +42,8 @@ from . import align
 from .align import COVERAGE
 from .choices import GAN_PRESETS, GanPreset, get_preset
 from .errors import DeepfakeError, DeepfakeWarning
-from .learn import image_gradients
+from .learn import Array, image_gradients
 from .model import SwapModel, upscale
-
-Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
 
 # --- presets ----------------------------------------------------------------------------------------
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from .model import SwapModel
 
-Array = tf.Tensor  # or a numpy array: the losses take either
+Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
 # one step of both sides: (model, opt_a, opt_b, warped_a, target_a, warped_b, target_b) -> (loss_a, loss_b)
 StepFn = Callable[..., tuple[tf.Tensor, tf.Tensor]]
 
