@@ -7,6 +7,7 @@
     python -m benchmarks.bench convert [--preset tiny] [--frames N]
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N] [--recipe fast] [--cross]   (the swap on 4+ pairs)
+    python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -413,6 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=None,
                    help="keep faces, models and swapped videos here (default: a temporary folder)")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    p = sub.add_parser("gan-pairs", help="the tiny GAN warm-started from each pair's autoencoder, beside the "
+                       "autoencoder trained on as long: converted and measured as `pairs`")
+    p.add_argument("--pairs", nargs="+", default=None, metavar="VIDEO:IDENTITY", help="default: the four of `pairs`")
+    p.add_argument("--start", type=Path, required=True,
+                   help="folder of the pairs' trained autoencoders (`pairs --work W` writes W/models)")
+    p.add_argument("--faces", type=Path, default=None, help="their extracted faces (default: START/../faces)")
+    p.add_argument("--steps", type=int, default=900, help="GAN steps per pair (its schedule's length; default 900)")
+    p.add_argument("--max-minutes", type=float, default=6.0, help="stop a GAN's training after this many minutes")
+    p.add_argument("--work", type=Path, required=True, help="where models and swaps go (WORK/swapped/*.pair.json)")
+    p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here (after every pair)")
     args = parser.parse_args(argv)
     if args.what == "extract-naive":
         naive_extract(args.video, args.out_dir)
@@ -447,6 +458,15 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
                         work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b)
         print(format_pairs(r))
+        return 0
+    if args.what == "gan-pairs":
+        from benchmarks.bench_gan import bench_gan_pairs, format_gan_pairs
+        from benchmarks.bench_swap import PAIRS, parse_pair
+
+        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
+        r = bench_gan_pairs(pairs, args.start, args.work, steps=args.steps, max_minutes=args.max_minutes or None,
+                            out=args.out, faces=args.faces)
+        print(format_gan_pairs(r))
         return 0
     if args.what == "convert":
         r = bench_convert(args.preset, args.frames)

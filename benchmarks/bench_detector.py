@@ -8,6 +8,7 @@ swaps that ``python -m benchmarks.bench pairs --work WORK`` made (``WORK/swapped
 its own source video seen through the source's extraction, as is and after each ``forensics.treat``ment.
 
     python -m benchmarks.bench_detector --work out/bench-pairs --out benchmarks/detector-cross.json
+    python -m benchmarks.bench_detector --work out/bench-pairs --swaps out/gan-pairs --out ...   (GAN swaps too)
 """
 from __future__ import annotations
 
@@ -38,29 +39,40 @@ def identity_views(work: Path, names: tuple[str, ...], n_photos: int | None) -> 
     return out
 
 
-def swap_groups(work: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
-    """The swaps to score, as (swapped, source, alignments) triples, grouped by how their model was trained."""
-    groups: dict[str, list[tuple[Path, Path, Path]]] = {}
-    for spec in sorted((work / "swapped").glob("*.pair.json")):
-        pair = json.loads(spec.read_text())
-        groups.setdefault(f"CPU tiny, {pair['steps']} steps", []).append(
-            tuple(spec.parent / pair[key] for key in ("swapped", "source", "alignments")))
-    gpu: dict[str, list[tuple[int, tuple[Path, Path, Path]]]] = {}
-    for swapped in sorted((work / "gpu-swapped").glob("*.mp4")):  # NAME-only-b-PRESET-STEPS.mp4
-        stem = swapped.stem
-        source = "2.mp4" if stem.startswith("2_mp4-") else stem.split("-")[0]
-        _, preset, steps = stem.rsplit("-", 2)
-        gpu.setdefault(preset, []).append((int(steps), (swapped, data.source_video(source), work / "faces" / source)))
-    for preset, runs in gpu.items():
-        low, high = min(s for s, _ in runs), max(s for s, _ in runs)
-        span = f"{low:_}–{high:_}".replace("_", " ")  # 1 425–7 862
-        groups[f"GPU {preset}, {span} steps"] = [triple for _, triple in runs]
-    return groups
+def _span(steps: list[int]) -> str:
+    low, high = min(steps), max(steps)
+    return f"{low:_}".replace("_", " ") if low == high else f"{low:_}–{high:_}".replace("_", " ")  # 1 425–7 862
+
+
+def swap_groups(*folders: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
+    """The swaps to score, as (swapped, source, alignments) triples, grouped by how their model was trained: every
+    ``FOLDER/swapped/*.pair.json`` and ``FOLDER/gpu-swapped/*.pair.json`` (``bench_swap.write_pair_json``), under its
+    ``group`` with the span of its steps (none: "CPU tiny, STEPS steps", the first runs of ``bench pairs``). GPU swaps
+    measured before ``gpu_pairs measure`` wrote pair.json are read from their names (NAME-only-b-PRESET-STEPS.mp4)."""
+    grouped: dict[str, list[tuple[int, tuple[Path, Path, Path]]]] = {}
+    for work in folders:
+        for spec in sorted([*(work / "swapped").glob("*.pair.json"), *(work / "gpu-swapped").glob("*.pair.json")]):
+            pair = json.loads(spec.read_text())
+            triple = tuple(spec.parent / pair[key] for key in ("swapped", "source", "alignments"))
+            grouped.setdefault(pair.get("group") or f"CPU tiny, {pair['steps']} steps", []).append(
+                (pair["steps"], triple))
+        for swapped in sorted((work / "gpu-swapped").glob("*.mp4")):
+            if (swapped.parent / (swapped.stem + ".pair.json")).is_file():
+                continue
+            stem = swapped.stem
+            source = "2.mp4" if stem.startswith("2_mp4-") else stem.split("-")[0]
+            _, preset, steps = stem.rsplit("-", 2)
+            grouped.setdefault(f"GPU {preset}", []).append(
+                (int(steps), (swapped, data.source_video(source), work / "faces" / source)))
+    return {(group if group.endswith(" steps") else f"{group}, {_span([s for s, _ in runs])} steps"):
+            [triple for _, triple in runs] for group, runs in grouped.items()}
 
 
 def bench_detectors(work: Path, *, n_photos: int | None = None, epochs: int = 30, max_frames: int | None = 60,
-                    out: Path | None = None) -> dict:
-    """Train the four detectors and score them per group of swaps and treatment; the results as a dict."""
+                    out: Path | None = None, swaps: tuple[Path, ...] = (), only: tuple[str, ...] = ()) -> dict:
+    """Train the four detectors and score them per group of swaps and treatment; the results as a dict. The swaps
+    are those of ``work`` and of the ``swaps`` folders (``swap_groups``); ``only`` keeps the groups whose label
+    holds one of these words."""
     started = time.monotonic()
     rng = np.random.default_rng(SEED)
     faces = identity_views(work, (*TRAIN_IDS, *TEST_IDS), n_photos)
@@ -81,7 +93,8 @@ def bench_detectors(work: Path, *, n_photos: int | None = None, epochs: int = 30
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "epochs": epochs, "photos": n_photos,
               "max_frames": max_frames, "train_faces": len(train_views), "test_faces": len(test_views),
               "in_distribution": in_dist, "thresholds": thresholds, "groups": {}}
-    for group, pairs in swap_groups(work).items():
+    groups = swap_groups(work, *swaps)
+    for group, pairs in {g: p for g, p in groups.items() if not only or any(w in g for w in only)}.items():
         scored = forensics_data.evaluate_pairs(detectors, pairs, thresholds, max_frames=max_frames)
         result["groups"][group] = {"swaps": [str(p[0]) for p in pairs], "rows": {
             f"{name} | {treatment}": {k: v for k, v in report.items() if k not in ("labels", "scores")}
@@ -118,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=None, help="photos per identity (default: all, as full mode)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-frames", type=int, default=60, help="frames of each video scored")
+    parser.add_argument("--swaps", type=Path, nargs="*", default=(),
+                        help="other folders whose swapped/*.pair.json are scored too (e.g. out/gan-pairs)")
+    parser.add_argument("--only", nargs="*", default=(), help="score only the groups whose label holds one of these")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--table", type=Path, default=None, help="print the table of a results JSON and stop")
     args = parser.parse_args(argv)
@@ -125,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(json.loads(args.table.read_text())))
         return 0
     print(table(bench_detectors(args.work, n_photos=args.photos, epochs=args.epochs, max_frames=args.max_frames,
-                                out=args.out)))
+                                out=args.out, swaps=tuple(args.swaps), only=tuple(args.only))))
     return 0
 
 

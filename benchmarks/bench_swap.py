@@ -215,6 +215,34 @@ def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: 
     return metrics.detail_kept(source, ceiling)
 
 
+def write_pair_json(swapped: Path, source: Path, alignments: Path, target: str, steps: int, **about) -> Path:
+    """What notebook 10 and ``bench_detector`` test the detectors on: ``NAME.pair.json`` beside the swap, naming the
+    swap, its source and the source's alignments (relative to the file where they are not absolute), B, the steps,
+    and anything else about the model (``about``: e.g. ``group``, the label ``bench_detector`` scores it under)."""
+    spec = swapped.parent / (swapped.stem + ".pair.json")
+    spec.write_text(json.dumps({"swapped": swapped.name, "source": str(source),
+                                "alignments": os.path.relpath(alignments, swapped.parent), "target": target,
+                                "steps": steps, **about}, indent=1))
+    return spec
+
+
+def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery: dict[str, np.ndarray], target: str,
+                        *, steps: int, max_frames: int | None = None, options=None,
+                        source_track: metrics.FaceTrack | None = None, progress: bool = False, **about) -> dict:
+    """Convert the whole video with ``model`` (a folder or a loaded model; ``options``: ``choices.Options``), measure
+    it against ``gallery``, and write NAME.metrics.json and NAME.pair.json beside the swap; the report."""
+    from deepfake_utils.choices import Options
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    convert(video_path, model, out, alignments=dir_a, max_frames=max_frames, options=options or Options(),
+            progress=progress)
+    report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, source_track=source_track,
+                              progress=progress)
+    metrics.save_report(report, out.with_suffix(".metrics.json"))
+    write_pair_json(out, video_path, dir_a, target, steps, **about)
+    return report
+
+
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
@@ -243,14 +271,8 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     trainer.fit(faces_a, faces_b, steps, minutes=minutes, save_every=10**9, progress=progress)
     wall = time.monotonic() - started
     out = work / "swapped" / f"{name}.mp4"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    convert(video_path, load(model_dir), out, alignments=dir_a, max_frames=max_frames, progress=progress)
-    report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, progress=progress)
-    metrics.save_report(report, out.with_suffix(".metrics.json"))
-    # what notebook 10 tests its detectors on: the swap, its source and the source's alignments, relative to here
-    (out.parent / f"{name}.pair.json").write_text(json.dumps(
-        {"swapped": out.name, "source": str(video_path), "alignments": os.path.relpath(dir_a, out.parent),
-         "target": target, "steps": trainer.step, "init": init}, indent=1))
+    report = convert_and_measure(video_path, load(model_dir), out, dir_a, gallery, target, steps=trainer.step,
+                                 max_frames=max_frames, progress=progress, init=init)
     ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
             "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),

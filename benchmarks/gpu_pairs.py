@@ -250,11 +250,10 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
     """Every snapshot (or those at ``steps``) in a model folder of its own, converted and measured as bench pairs."""
     import shutil
 
-    from benchmarks.bench_swap import resolution_ceiling
+    from benchmarks.bench_swap import convert_and_measure, resolution_ceiling
     from deepfake_utils import data, metrics
     from deepfake_utils.checkpoint import load
     from deepfake_utils.extract import load_alignments
-    from deepfake_utils.swap import convert
     from deepfake_utils.train import Trainer, load_faces, machine
 
     ceilings: dict = {}
@@ -292,10 +291,9 @@ def measure(work: Path, snaps: Path, out: Path, steps: list[int] | None, gallery
             trainer.fit(faces_a, faces_b, steps=step, save_every=0)  # trains nothing: records the faces it saw
             trainer.save()
             swapped = work / "gpu-swapped" / f"{pair}-{about['preset']}-{step}.mp4"
-            swapped.parent.mkdir(parents=True, exist_ok=True)
-            convert(video, load(model_dir), swapped, alignments=dir_a, progress=False)
-            report = metrics.evaluate(video, swapped, identities, target, progress=False)
-            metrics.save_report(report, swapped.with_suffix(".metrics.json"))
+            # NAME.pair.json beside it, as bench pairs writes (bench_detector groups the swaps by its "group")
+            report = convert_and_measure(video, load(model_dir), swapped, dir_a, identities, target, steps=step,
+                                         group=f"GPU {about['preset']}", kind="autoencoder", preset=about["preset"])
             key = (source, trainer.preset.size)
             if key not in ceilings:
                 ceilings[key] = resolution_ceiling(video, load_alignments(dir_a), key[1], trainer.coverage, None)

@@ -194,3 +194,51 @@ def test_the_recorded_recipe_runs_say_what_notebook_07_says():
     original_b = arch["recipes"]["original:shared=decoder"]["curve"][-1]["through_b_encoder"]
     assert fast_b["id_retrieval"] >= 0.9 and fast_b["recognised"] >= 0.9
     assert original_b["id_retrieval"] < arch["recipes"]["original"]["curve"][-1]["id_retrieval"] - 0.5
+
+
+def test_the_detector_benchmark_groups_swaps_by_their_pair_json_and_reads_old_gpu_names(tmp_path):
+    from benchmarks import bench_detector, bench_swap
+
+    work, other = tmp_path / "work", tmp_path / "gan"
+    faces = work / "faces" / "2.mp4"
+    faces.mkdir(parents=True)
+    (work / "swapped").mkdir()
+    (work / "gpu-swapped").mkdir()
+    source = tmp_path / "source.mp4"
+    bench_swap.write_pair_json(work / "swapped" / "a.mp4", source, faces, "George_W_Bush", 1425, init=None)
+    bench_swap.write_pair_json(work / "gpu-swapped" / "b-tiny-7000.mp4", source, faces, "George_W_Bush", 7000,
+                               group="GPU tiny")
+    (work / "gpu-swapped" / "b-tiny-7000.mp4").touch()  # has its pair.json: read once, from it
+    (work / "gpu-swapped" / "2_mp4-George_W_Bush-only-b-tiny-1425.mp4").touch()  # measured before pair.json
+    (other / "swapped").mkdir(parents=True)
+    for steps in (900, 880):
+        bench_swap.write_pair_json(other / "swapped" / f"g{steps}.mp4", source, faces, "George_W_Bush", steps,
+                                   group="CPU GAN tiny, learned mask")
+    spec = json.loads((other / "swapped" / "g900.pair.json").read_text())
+    assert spec["swapped"] == "g900.mp4" and (other / "swapped" / spec["alignments"]).resolve() == faces.resolve()
+    groups = bench_detector.swap_groups(work, other)
+    assert {k: len(v) for k, v in groups.items()} == {"CPU tiny, 1425 steps": 1, "GPU tiny, 1 425–7 000 steps": 2,
+                                                      "CPU GAN tiny, learned mask, 880–900 steps": 2}
+    swapped, src, alignments = groups["CPU tiny, 1425 steps"][0]
+    assert swapped == work / "swapped" / "a.mp4" and src == source and alignments.resolve() == faces.resolve()
+
+
+def test_the_gan_pairs_table_shows_every_swap_of_every_pair():
+    from benchmarks import bench_gan
+
+    swap = {"id_retrieval": 1.0, "recognised": 0.5, "faces_found": 1.0, "expression_error": 0.04,
+            "jitter_ratio": 0.9, "to_target": 0.55, "detail": {"eyes_mouth": 0.4, "eyes": 0.5, "mouth": 0.3,
+                                                                "fine": 0.2}}
+    row = {"source": "2.mp4", "target": "George_W_Bush", "detail_ceiling": 0.6,
+           "gan": {"steps": 900, "train_minutes": 4.0, "mask_mean": 0.45},
+           "autoencoder": {"steps": 2800, "train_minutes": 4.0},
+           "swaps": {key: swap for key, *_ in bench_gan.SWAPS}}
+    rows = bench_gan.gan_rows({"pairs": [row]})
+    assert [r["swap"] for r in rows] == [label for _, label, *_ in bench_gan.SWAPS]
+    assert [r["steps"] for r in rows] == [2800, 900, 900] and [r["mask_mean"] for r in rows] == [None, 0.45, 0.45]
+    table = bench_gan.format_gan_pairs({"pairs": [row]})
+    assert table.count("2.mp4 → George_W_Bush") == 3 and "**0.40** (0.60)" in table
+    with pytest.raises(ValueError, match="steps"):
+        bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"), steps=0)
+    with pytest.raises(ValueError, match="no trained autoencoder"):
+        bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"))
