@@ -82,18 +82,24 @@ def _region_box(points: np.ndarray, shape: tuple[int, ...], margin: float) -> tu
     return top, bottom, left, right
 
 
-def closeup(frames: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, height: int = 96) -> np.ndarray:
+def closeup(frames: Sequence[tuple[np.ndarray, ...]], *, height: int = 96,
+            labels: Sequence[str] = ("source", "swap")) -> np.ndarray:
     """Eyes and mouth, source beside swap, one row per (source frame, swapped frame, source landmarks): the
-    regions a person looks at first, cut from both frames at the same place and scaled to ``height`` px."""
+    regions a person looks at first, cut from both frames at the same place and scaled to ``height`` px.
+    With more ``labels`` a row is (source frame, one swapped frame per further label, source landmarks): several
+    swaps of the same frame side by side (e.g. source, autoencoder, GAN)."""
     if not frames:
         raise InvalidArgument("closeup needs at least one (source, swapped, landmarks) frame")
     rows = []
-    for source, swapped, points in frames:
+    for *images, points in frames:
+        if len(images) != len(labels):
+            raise InvalidArgument(f"closeup: a row holds {len(images)} images and the landmarks, but {len(labels)} "
+                                  f"labels were given ({', '.join(labels)})")
         points = np.asarray(points, np.float64)
         tiles = []
         for part, margin in ((slice(36, 48), 0.25), (slice(48, 68), 0.3)):  # both eyes; the mouth
-            top, bottom, left, right = _region_box(points[part], source.shape, margin)
-            for image, label in ((source, "source"), (swapped, "swap")):
+            top, bottom, left, right = _region_box(points[part], images[0].shape, margin)
+            for image, label in zip(images, labels, strict=True):
                 crop = ensure_rgb_uint8(image)[top:bottom, left:right]
                 width = max(1, round(crop.shape[1] * height / max(crop.shape[0], 1)))
                 tile = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA).copy()
