@@ -242,3 +242,16 @@ def test_the_gan_pairs_table_shows_every_swap_of_every_pair():
         bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"), steps=0)
     with pytest.raises(ValueError, match="no trained autoencoder"):
         bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"))
+
+
+def test_the_recorded_gan_pairs_run_says_what_notebook_09_and_the_readme_say():
+    """Notebook 09 and benchmarks/README.md state what this record shows: a re-recorded run that says otherwise must
+    change the text too."""
+    run = _record("gan-pairs.json")
+    assert len(run["pairs"]) == 4 and {"date", "machine"} <= set(run)
+    for r in run["pairs"]:
+        ae, learned, face = (r["swaps"][k] for k in ("autoencoder", "gan_learned", "gan_ae_mask"))
+        assert 0.3 < r["gan"]["mask_mean"] < 0.7 and learned["id_retrieval"] == 0  # half A's face: B in no frame
+        assert r["gan"]["train_minutes"] == pytest.approx(r["autoencoder"]["train_minutes"], abs=0.05)  # fair control
+        assert face["detail"]["eyes_mouth"] < ae["detail"]["eyes_mouth"]  # no payoff in detail on any pair
+        assert face["id_retrieval"] <= ae["id_retrieval"]
