@@ -167,6 +167,7 @@ def test_cli_train(faces, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "train", str(root / "A"), str(root / "B"),
                            str(tmp_path / "m"), "--steps", "4"], capture_output=True, text=True)
     assert "steps 3 -> 4" in proc.stdout, proc.stderr
+    assert [step for step, _ in checkpoint.kept_previews(tmp_path / "m")] == [3, 4]  # the resumed run added one
 
 
 def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):
