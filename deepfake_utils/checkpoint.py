@@ -9,12 +9,17 @@ Checkpoint layout of a model folder::
                       current and previous checkpoint
     ckpt-000200/      the networks and all their optimizers (a tf.train.Checkpoint)
     ckpt-000100/      the previous one, kept until the next save completes
-    preview.png       original / rebuilt / swapped faces (the GAN adds its masks)
+    preview.png       original / rebuilt / swapped faces (the GAN adds its masks), the latest
+    previews/         every preview kept, step_000100.png, step_000200.png, ... (about 160 kB each at 64 px,
+                      far less than a checkpoint): the frames of a time-lapse of training
+                      (``kept_previews``, ``viz.timelapse_gif``; ``fit(keep_previews=False)`` keeps none)
 
 A save writes a new checkpoint folder under a temporary name, renames it into place, then replaces
 ``state.json``; a kill at any moment leaves the last complete checkpoint loadable. A damaged newest
 checkpoint falls back to the previous one (set aside as ``damaged-ckpt-*``, with a warning); a NaN loss
-stops training and keeps the last good checkpoint; Ctrl-C saves the step reached.
+stops training and keeps the last good checkpoint; Ctrl-C saves the step reached. Each preview is written
+atomically too; a resumed run keeps the earlier ones and drops those of steps after its checkpoint (a crash
+lost those weights), so the kept previews always show the training that led to the model.
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ from . import warp
 from .blend import colour_shift, shift_colour
 from .choices import MODEL_KINDS, GanPreset, Preset
 from .errors import DeepfakeError, DeepfakeWarning, OutputError
-from .fileio import _output_error, _stale_in, no_space, write_image, write_json_atomic
+from .fileio import _output_error, _stale_in, no_space, remove_stale_temp_files, write_image, write_json_atomic
 from .gan import GanModel, build_gan
 from .images import to_uint8
 from .model import COVERAGE, SwapModel, build
@@ -47,6 +52,8 @@ from .model import COVERAGE, SwapModel, build
 STATE_FILE = "state.json"
 STATE_VERSION = 1
 STATE_KEYS = ("step", "seed", "batch_size", "preset", "checkpoint")  # what a state.json must hold
+PREVIEWS = "previews"  # the folder of the kept previews, one per preview written
+PREVIEW_NAME = re.compile(r"step_(\d+)\.png")
 TMP_CKPT = re.compile(r"\.tmp-ckpt-\d+-(\d+)-\d+")  # a checkpoint being written: .tmp-ckpt-STEP-PID-NS
 
 
@@ -157,6 +164,20 @@ def clean_temp_checkpoints(model_dir: Path) -> None:
     """Remove the half-written checkpoints of runs that died while saving (their process is gone)."""
     for entry in _stale_in(model_dir, TMP_CKPT):
         shutil.rmtree(entry, ignore_errors=True)
+
+
+def kept_previews(model_dir: str | os.PathLike) -> list[tuple[int, Path]]:
+    """The previews a model folder kept over its training, as (step, picture file) in step order."""
+    folder = Path(model_dir) / PREVIEWS
+    if not folder.is_dir():
+        return []
+    found = ((PREVIEW_NAME.fullmatch(p.name), p) for p in folder.iterdir())
+    return sorted((int(match.group(1)), p) for match, p in found if match)
+
+
+def preview_file(model_dir: str | os.PathLike, step: int) -> Path:
+    """Where a model folder keeps the preview of ``step`` (``previews/step_000150.png``)."""
+    return Path(model_dir) / PREVIEWS / f"step_{step:06d}.png"
 
 
 DATA_SAMPLE = 64  # faces per side whose thumbnails' hashes state.json keeps (what the model was trained on)
@@ -442,10 +463,19 @@ class CheckpointedTrainer:
                 shutil.rmtree(old, ignore_errors=True)
         return final
 
+    def _drop_lost_previews(self) -> None:
+        """Before training on: remove the kept previews of steps after the current one (of weights a crash lost,
+        or of a run before the folder fell back to its previous checkpoint) and dead writers' temp files."""
+        folder = self.model_dir / PREVIEWS
+        remove_stale_temp_files(folder)
+        for step, path in kept_previews(self.model_dir):
+            if step > self.step:
+                path.unlink(missing_ok=True)
+
     def fit(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray], steps: int | None = None, *,
             minutes: float | None = None, save_every: int = 100, preview_every: int | None = None,
             progress: bool = True, on_step: Callable[..., None] | None = None,
-            new_data: bool = False) -> list[list[float]]:
+            new_data: bool = False, keep_previews: bool = True) -> list[list[float]]:
         """Train until ``steps`` steps are done in total, or until ``minutes`` of training in total (a resumed
         run continues both counts), whichever comes first; returns the history of (step, *losses) rows
         (``history_columns`` names the losses: loss A and B for the autoencoder).
@@ -453,7 +483,9 @@ class CheckpointedTrainer:
         The minutes are the wall time of the training loop, checkpoint and preview writes included.
         Faces are given as extracted: with ``colour_mode`` "shift" the trainer moves A's faces to B's mean
         colour and records the shift, so that ``convert`` feeds the model the same colours.
-        ``save_every=0`` turns checkpoints and previews off (for benchmarks); ``on_step(step, *losses)`` is
+        ``save_every=0`` turns checkpoints and previews off (for benchmarks). Each preview (every ``preview_every``
+        steps, by default with each checkpoint) replaces ``preview.png`` and is kept as
+        ``previews/step_NNNNNN.png`` unless ``keep_previews`` is False. ``on_step(step, *losses)`` is
         called after every step (for live plots, logs or timing). ``input_waits`` then holds how long each
         step waited for its batch: near zero when the input pipeline keeps up.
         A resumed model refuses other faces than those it was trained on (A and B swapped, another person)
@@ -482,6 +514,8 @@ class CheckpointedTrainer:
             faces_a = shift_colour(faces_a, self.colour_shift)
         preview = self._preview_inputs(faces_a, faces_b)
         preview_every = preview_every or save_every
+        if save_every:
+            self._drop_lost_previews()
         bar = (tqdm(total=steps, initial=self.step, desc=f"train {self.label}", unit="step", disable=not progress)
                if minutes is None else
                tqdm(total=round(budget), initial=min(round(self.train_seconds), round(budget)), unit="s",
@@ -519,7 +553,10 @@ class CheckpointedTrainer:
                 if save_every and (self.step % save_every == 0 or last):
                     self.save()
                 if save_every and (self.step % preview_every == 0 or last):
-                    write_image(self.model_dir / "preview.png", self._preview(preview))
+                    picture = self._preview(preview)
+                    if keep_previews:
+                        write_image(preview_file(self.model_dir, self.step), picture, clean=False)
+                    write_image(self.model_dir / "preview.png", picture)
         except KeyboardInterrupt:
             if save_every:
                 self.save()  # the weights are whole between steps: keep them

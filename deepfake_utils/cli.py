@@ -223,7 +223,7 @@ def _train(args: argparse.Namespace) -> int:
     if history:
         losses = ", ".join(f"{name} {value:.4f}" for name, value in zip(trainer.history_columns, history[-1][1:],
                                                                          strict=True))
-        print(f"steps {start} -> {trainer.step}; {losses}; checkpoint and preview.png in {args.model_dir}")
+        print(f"steps {start} -> {trainer.step}; {losses}; checkpoint, preview.png and previews/ in {args.model_dir}")
     return 0
 
 
@@ -418,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the autoencoders (or the GAN) on two folders of aligned faces (resumes)")
     p.add_argument("a_dir", help="aligned faces of person A (the face in the video to convert)")
     p.add_argument("b_dir", help="aligned faces of person B (the face swapped in)")
-    p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here; training resumes from it")
+    p.add_argument("model_dir", help="checkpoints, state.json and preview.png go here, and previews/ keeps every "
+                                     "preview (one per checkpoint); training resumes from it")
     p.add_argument("--model", choices=tuple(MODEL_KINDS), default=None,
                    help="autoencoder or gan (default: the folder's, else autoencoder)")
     p.add_argument("--preset", default=None,

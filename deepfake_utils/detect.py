@@ -13,6 +13,7 @@ import importlib
 import logging
 import math
 import warnings
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -260,3 +261,22 @@ def face_encoding(image: np.ndarray, box: Box | None = None, how: str = "center"
         if box is None:
             return None
     return face_recognition_api().face_encodings(image, known_face_locations=[box])[0]
+
+
+def footage_report(boxes_per_frame: Sequence[Sequence[Box]], fps: float) -> dict[str, float]:
+    """How usable a video is for a face swap, from each frame's face boxes: the shares of frames with one, several
+    and no face, the median height of each frame's tallest face (px), and the longest stretch without a face (s)."""
+    if not len(boxes_per_frame):
+        raise InvalidArgument("no frames: a report needs the boxes of at least one frame")
+    if not fps > 0:
+        raise InvalidArgument(f"fps must be positive, not {fps!r}")
+    counts = np.array([len(boxes) for boxes in boxes_per_frame])
+    heights = [max(bottom - top for top, _, bottom, _ in boxes) for boxes in boxes_per_frame if len(boxes)]
+    longest = run = 0
+    for n in counts:
+        run = run + 1 if n == 0 else 0
+        longest = max(longest, run)
+    return {"frames": float(len(counts)), "one_face": float(np.mean(counts == 1)),
+            "several": float(np.mean(counts > 1)), "none": float(np.mean(counts == 0)),
+            "median_height": float(np.median(heights)) if heights else float("nan"),
+            "longest_gap_s": longest / fps}

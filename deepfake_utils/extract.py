@@ -520,6 +520,62 @@ def extract_identity_faces(identity: str, out_dir: str | os.PathLike, n_photos: 
     return Path(out_dir)
 
 
+def is_finished(folder: str | os.PathLike, source: str | os.PathLike, max_frames: int | None = None) -> bool:
+    """True when ``folder`` holds a finished extraction (``"complete"`` in its alignments.json) of exactly the first
+    ``max_frames`` frames of the video ``source``, or images of the image folder ``source`` (None: all), at the usual
+    face size and frame rate: a folder another notebook may read, never a half-written one. Reads, never writes."""
+    folder, source = Path(folder), Path(source)
+    try:
+        meta = json.loads((folder / ALIGNMENTS_FILE).read_bytes().decode())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if (not isinstance(meta, dict) or meta.get("version") != ALIGNMENTS_VERSION or meta.get("complete") is not True
+            or not isinstance(meta.get("frames"), dict) or meta.get("source") != source.name
+            or meta.get("crop_size", align.ALIGNED_SIZE) != align.ALIGNED_SIZE):
+        return False
+    done = set(meta["frames"]) | set(meta.get("skipped") or {})
+    if source.is_dir():
+        return done == {path.stem for path in video.list_images(source)[:max_frames]}
+    info = video.probe(source, count=False)
+    if meta.get("size") != list(info.size) or not meta.get("fps") or abs(meta["fps"] - info.fps) > 0.001 * info.fps:
+        return False  # another video of that name, or frames dropped with --fps
+    wanted = min(max_frames or info.n_frames, info.n_frames)
+    return (done == {video.frame_key(i) for i in range(1, wanted + 1)}
+            and video.compare_with(meta.get("fingerprint"), source) is None)
+
+
+def sample_faces(out_dir: str | os.PathLike, *, reuse: Iterable[str | os.PathLike] = (), max_frames: int | None = None,
+                 n_photos: int | None = None, identity: str = "George_W_Bush", sides: str = "AB",
+                 progress: bool = True) -> tuple[Path, ...]:
+    """``extract_sample_faces``'s folders (``A``: the sample video, ``B``: the identity's photos), one per letter of
+    ``sides``: each from the first folder of ``reuse`` whose ``A/`` or ``B/`` holds a finished extraction of the same
+    frames or photos (``is_finished``), else extracted into ``out_dir``. Prints which folder each side comes from."""
+    from . import data
+
+    if not sides or set(sides) - {"A", "B"}:
+        raise InvalidArgument(f"sides={sides!r}: give 'A' (the sample video), 'B' (the identity's photos) or 'AB'")
+    out_dir, reuse = Path(out_dir), [Path(folder) for folder in reuse]
+    folders = []
+    for side in sides:
+        if side == "A":
+            source, count = data.sample_video(), max_frames
+        else:
+            photos = data.training_photos(identity, n_photos)
+            source, count = photos[0].parent, len(photos)
+        folder = next((f / side for f in reuse if is_finished(f / side, source, count)), None)
+        reused = folder is not None
+        if folder is None:
+            folder = out_dir / side
+            if side == "A":
+                extract(source, folder, max_frames=max_frames, progress=progress)
+            else:
+                extract_identity_faces(identity, folder, n_photos, progress=progress)
+        if progress:
+            print(f"faces of {side}: {folder} ({'a finished extraction, reused' if reused else 'extracted here'})")
+        folders.append(folder)
+    return tuple(folders)
+
+
 def _encode_alignments(alignments: dict, encoded: dict[str, str] | None = None) -> bytes:
     """The alignments as JSON text with one line per frame; ``encoded`` caches the frames' lines by key."""
     lines = []

@@ -1,6 +1,8 @@
-"""Pictures: landmark and box drawing, image grids for notebooks, contact sheets written as PNG."""
+"""Pictures: landmark and box drawing, image grids for notebooks, contact sheets written as PNG, and the
+time-lapse of training previews as an animated GIF."""
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -8,9 +10,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from .detect import Box
-from .errors import InvalidArgument
+from .errors import ImageError, InvalidArgument
 from .fileio import atomic_path
 from .images import ensure_rgb_uint8
 from .landmarks import REGIONS
@@ -71,6 +74,41 @@ def contact_sheet(images: Sequence[np.ndarray], *, ncols: int = 8, size: int = 1
         r, c = divmod(i, ncols)
         sheet[r * size : (r + 1) * size, c * size : (c + 1) * size] = tile
     return sheet
+
+
+CAPTION_PX = 18  # height of the caption strip above each frame of a time-lapse
+
+
+def captioned(image: np.ndarray, caption: str) -> np.ndarray:
+    """A uint8 RGB picture with a black strip above it that carries ``caption`` in white."""
+    image = ensure_rgb_uint8(image)
+    strip = np.zeros((CAPTION_PX, image.shape[1], 3), np.uint8)
+    cv2.putText(strip, caption, (4, CAPTION_PX - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.concatenate([strip, image], axis=0)
+
+
+def timelapse_gif(previews: Sequence[np.ndarray], steps: Sequence[int], *, frame_ms: int = 400,
+                  hold_ms: int = 2000) -> bytes:
+    """The training previews as a looping animated GIF, each frame captioned with its step and the last, the
+    trained model, held for ``hold_ms``; the GIF file's bytes (256 colours a frame, so close, not exact)."""
+    if not previews:
+        raise InvalidArgument("timelapse_gif needs at least one preview (a model folder keeps them in previews/)")
+    if len(steps) != len(previews):
+        raise InvalidArgument(f"timelapse_gif: {len(previews)} previews but {len(steps)} steps; give one step each")
+    if frame_ms < 20 or hold_ms < 20:  # browsers show shorter GIF delays as 100 ms
+        raise InvalidArgument(f"frame_ms {frame_ms}, hold_ms {hold_ms}: each must be at least 20 ms")
+    first = ensure_rgb_uint8(previews[0], name="preview 0").shape
+    frames = []
+    for i, (preview, step) in enumerate(zip(previews, steps, strict=True)):
+        shape = ensure_rgb_uint8(preview, name=f"preview {i}").shape
+        if shape != first:
+            raise ImageError(f"preview {i} (step {step}) is {shape[1]}x{shape[0]} px, preview 0 is "
+                             f"{first[1]}x{first[0]} px: the frames of a time-lapse come from one model's previews")
+        frames.append(Image.fromarray(captioned(preview, f"step {step}")))
+    durations = [frame_ms] * (len(frames) - 1) + [hold_ms]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], loop=0, duration=durations)
+    return buffer.getvalue()
 
 
 def _region_box(points: np.ndarray, shape: tuple[int, ...], margin: float) -> tuple[int, int, int, int]:

@@ -603,7 +603,8 @@ CASES = [
          says=("A and B are swapped", "--new-data")),
     Case("train --new-data keeps the old checkpoints", _model_and_faces, "train {B} {A} {model} --steps 21 --new-data",
          code=0, says=("changed: faces: A and B are swapped", "old-data-ckpt"),
-         creates=("m/old-data-ckpt-000020/", "m/ckpt-000021/", "m/state.json", "m/preview.png")),
+         creates=("m/old-data-ckpt-000020/", "m/ckpt-000021/", "m/state.json", "m/preview.png",
+                  "m/previews/step_000021.png")),
 ]
 
 

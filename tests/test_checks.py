@@ -527,3 +527,99 @@ def test_a_missing_data_file_is_not_blamed_on_the_answer(monkeypatch):
     monkeypatch.setattr(data, "fetch", offline)
     with pytest.raises(DataError, match="download failed"):
         checks.check_sha256(lambda path: "0" * 64)
+
+
+# --- 00 split by identity -----------------------------------------------------------------------
+def split_by_identity(identities, test_share, seed):
+    """The notebook's solution: the distinct people in a seeded random order, taken into test until it holds enough."""
+    people = sorted(set(identities))
+    np.random.default_rng(seed).shuffle(people)
+    test, want = [], test_share * len(identities)
+    for person in people:
+        if len(test) >= want:
+            break
+        test += [i for i, name in enumerate(identities) if name == person]
+    chosen = set(test)
+    return [i for i in range(len(identities)) if i not in chosen], test
+
+
+def split_skipping_who_overflows(identities, test_share, seed):
+    """Right, written another way: each person (in a seeded order) joins test only if test stays within its target."""
+    rng = np.random.default_rng(seed)
+    index = {name: [i for i, n in enumerate(identities) if n == name] for name in sorted(set(identities))}
+    test = []
+    for name in rng.permutation(sorted(index)):
+        if len(test) + len(index[name]) <= round(test_share * len(identities)):
+            test += index[name]
+    return sorted(set(range(len(identities))) - set(test)), test
+
+
+def split_photos(identities, test_share, seed):
+    """The classic slip: photos split at random, so a person's photos land on both sides."""
+    order = np.random.default_rng(seed).permutation(len(identities))
+    cut = round(test_share * len(identities))
+    return list(order[cut:]), list(order[:cut])
+
+
+def split_in_name_order(identities, test_share, seed):
+    """A slip: the people taken in name order, so every seed gives the same split."""
+    test = []
+    for person in sorted(set(identities)):
+        if len(test) >= test_share * len(identities):
+            break
+        test += [i for i, name in enumerate(identities) if name == person]
+    return [i for i in range(len(identities)) if i not in test], test
+
+
+@pytest.mark.parametrize("wrong", [split_photos, split_in_name_order, todo])
+def test_split_by_identity_checker(wrong):
+    assert checks.check_split_by_identity(split_by_identity)
+    assert checks.check_split_by_identity(split_skipping_who_overflows)
+    assert not checks.check_split_by_identity(wrong)
+
+
+# --- 11 footage report --------------------------------------------------------------------------
+def footage_report_loop(boxes_per_frame, fps):
+    """Right, written as one loop over the frames."""
+    counts, heights, longest, run = [], [], 0, 0
+    for boxes in boxes_per_frame:
+        counts.append(len(boxes))
+        if len(boxes):
+            heights.append(max(b[2] - b[0] for b in boxes))
+        run = 0 if len(boxes) else run + 1
+        longest = max(longest, run)
+    n = len(counts)
+    return {"one_face": counts.count(1) / n, "several": sum(c > 1 for c in counts) / n,
+            "none": counts.count(0) / n, "median_height": float(np.median(heights)), "longest_gap_s": longest / fps}
+
+
+def footage_with(height=lambda b: b[2] - b[0], pick=max, open_end=True, seconds=True):
+    """The loop with a typical slip: the width for the height, the first face for the tallest, a gap still open at
+    the end forgotten, or the gap in frames."""
+    def report(boxes_per_frame, fps):
+        counts, heights, longest, run = [], [], 0, 0
+        for boxes in boxes_per_frame:
+            counts.append(len(boxes))
+            if len(boxes):
+                heights.append(pick([height(b) for b in boxes]))
+                longest, run = max(longest, run), 0
+            else:
+                run += 1
+        if open_end:
+            longest = max(longest, run)
+        n = len(counts)
+        return {"one_face": counts.count(1) / n, "several": sum(c > 1 for c in counts) / n,
+                "none": counts.count(0) / n, "median_height": float(np.median(heights)),
+                "longest_gap_s": longest / fps if seconds else longest}
+    return report
+
+
+@pytest.mark.parametrize("wrong", [footage_with(height=lambda b: b[1] - b[3]), footage_with(pick=lambda h: h[0]),
+                                   footage_with(open_end=False), footage_with(seconds=False), todo])
+def test_footage_report_checker(wrong):
+    from deepfake_utils import detect
+
+    assert checks.check_footage_report(detect.footage_report)
+    assert checks.check_footage_report(footage_report_loop)
+    assert checks.check_footage_report(footage_with())
+    assert not checks.check_footage_report(wrong)

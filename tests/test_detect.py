@@ -92,3 +92,18 @@ def test_no_face_gives_empty_list_and_bad_arrays_a_clear_error(photo):
     assert detect.detect_faces(np.full((200, 200, 3), 127, np.uint8)) == []
     with pytest.raises(ImageError):
         detect.detect_faces(photo[..., 0])
+
+
+def test_footage_report_on_known_detections():
+    from deepfake_utils.errors import InvalidArgument
+
+    face, tall = (10, 90, 110, 10), (0, 300, 250, 100)  # 100 and 250 px high
+    report = detect.footage_report([[face], [], [], [face, tall], [], [face]], fps=2)
+    assert report == {"frames": 6, "one_face": 2 / 6, "several": 1 / 6, "none": 3 / 6,
+                      "median_height": 100, "longest_gap_s": 1.0}
+    assert np.isnan(detect.footage_report([[], []], 25)["median_height"])
+    assert detect.footage_report([[], []], 25)["longest_gap_s"] == 2 / 25
+    with pytest.raises(InvalidArgument, match="no frames"):
+        detect.footage_report([], 25)
+    with pytest.raises(InvalidArgument, match="fps"):
+        detect.footage_report([[face]], 0)

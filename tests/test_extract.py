@@ -136,3 +136,40 @@ def test_bad_inputs(tmp_path, bush_photos):
     (tmp_path / "alignments.json").write_text("{not json")
     with pytest.raises(AlignmentsError, match="JSON"):
         extract.load_alignments(tmp_path)
+
+
+def test_is_finished_accepts_only_a_complete_extraction_of_the_same_frames(sample_faces, sample_video, tmp_path):
+    from deepfake_utils import data
+
+    photos = data.training_photos("George_W_Bush", 8)
+    assert extract.is_finished(sample_faces / "A", sample_video, 24)
+    assert extract.is_finished(sample_faces / "B", photos[0].parent, 8)
+    assert not extract.is_finished(sample_faces / "A", sample_video, 12)  # other sizes: not these faces
+    assert not extract.is_finished(sample_faces / "A", sample_video)  # all 125 frames were asked for
+    assert len(data.training_photos("George_W_Bush", 9)) == 9  # a ninth photo in the folder, not extracted
+    assert not extract.is_finished(sample_faces / "B", photos[0].parent, 9)
+    assert not extract.is_finished(sample_faces / "B", sample_video, 8)  # another source
+    assert not extract.is_finished(tmp_path / "nothing", sample_video, 24)
+    half = tmp_path / "half" / "A"
+    shutil.copytree(sample_faces / "A", half)
+    meta = json.loads((half / "alignments.json").read_text())
+    meta["complete"] = False  # as while extract runs, or after a crash
+    (half / "alignments.json").write_text(json.dumps(meta))
+    assert not extract.is_finished(half, sample_video, 24)
+    (half / "alignments.json").write_text('{"version": 1, "frames": {')  # damaged: never read as finished
+    assert not extract.is_finished(half, sample_video, 24)
+
+
+def test_sample_faces_reuses_a_finished_folder_and_else_extracts_its_own(sample_faces, sample_video, tmp_path,
+                                                                         capsys):
+    from deepfake_utils.errors import InvalidArgument
+
+    reused = extract.sample_faces(tmp_path / "own", reuse=[tmp_path / "missing", sample_faces], max_frames=24,
+                                  n_photos=8)
+    assert reused == (sample_faces / "A", sample_faces / "B") and not (tmp_path / "own").exists()
+    assert capsys.readouterr().out.count("a finished extraction, reused") == 2
+    (own,) = extract.sample_faces(tmp_path / "own", reuse=[sample_faces], max_frames=3, sides="A", progress=False)
+    assert own == tmp_path / "own" / "A" and extract.is_finished(own, sample_video, 3)
+    assert sorted(extract.load_alignments(own)["frames"]) == ["000001", "000002", "000003"]
+    with pytest.raises(InvalidArgument, match="sides"):
+        extract.sample_faces(tmp_path / "own", sides="C")

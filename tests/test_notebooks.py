@@ -73,6 +73,8 @@ def test_one_setup_cell_identical_to_the_template(name):
     assert setup == [0], f"{name}: the setup cell must be the first code cell and the only one (found {setup})"
     assert _source(code[0]) == notebook.SETUP_CELL.rstrip("\n"), (
         f"{name}: the setup cell differs from deepfake_utils.course.notebook.SETUP_CELL; paste the template in")
+    assert {k: code[0]["metadata"].get(k) for k in notebook.SETUP_METADATA} == notebook.SETUP_METADATA, (
+        f"{name}: the setup cell is not folded away (its metadata lacks deepfake_utils.course.notebook.SETUP_METADATA)")
 
 
 def test_the_hosted_colab_list_names_notebooks_that_exist():

@@ -10,6 +10,7 @@ import pytest
 
 from deepfake_utils import blend, checkpoint, choices, learn, train
 from deepfake_utils.errors import DeepfakeError
+from deepfake_utils.fileio import read_image
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,31 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(faces, tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(weights(straight), weights(again), strict=True))
     assert again.history == straight.history
 
+
+def test_previews_are_kept_and_a_resumed_run_goes_on_from_its_checkpoint(faces, tmp_path):
+    _, a, b = faces
+    folder = tmp_path / "m"
+    train.Trainer(folder, "tiny", batch_size=4).fit(a, b, 4, save_every=4, preview_every=2, progress=False)
+    kept = checkpoint.kept_previews(folder)
+    assert [step for step, _ in kept] == [2, 4]
+    assert np.array_equal(read_image(kept[-1][1]), read_image(folder / "preview.png"))
+    assert not np.array_equal(read_image(kept[0][1]), read_image(kept[1][1]))  # two steps' weights, two pictures
+    # a run that died after the previews of steps 6 and 8 but before its next checkpoint, mid-write of another
+    for lost in (6, 8):
+        shutil.copy(kept[1][1], checkpoint.preview_file(folder, lost))
+    temp = folder / "previews" / ".step_000010.99999999-0123abcd.part.png"
+    temp.write_bytes(b"half a png")
+    again = train.Trainer(folder)
+    assert again.step == 4
+    again.fit(a, b, 7, save_every=4, preview_every=2, progress=False)
+    kept = checkpoint.kept_previews(folder)
+    assert [step for step, _ in kept] == [2, 4, 6, 7]  # 8 was of lost weights; 7 is the last step
+    assert not temp.exists()
+    assert not np.array_equal(read_image(kept[2][1]), read_image(kept[1][1]))  # step 6 drawn anew
+    assert np.array_equal(read_image(kept[-1][1]), read_image(folder / "preview.png"))
+    again.fit(a, b, 8, save_every=4, preview_every=2, progress=False, keep_previews=False)
+    assert [step for step, _ in checkpoint.kept_previews(folder)] == [2, 4, 6, 7]
+    assert not np.array_equal(read_image(kept[-1][1]), read_image(folder / "preview.png"))  # step 8's, not kept
 
 def test_a_kill_during_a_save_leaves_the_previous_checkpoint_loadable(faces, tmp_path):
     root, _, _ = faces
@@ -141,6 +167,7 @@ def test_cli_train(faces, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "deepfake_utils", "train", str(root / "A"), str(root / "B"),
                            str(tmp_path / "m"), "--steps", "4"], capture_output=True, text=True)
     assert "steps 3 -> 4" in proc.stdout, proc.stderr
+    assert [step for step, _ in checkpoint.kept_previews(tmp_path / "m")] == [3, 4]  # the resumed run added one
 
 
 def test_load_model_gives_the_trained_weights(tiny_model, tmp_path):

@@ -109,13 +109,46 @@ def check_sha256(fn: Callable) -> None:
         "hash the file's bytes with hashlib.sha256 and return .hexdigest()")
 
 
-@_checker
-def check_video_duration(fn: Callable) -> None:
-    """fn(path) -> the duration of a video in seconds."""
-    from .. import data
+def _people(seed: int = 0, n: int = 40) -> list[str]:
+    """Photos of n made-up people, 1 to 12 photos each, in a shuffled order (as files come from several folders)."""
+    rng = np.random.default_rng(seed)
+    names = [name for i in range(n) for name in [f"person_{i:02d}"] * int(rng.integers(1, 13))]
+    return [names[i] for i in rng.permutation(len(names))]
 
-    got = fn(data.fetch(data.SAMPLE_VIDEO))
-    assert abs(float(got) - 5.0) < 0.05, f"the sample video lasts 5.0 s (125 frames at 25 fps), you said {got}"
+
+def _split(fn: Callable, names: list[str], share: float, seed: int) -> tuple[list[int], list[int]]:
+    """The split under test as two sorted lists of ints, or an AssertionError saying what it should be."""
+    got = fn(list(names), share, seed)
+    assert isinstance(got, tuple | list) and len(got) == 2, (
+        f"return two lists of photo indices, (train, test); got {type(got).__name__} {got!r:.60}")
+    train, test = (sorted(int(i) for i in side) for side in got)
+    return train, test
+
+
+@_checker
+def check_split_by_identity(fn: Callable) -> None:
+    """fn(identities, test_share, seed) -> (train, test) photo indices: no person on both sides, every photo once,
+    about test_share of the photos in test (up to one person's photos), the same split for the same seed."""
+    names = _people()
+    biggest = max(names.count(name) for name in set(names))
+    for share in (0.2, 0.5):
+        train, test = _split(fn, names, share, seed=1)
+        assert sorted(train + test) == list(range(len(names))), (
+            "every photo goes to exactly one side: the two lists together hold each index 0..n-1 once")
+        both = {names[i] for i in train} & {names[i] for i in test}
+        assert not both, (f"{len(both)} people have photos on both sides (e.g. {sorted(both)[0]}): split the "
+                          "people, then take all photos of each person to that person's side")
+        want = share * len(names)
+        assert abs(len(test) - want) <= biggest, (
+            f"test_share {share}: {len(test)} of {len(names)} photos in test, {want:.0f} wanted (whole people "
+            f"cannot hit it exactly, but no further off than one person's photos, here {biggest})")
+    assert _split(fn, names, 0.3, seed=7) == _split(fn, names, 0.3, seed=7), (
+        "the same seed must give the same split: draw from np.random.default_rng(seed)")
+    splits = {tuple(_split(fn, names, 0.3, seed=s)[1]) for s in range(5)}
+    assert len(splits) > 1, ("five seeds gave one and the same split: choose the test people at random "
+                             "(shuffle the distinct names with the seeded generator), not in a fixed order")
+    _, test = _split(fn, ["solo"] * 5 + ["pair_a", "pair_b"] * 2, 0.5, seed=0)
+    assert test, "with test_share 0.5 at least one person goes to test"
 
 
 # --- 01 frames ----------------------------------------------------------------------------------
@@ -962,3 +995,52 @@ def check_sbi_blend(fn: Callable) -> None:
         error = np.abs(got - (alpha * source + (1 - alpha) * target)).max()
         assert error <= 1, (f"ratio {ratio}: off by up to {error:.1f} grey levels; weight the source by ratio * mask "
                             "and the target by 1 - ratio * mask, then round")
+
+
+# --- 11 capstone --------------------------------------------------------------------------------
+def _box(height: int, width: int | None = None, top: int = 100, left: int = 200) -> tuple[int, int, int, int]:
+    """A (top, right, bottom, left) box of the given height (and width: 0.8 of it by default)."""
+    width = width or int(height * 0.8)
+    return (top, left + width, top + height, left)
+
+
+@_checker
+def check_footage_report(fn: Callable) -> None:
+    """fn(boxes_per_frame, fps) -> {"one_face", "several", "none", "median_height", "longest_gap_s"}: made-up
+    detections with known answers (gaps at the start, middle and end; several faces; boxes taller than wide)."""
+    def report(frames: list, fps: float) -> dict:
+        got = fn(frames, fps)
+        missing = {"one_face", "several", "none", "median_height", "longest_gap_s"} - set(got)
+        assert not missing, f"the report lacks {sorted(missing)}"
+        return {k: float(got[k]) for k in ("one_face", "several", "none", "median_height", "longest_gap_s")}
+
+    steady = report([[_box(240)] for _ in range(50)], 25.0)
+    assert steady["one_face"] == 1 and steady["several"] == 0 and steady["none"] == 0, (
+        f"50 frames of one face each: one_face 1, several 0, none 0; got {steady}")
+    assert steady["median_height"] == 240, (
+        f"every face is 240 px high (and 192 px wide): median_height 240, got {steady['median_height']:g}"
+        + ("; a box is (top, right, bottom, left): its height is bottom - top" if steady["median_height"] == 192
+           else ""))
+    assert steady["longest_gap_s"] == 0, "a face in every frame: longest_gap_s 0"
+    # 3 empty frames, 20 with one face, 7 empty, 25 with two faces (the second taller), 15 empty at the end
+    frames = [[]] * 3 + [[_box(200)]] * 20 + [[]] * 7 + [[_box(100), _box(300, left=500)]] * 25 + [[]] * 15
+    got = report(frames, 25.0)
+    n = len(frames)
+    want = {"one_face": 20 / n, "several": 25 / n, "none": 25 / n}
+    for key, value in want.items():
+        assert abs(got[key] - value) < 1e-6, (
+            f"{key}: {value:.4f} ({round(value * n)} of {n} frames), got {got[key]:.4f}")
+    assert abs(sum(got[k] for k in want) - 1) < 1e-6, "one_face, several and none are shares of all frames: sum 1"
+    assert got["median_height"] == 300, (
+        f"the tallest face of each frame (20 frames at 200 px, 25 at 300 px): median 300, got "
+        f"{got['median_height']:g}" + ("; take each frame's tallest face, not its first" if got["median_height"] == 100
+                                        else ""))
+    assert abs(got["longest_gap_s"] - 15 / 25) < 1e-6, (
+        f"the longest stretch without a face is the last 15 frames at 25 fps: 0.6 s, got {got['longest_gap_s']:g}"
+        + ("; a stretch still open at the last frame counts too" if abs(got["longest_gap_s"] - 7 / 25) < 1e-6 else "")
+        + ("; divide frames by fps to get seconds" if got["longest_gap_s"] == 15 else ""))
+    shuffled = report([list(reversed(boxes)) for boxes in frames], 30.0)
+    assert shuffled["median_height"] == 300 and abs(shuffled["longest_gap_s"] - 0.5) < 1e-6, (
+        "the same frames with each frame's boxes in another order, at 30 fps: median_height 300, longest gap 0.5 s")
+    as_arrays = report([np.asarray(boxes) for boxes in frames], 25.0)
+    assert as_arrays == got, "boxes as numpy arrays (as detectors return them) must give the same report"

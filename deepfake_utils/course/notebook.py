@@ -3,7 +3,10 @@ accelerator, the training plan with its ETA, and (on Colab) a Google Drive folde
 
 The first cell of every notebook is ``SETUP_CELL`` below, character for character
 (``tests/test_notebooks.py`` checks it): on Colab it clones the course and installs this package (the
-package does not exist yet there, so that part cannot live here), then calls :func:`setup`.
+package does not exist yet there, so that part cannot live here), then calls :func:`setup`. Its code is
+folded away (``SETUP_METADATA``), so that a page opens with the lesson: Colab shows the cell as a form (its
+title and the two switches), JupyterLab as a collapsed cell, the book behind a "show code" toggle; the
+outputs (mode, versions, the training plan) stay in view.
 
 Colab's rules (checked on ``COLAB_RULE_CHECKED``): Colab's FAQ lists creating deepfakes among the activities
 disallowed on all managed Colab runtimes, paid plans included. So only the notebooks in ``HOSTED_COLAB`` (they
@@ -36,7 +39,7 @@ COLAB_HOME = "/content/deepfake-course"
 QUICK_FROM_ENV = os.environ.get(QUICK_ENV)  # set before the kernel started (CI, `DEEPFAKE_QUICK=1 make lab`): wins
 
 SETUP_CELL = f'''\
-# Setup: run me first. QUICK: a few frames and a small model, minutes on a CPU; untick it for the full course.
+#@title Setup: run me first (QUICK: a few frames and a small model, minutes on a CPU; untick it for the full course)
 # DRIVE_OUT (Colab only): a Google Drive folder for out/, e.g. /content/drive/MyDrive/deepfake-course,
 # so that results survive a disconnect.
 QUICK = True  #@param {{type:"boolean"}}
@@ -74,6 +77,9 @@ from deepfake_utils.course.notebook import setup
 
 cfg = setup(quick=QUICK, drive_out=DRIVE_OUT)  # mode, seeds, plot style, versions, GPU, training plan and ETA
 '''
+
+#: The setup cell's metadata in every notebook: Colab's form view, JupyterLab's collapsed source, the book's toggle.
+SETUP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": ["hide-input"]}
 
 # Libraries whose version matters, by distribution name -> import name (dlib comes from an extra or Colab).
 KEY_LIBRARIES = {"numpy": "numpy", "opencv-python-headless": "cv2", "scikit-image": "skimage",
