@@ -193,22 +193,3 @@ def test_the_verdict_says_what_a_person_would_see():
     assert "misses its targets for detail_kept" in blurred and "blurred" in blurred and "meets" not in blurred
     assert "meets all its targets" in metrics.verdict(report(1.0, 0.8))
     assert "not a working swap" in metrics.verdict(report(0.5, 0.8))
-
-
-def test_closeup_puts_several_swaps_of_a_frame_side_by_side_at_the_same_place():
-    from deepfake_utils import viz
-
-    rng = np.random.default_rng(0)
-    points = np.zeros((68, 2))
-    points[36:42], points[42:48] = rng.uniform(30, 40, (6, 2)), rng.uniform(30, 40, (6, 2)) + (40, 0)  # two eyes
-    points[48:68] = rng.uniform(0, 30, (20, 2)) + (40, 80)  # the mouth below them
-    frames = [np.full((160, 160, 3), value, np.uint8) for value in (10, 120, 240)]  # source, two swaps
-    picture = viz.closeup([(*frames, points)], height=32, labels=("source", "autoencoder", "GAN"))
-    assert picture.shape[0] == 32 + 2 and picture.shape[2] == 3
-    two = viz.closeup([(*frames[:2], points)], height=32)  # the demo's two columns
-    assert two.shape[0] == 34 and picture.shape[1] > two.shape[1]
-    # each tile is cut from its own image, in the labels' order: the eyes' three tiles, a black gap, the mouth's three
-    row = picture[2, :, 0].tolist()  # above the labels: the tiles' own grey
-    assert [v for i, v in enumerate(row) if i == 0 or v != row[i - 1]] == [10, 120, 240, 0, 10, 120, 240]
-    with pytest.raises(ValueError, match="labels"):
-        viz.closeup([(*frames, points)], labels=("source", "swap"))

@@ -53,3 +53,20 @@ def test_timelapse_gif_refuses_bad_input():
         viz.timelapse_gif([np.zeros((8, 8), np.float32)], [1])
     with pytest.raises(DeepfakeError, match="at least 20 ms"):
         viz.timelapse_gif(previews(2), [1, 2], frame_ms=0)
+
+
+def test_closeup_puts_several_swaps_of_a_frame_side_by_side_at_the_same_place():
+    rng = np.random.default_rng(0)
+    points = np.zeros((68, 2))
+    points[36:42], points[42:48] = rng.uniform(30, 40, (6, 2)), rng.uniform(30, 40, (6, 2)) + (40, 0)  # two eyes
+    points[48:68] = rng.uniform(0, 30, (20, 2)) + (40, 80)  # the mouth below them
+    frames = [np.full((160, 160, 3), value, np.uint8) for value in (10, 120, 240)]  # source, two swaps
+    picture = viz.closeup([(*frames, points)], height=32, labels=("source", "autoencoder", "GAN"))
+    assert picture.shape[0] == 32 + 2 and picture.shape[2] == 3
+    two = viz.closeup([(*frames[:2], points)], height=32)  # the demo's two columns
+    assert two.shape[0] == 34 and picture.shape[1] > two.shape[1]
+    # each tile is cut from its own image, in the labels' order: the eyes' three tiles, a black gap, the mouth's three
+    row = picture[2, :, 0].tolist()  # above the labels: the tiles' own grey
+    assert [v for i, v in enumerate(row) if i == 0 or v != row[i - 1]] == [10, 120, 240, 0, 10, 120, 240]
+    with pytest.raises(ValueError, match="labels"):
+        viz.closeup([(*frames, points)], labels=("source", "swap"))
