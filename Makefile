@@ -16,8 +16,9 @@ STAMP := $(VENV)/.installed
 # The tested set of versions (ci/constraints.txt); `make setup CONSTRAINTS=` installs the newest releases instead.
 CONSTRAINTS ?= ci/constraints.txt
 PIP_C := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
-# make test runs in TEST_WORKERS processes (pytest-xdist), a file per process at a time, so a notebook's
-# cells stay in order in one kernel; TensorFlow leaves much of 2 cores idle in a single process.
+# make test runs in TEST_WORKERS processes (pytest-xdist), a test file per process at a time, and the notebooks
+# one after another in one process (conftest.py), so that each reuses what the ones before it made, as a learner's
+# run does; TensorFlow leaves much of 2 cores idle in a single process.
 TEST_WORKERS ?= 2
 XDIST := -n $(TEST_WORKERS) --dist loadfile
 NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout=600
