@@ -6,7 +6,7 @@
     python -m benchmarks.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m benchmarks.bench convert [--preset tiny] [--frames N]
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
-    python -m benchmarks.bench pairs [--minutes 5] [--steps N] [--recipe fast] [--cross]   (the swap on 4+ pairs)
+    python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
@@ -404,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None,
                    help="at most this many steps per pair (whichever of --minutes and --steps comes first); "
                         "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
+    p.add_argument("--every-steps", type=int, default=None,
+                   help="also convert and measure every N steps on the way (a curve per pair; needs --steps)")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
@@ -456,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs += list(CROSS_PAIRS) if args.cross else []
         minutes = args.minutes or None
         r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
-                        work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b)
+                        work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b,
+                        every_steps=args.every_steps)
         print(format_pairs(r))
         return 0
     if args.what == "gan-pairs":

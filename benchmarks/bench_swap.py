@@ -246,8 +246,9 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
-             progress: bool = False) -> dict:
-    """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes."""
+             every_steps: int | None = None, progress: bool = False) -> dict:
+    """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
+    (with ``every_steps``, also measured on the way: ``curve``, one row per measurement)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -258,7 +259,8 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     dir_b = extract_identity_faces(target, work / "faces" / (target + "-only" * only_b), n_photos, only_b=only_b,
                                    progress=progress)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-    name = f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
+    name = (f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
+            + ("" if recipe == "fast" else "-" + recipe.replace(":", "-").replace("=", "").replace(",", "-")))
     model_dir = work / "models" / name
     shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     rec, precision, shared = parse_recipe(recipe)
@@ -267,36 +269,48 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         from deepfake_utils.pretrain import initialise
 
         initialise(trainer.model, f"generic-{trainer.preset.name}", init)
-    started = time.monotonic()
-    trainer.fit(faces_a, faces_b, steps, minutes=minutes, save_every=10**9, progress=progress)
-    wall = time.monotonic() - started
-    out = work / "swapped" / f"{name}.mp4"
-    report = convert_and_measure(video_path, load(model_dir), out, dir_a, gallery, target, steps=trainer.step,
-                                 max_frames=max_frames, progress=progress, init=init)
+    stops = [steps] if not every_steps or steps is None else [*range(every_steps, steps, every_steps), steps]
+    curve, wall = [], 0.0
+    source_track = metrics.face_track(video_path, max_frames=max_frames, track=False, progress=progress)  # once
+    for i, stop in enumerate(stops):
+        started = time.monotonic()
+        trainer.fit(faces_a, faces_b, stop, minutes=minutes, save_every=10**9, progress=progress)
+        wall += time.monotonic() - started  # training's wall time: the measurements on the way not counted
+        last = i == len(stops) - 1 or trainer.step < stop  # the minutes ran out before this stop
+        out = work / "swapped" / (f"{name}.mp4" if last else f"{name}-step{trainer.step}.mp4")
+        report = convert_and_measure(video_path, load(model_dir), out, dir_a, gallery, target, steps=trainer.step,
+                                     max_frames=max_frames, source_track=source_track, progress=progress, init=init)
+        curve.append({"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
+                      "swapped": str(out), "detail": report["detail_kept"], **metrics.headline(report)})
+        if last:
+            break
     ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
-            "steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
             "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
-            "identities": len(report["gallery"]), "swapped": str(out), "init": init, "only_b": only_b,
-            "detail": report["detail_kept"], "detail_ceiling": ceiling, **metrics.headline(report)}
+            "identities": len(report["gallery"]), "init": init, "only_b": only_b, **curve[-1],
+            "detail_ceiling": ceiling, **({"curve": curve} if len(curve) > 1 else {})}
 
 
 def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: str = "tiny",
                 minutes: float | None = 5.0, steps: int | None = None, work: Path | None = None,
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
-                only_b: bool = True, progress: bool = False) -> dict:
+                only_b: bool = True, every_steps: int | None = None, progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
+    ``every_steps`` also measures every pair on the way (each row's ``curve``);
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
+    if every_steps is not None and (steps is None or not 0 < every_steps <= steps):
+        raise InvalidArgument(f"every_steps needs a step budget and must be in 1..steps, got {every_steps}")
     get_preset(preset)
     parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
-              "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "gallery": gallery, "pairs": []}
+              "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
+              "gallery": gallery, "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -304,8 +318,10 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
-                           only_b=only_b, progress=progress)
+                           only_b=only_b, every_steps=every_steps, progress=progress)
             result["pairs"].append(row)
+            for point in row.get("curve", [])[:-1]:
+                print("  " + _pair_line({**row, **point, "detail_ceiling": float("nan")}), flush=True)
             print("  " + _pair_line(row), flush=True)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))

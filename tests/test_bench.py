@@ -150,16 +150,22 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         bench_swap.parse_pair("2.mp4:Nobody")
     with pytest.raises(ValueError, match="budget"):
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=None)
+    with pytest.raises(ValueError, match="every_steps"):
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=5, steps=None, every_steps=10)
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
     assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
     out = tmp_path / "pairs.json"
     result = bench_swap.bench_pairs([("2.mp4", "George_W_Bush"), ("KatieHill", "Serena_Williams")], minutes=None,
                                     steps=2, work=tmp_path / "work", out=out, gallery="small", max_frames=3,
-                                    n_photos=4, gallery_photos=(2, 1))
+                                    n_photos=4, gallery_photos=(2, 1), every_steps=1)
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 3
+        # measured on the way (--every-steps): one swap per stop, the last the row's own
+        assert [p["steps"] for p in row["curve"]] == [1, 2] and row["curve"][-1]["swapped"] == row["swapped"]
+        assert Path(row["curve"][0]["swapped"]).is_file() and row["curve"][0]["swapped"] != row["swapped"]
+        assert row["curve"][-1]["detail_kept"] == row["detail_kept"]
         assert 0.3 < row["detail_ceiling"] < 1.05  # a perfect 64 px face keeps much, not all, of the detail
         assert Path(row["swapped"]).is_file()
         pair = json.loads(Path(row["swapped"]).with_suffix(".pair.json").read_text())  # what notebook 10 reads
