@@ -8,6 +8,7 @@
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
+    python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -416,6 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=None,
                    help="keep faces, models and swapped videos here (default: a temporary folder)")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
+    p = sub.add_parser("detail-sources", help="how much eye-and-mouth detail each pair's training faces hold: "
+                       "A's video and B's photos (from `pairs --work W`)")
+    p.add_argument("--work", type=Path, required=True, help="a `pairs --work` folder (its faces/)")
+    p.add_argument("--pairs", nargs="+", default=None, metavar="VIDEO:IDENTITY", help="default: the four of `pairs`")
+    p.add_argument("--cross", action="store_true", help="add the cross-gender pairs")
+    p.add_argument("--size", type=int, default=64, help="the model's face size (default 64, the tiny preset)")
+    p.add_argument("--coverage", type=int, default=192, help="px of the aligned crop (default 192, the fast recipe)")
+    p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here")
     p = sub.add_parser("gan-pairs", help="the tiny GAN warm-started from each pair's autoencoder, beside the "
                        "autoencoder trained on as long: converted and measured as `pairs`")
     p.add_argument("--pairs", nargs="+", default=None, metavar="VIDEO:IDENTITY", help="default: the four of `pairs`")
@@ -461,6 +470,22 @@ def main(argv: list[str] | None = None) -> int:
                         work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b,
                         every_steps=args.every_steps)
         print(format_pairs(r))
+        return 0
+    if args.what == "detail-sources":
+        from benchmarks.bench_swap import CROSS_PAIRS, PAIRS, detail_sources, parse_pair
+
+        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
+        pairs += list(CROSS_PAIRS) if args.cross else []
+        r = detail_sources(pairs, args.work, args.size, args.coverage)
+        print(f"eyes+mouth band-pass energy of the training faces (aligned crop, sigma = face width / 64; median), "
+              f"{args.size} px model at coverage {args.coverage}")
+        print(f"{'pair':40s}{'A (video)':>11s}{'B (photos)':>11s}{'B at model':>11s}{'B / A':>8s}")
+        for row in r["pairs"]:
+            print(f"{row['source'] + ' -> ' + row['target']:40s}{row['A']['crop']:>11.1f}{row['B']['crop']:>11.1f}"
+                  f"{row['B']['model']:>11.1f}{row['b_over_a']:>8.2f}")
+        print(r["machine"], r["date"])
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
         return 0
     if args.what == "gan-pairs":
         from benchmarks.bench_gan import bench_gan_pairs, format_gan_pairs

@@ -215,6 +215,58 @@ def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: 
     return metrics.detail_kept(source, ceiling)
 
 
+def training_detail(folder: Path, size: int = 64, coverage: int = 192, max_faces: int | None = 400) -> dict:
+    """The eyes' and mouth's band-pass energy of an extraction folder's faces, measured in the aligned 256 px crop
+    (the same framing and scale for a video's faces and a photo's, σ = face width / 64 as ``metrics.face_detail``):
+    as extracted (``crop``) and as a perfect model of ``size`` px at ``coverage`` holds them (``model``); medians
+    over the folder's faces (evenly spaced, at most ``max_faces``), ``n`` of them measured."""
+    import cv2
+
+    from deepfake_utils.align import crop_to_model
+    from deepfake_utils.fileio import read_image
+
+    entries = [f for faces in load_alignments(folder)["frames"].values() for f in (faces or [])
+               if (folder / f["face"]).is_file()]  # faces set aside (moved to a subfolder) are not trained on
+    if not entries:
+        raise InvalidArgument(f"{folder}: no faces to measure")
+    step = max(1, len(entries) // max_faces) if max_faces else 1
+    to_model = crop_to_model(size, coverage)
+    crop, model = [], []
+    for entry in entries[::step]:
+        face = read_image(folder / entry["face"])
+        matrix = np.asarray(entry["matrix"], np.float64)
+        points = np.asarray(entry["landmarks"], np.float64) @ matrix[:, :2].T + matrix[:, 2]  # in the crop
+        small = cv2.warpAffine(face, to_model, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        back = cv2.warpAffine(small, to_model, face.shape[1::-1], flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
+        crop.append(metrics.face_detail(face, points))
+        model.append(metrics.face_detail(back, points))
+
+    def energy(details: list[dict]) -> float:
+        return float(np.median([d["eyes"] + d["mouth"] for d in details]))
+
+    return {"n": len(crop), "crop": energy(crop), "model": energy(model)}
+
+
+def detail_sources(pairs: list[tuple[str, str]], work: Path, size: int = 64, coverage: int = 192,
+                   only_b: bool = True) -> dict:
+    """How much eye-and-mouth structure each pair's training faces hold: A's video and B's photos, from a
+    ``bench pairs --work`` folder's extractions. ``b_over_a`` (B's faces at the model's size over A's as extracted)
+    is the detail a perfect model trained on B's photos could keep of A's: below 1 when A's video is sharper than
+    B's photos, whatever the model."""
+    rows = []
+    for source, target in pairs:
+        folders = {"A": work / "faces" / source, "B": work / "faces" / (target + "-only" * only_b)}
+        missing = [str(f) for f in folders.values() if not (f / ALIGNMENTS_FILE).is_file()]
+        if missing:
+            raise InvalidArgument(f"no extraction in {missing}: run `python -m benchmarks.bench pairs --work {work}` "
+                                  "first")
+        a, b = (training_detail(f, size, coverage) for f in folders.values())
+        rows.append({"source": source, "target": target, "A": a, "B": b, "b_over_a": b["model"] / a["crop"]})
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "size": size, "coverage": coverage,
+            "pairs": rows}
+
+
 def write_pair_json(swapped: Path, source: Path, alignments: Path, target: str, steps: int, **about) -> Path:
     """What notebook 10 and ``bench_detector`` test the detectors on: ``NAME.pair.json`` beside the swap, naming the
     swap, its source and the source's alignments (relative to the file where they are not absolute), B, the steps,

@@ -179,6 +179,32 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])
 
 
+def test_the_detail_of_the_training_faces_is_measured_as_the_swap_is(sample_faces, tmp_path):
+    """The same faces give the same detail; a blurred copy of them much less; a folder without faces is an error."""
+    import shutil
+
+    import cv2
+
+    from benchmarks import bench_swap
+    from deepfake_utils.fileio import read_image, write_image
+
+    work = tmp_path / "work"
+    shutil.copytree(sample_faces / "A", work / "faces" / "2.mp4")
+    shutil.copytree(sample_faces / "A", work / "faces" / "George_W_Bush-only")  # B: A's own faces, as they are
+    shutil.copytree(sample_faces / "A", work / "faces" / "Gerhard_Schroeder-only")  # B: the same, blurred
+    for path in (work / "faces" / "Gerhard_Schroeder-only").glob("*.png"):
+        write_image(path, cv2.GaussianBlur(read_image(path), (0, 0), 3))
+    same = bench_swap.training_detail(work / "faces" / "2.mp4")
+    assert same["n"] == len(list((sample_faces / "A").glob("*.png"))) and 0 < same["model"] < same["crop"]
+    result = bench_swap.detail_sources([("2.mp4", "George_W_Bush"), ("2.mp4", "Gerhard_Schroeder")], work)
+    identical, blurred = result["pairs"]
+    assert identical["A"] == identical["B"] == same
+    assert identical["b_over_a"] == pytest.approx(same["model"] / same["crop"])  # a 64 px model's own loss
+    assert blurred["b_over_a"] < 0.3 * identical["b_over_a"]
+    with pytest.raises(ValueError, match="bench pairs"):
+        bench_swap.detail_sources([("KatieHill", "Serena_Williams")], work)
+
+
 def _record(name: str) -> dict:
     from pathlib import Path
 
