@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,11 @@ import pytest
 
 from deepfake_utils import data, video
 from deepfake_utils.fileio import read_image
+
+try:
+    import fcntl  # POSIX: the workers of `make test` share the slow session fixtures under a file lock
+except ImportError:  # Windows: each process makes its own
+    fcntl = None
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not os.environ.get(data.MIRROR_ENV) and SHARED.is_dir():
@@ -42,14 +48,33 @@ def photo(bush_photos) -> np.ndarray:
     return read_image(bush_photos[0])
 
 
+def _made_once(tmp_path_factory, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder ``make`` fills, made once per test run: under pytest-xdist the workers share it (the first makes
+    it under a file lock, the others wait and reuse it); tests only read it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or fcntl is None:
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    root = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's own
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that failed half-way
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_faces(tmp_path_factory) -> Path:
     """Real aligned faces: A from the first 24 frames of the sample video (with alignments.json), B from 8 photos."""
     from deepfake_utils import extract
 
-    root = tmp_path_factory.mktemp("faces")
-    extract.extract_sample_faces(root, max_frames=24, n_photos=8, progress=False)
-    return root
+    return _made_once(tmp_path_factory, "faces",
+                      lambda root: extract.extract_sample_faces(root, max_frames=24, n_photos=8, progress=False))
 
 
 @pytest.fixture(scope="session")
@@ -57,11 +82,12 @@ def tiny_model(sample_faces, tmp_path_factory) -> Path:
     """A model folder with the tiny preset trained for a few steps on the sample faces."""
     from deepfake_utils import train
 
-    model_dir = tmp_path_factory.mktemp("model")
-    trainer = train.Trainer(model_dir, "tiny", batch_size=8)
-    trainer.fit(train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B"), 20, save_every=20,
-                progress=False)
-    return model_dir
+    def make(model_dir: Path) -> None:
+        trainer = train.Trainer(model_dir, "tiny", batch_size=8)
+        trainer.fit(train.load_faces(sample_faces / "A"), train.load_faces(sample_faces / "B"), 20, save_every=20,
+                    progress=False)
+
+    return _made_once(tmp_path_factory, "model", make)
 
 
 @pytest.fixture
