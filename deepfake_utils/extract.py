@@ -497,12 +497,9 @@ def _save_face(image, found: Face, key, index, out_dir: Path, size, blur_thresho
 def extract_sample_faces(out_dir: str | os.PathLike, *, max_frames: int | None = None, n_photos: int | None = None,
                          identity: str = "George_W_Bush", progress: bool = True) -> tuple[Path, Path]:
     """The course's two identities as aligned faces: ``out_dir/A`` (the sample video), ``out_dir/B`` (photos, B's
-    own faces only: see ``extract_identity_faces``)."""
-    from . import data
-
-    out_dir = Path(out_dir)
-    extract(data.sample_video(), out_dir / "A", max_frames=max_frames, progress=progress)
-    return out_dir / "A", extract_identity_faces(identity, out_dir / "B", n_photos, progress=progress)
+    own faces only: see ``extract_identity_faces``); extracted here, or resumed."""
+    dir_a, dir_b = sample_faces(out_dir, max_frames=max_frames, n_photos=n_photos, identity=identity, progress=progress)
+    return dir_a, dir_b
 
 
 def extract_identity_faces(identity: str, out_dir: str | os.PathLike, n_photos: int | None = None, *,
