@@ -407,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                         "--minutes 0 trains by steps alone, the same for every pair whatever the machine's load")
     p.add_argument("--every-steps", type=int, default=None,
                    help="also convert and measure every N steps on the way (a curve per pair; needs --steps)")
+    p.add_argument("--seed", type=int, default=None, help="the trainers' seed (default: theirs): a repeat run")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
@@ -468,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         minutes = args.minutes or None
         r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
                         work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b,
-                        every_steps=args.every_steps)
+                        every_steps=args.every_steps, seed=args.seed)
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

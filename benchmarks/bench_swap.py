@@ -298,9 +298,10 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
-             every_steps: int | None = None, progress: bool = False) -> dict:
+             every_steps: int | None = None, seed: int | None = None, progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
-    (with ``every_steps``, also measured on the way: ``curve``, one row per measurement)."""
+    (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
+    None for its default)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -312,11 +313,13 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
                                    progress=progress)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
     name = (f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
-            + ("" if recipe == "fast" else "-" + recipe.replace(":", "-").replace("=", "").replace(",", "-")))
+            + ("" if recipe == "fast" else "-" + recipe.replace(":", "-").replace("=", "").replace(",", "-"))
+            + ("" if seed is None else f"-seed{seed}"))
     model_dir = work / "models" / name
     shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     rec, precision, shared = parse_recipe(recipe)
-    trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False)
+    trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False,
+                      seed=seed)
     if init is not None:  # the generic face model (``pretrain``) as the starting point
         from deepfake_utils.pretrain import initialise
 
@@ -339,7 +342,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
     return {"source": source, "target": target, "faces": {"A": len(faces_a), "B": len(faces_b)},
             "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
-            "identities": len(report["gallery"]), "init": init, "only_b": only_b, **curve[-1],
+            "identities": len(report["gallery"]), "init": init, "only_b": only_b, "seed": seed, **curve[-1],
             "detail_ceiling": ceiling, **({"curve": curve} if len(curve) > 1 else {})}
 
 
@@ -347,12 +350,14 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 minutes: float | None = 5.0, steps: int | None = None, work: Path | None = None,
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
-                only_b: bool = True, every_steps: int | None = None, progress: bool = False) -> dict:
+                only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
+                progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
-    ``every_steps`` also measures every pair on the way (each row's ``curve``);
+    ``every_steps`` also measures every pair on the way (each row's ``curve``); ``seed`` trains with another seed
+    than the trainer's default (a second run of the same recipe: how much of a difference is chance);
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
@@ -362,7 +367,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
-              "gallery": gallery, "pairs": []}
+              "seed": seed, "gallery": gallery, "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -370,7 +375,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
-                           only_b=only_b, every_steps=every_steps, progress=progress)
+                           only_b=only_b, every_steps=every_steps, seed=seed, progress=progress)
             result["pairs"].append(row)
             for point in row.get("curve", [])[:-1]:
                 print("  " + _pair_line({**row, **point, "detail_ceiling": float("nan")}), flush=True)
