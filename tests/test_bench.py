@@ -228,6 +228,33 @@ def test_the_recorded_recipe_runs_say_what_notebook_07_says():
     assert original_b["id_retrieval"] < arch["recipes"]["original"]["curve"][-1]["id_retrieval"] - 0.5
 
 
+def test_the_recorded_half_budget_coverage_and_photo_runs_say_what_notebook_07_says():
+    """Notebook 07 and benchmarks/README.md state what these records show: re-recorded runs that say otherwise must
+    change the text too."""
+    def by_pair(record: dict) -> dict:
+        return {(r["source"], r["target"]): r for r in record["pairs"]}
+
+    half, full = by_pair(_record("pairs-half-713.json")), by_pair(_record("pairs-only-b-1425.json"))
+    cov160, photos = by_pair(_record("pairs-coverage160-1425.json")), by_pair(_record("detail-sources.json"))
+    bush, schroeder = ("2.mp4", "George_W_Bush"), ("2.mp4", "Gerhard_Schroeder")
+    gloria = ("KatieHill", "Gloria_Macapagal_Arroyo")
+    assert {r["steps"] for r in half.values()} == {713} and {r["steps"] for r in full.values()} == {1425}
+    # half the budget keeps the sample pair and loses its sibling, which the full budget has
+    assert half[bush]["id_retrieval"] >= 0.9 > half[schroeder]["id_retrieval"]
+    assert full[schroeder]["id_retrieval"] >= 0.9
+    # coverage 160: more detail on every pair, but a woman's pair loses its identity, so it is not adopted
+    assert set(cov160) == set(full) and all(cov160[p]["detail_kept"] > full[p]["detail_kept"] for p in full)
+    assert cov160[gloria]["id_retrieval"] < full[gloria]["id_retrieval"] - 0.2
+    assert [p["steps"] for p in cov160[schroeder]["curve"]] == [713, 1425]
+    assert cov160[schroeder]["curve"][0]["id_retrieval"] >= 0.9  # sooner to the man's identities
+    from deepfake_utils.choices import RECIPES
+
+    assert RECIPES["fast"].coverage == 192
+    # B's photos hold a fraction of the woman's video's eye-and-mouth structure, more than the man's
+    assert all(r["b_over_a"] < 0.2 for p, r in photos.items() if p[0] == "KatieHill")
+    assert all(r["b_over_a"] > 1 for p, r in photos.items() if p[0] == "2.mp4")
+
+
 def test_the_detector_benchmark_groups_swaps_by_their_pair_json_and_reads_old_gpu_names(tmp_path):
     from benchmarks import bench_detector, bench_swap
 
