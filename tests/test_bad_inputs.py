@@ -232,13 +232,15 @@ def test_train_refuses_bad_arguments_before_loading_anything(sample_faces, tmp_p
 def test_train_resume_applies_a_new_learning_rate_and_refuses_a_new_seed_or_batch(sample_faces, trained, tmp_path,
                                                                                  capsys):
     from deepfake_utils import train
+    from deepfake_utils.model import get_preset
 
     model = _copy(trained, tmp_path)
+    first = get_preset("tiny").learning_rate  # `trained`'s: the preset's (4e-4)
     capsys.readouterr()
     assert cli.main(_train(sample_faces, model, "--steps", "3", "--learning-rate", "1e-4")) == 0
-    assert "changed: learning rate 0.0002 -> 0.0001 from step 2" in capsys.readouterr().out
+    assert f"changed: learning rate {first:g} -> 0.0001 from step 2" in capsys.readouterr().out
     state = json.loads((model / "state.json").read_text())
-    assert state["learning_rate"] == 1e-4 and state["learning_rates"] == [[0, 2e-4], [2, 1e-4]]
+    assert state["learning_rate"] == 1e-4 and state["learning_rates"] == [[0, first], [2, 1e-4]] and first != 1e-4
     resumed = train.Trainer(model)
     assert resumed.learning_rate == 1e-4 and float(resumed.opt_a.learning_rate.numpy()) == pytest.approx(1e-4)
     before = _snapshot(model)
