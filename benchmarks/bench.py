@@ -462,22 +462,18 @@ def main(argv: list[str] | None = None) -> int:
         print(format_recipes(r))
         return 0
     if args.what == "pairs":
-        from benchmarks.bench_swap import CROSS_PAIRS, PAIRS, bench_pairs, format_pairs, parse_pair
+        from benchmarks.bench_swap import bench_pairs, chosen_pairs, format_pairs
 
-        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
-        pairs += list(CROSS_PAIRS) if args.cross else []
         minutes = args.minutes or None
-        r = bench_pairs(pairs, recipe=args.recipe, preset=args.preset, minutes=minutes, steps=args.steps,
-                        work=args.work, out=args.out, gallery=args.gallery, init=args.init, only_b=args.only_b,
-                        every_steps=args.every_steps, seed=args.seed)
+        r = bench_pairs(chosen_pairs(args.pairs, args.cross), recipe=args.recipe, preset=args.preset, minutes=minutes,
+                        steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
+                        only_b=args.only_b, every_steps=args.every_steps, seed=args.seed)
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":
-        from benchmarks.bench_swap import CROSS_PAIRS, PAIRS, detail_sources, parse_pair
+        from benchmarks.bench_swap import chosen_pairs, detail_sources
 
-        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
-        pairs += list(CROSS_PAIRS) if args.cross else []
-        r = detail_sources(pairs, args.work, args.size, args.coverage)
+        r = detail_sources(chosen_pairs(args.pairs, args.cross), args.work, args.size, args.coverage)
         print(f"eyes+mouth band-pass energy of the training faces (aligned crop, sigma = face width / 64; median), "
               f"{args.size} px model at coverage {args.coverage}")
         print(f"{'pair':40s}{'A (video)':>11s}{'B (photos)':>11s}{'B at model':>11s}{'B / A':>8s}")
@@ -490,11 +486,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what == "gan-pairs":
         from benchmarks.bench_gan import bench_gan_pairs, format_gan_pairs
-        from benchmarks.bench_swap import PAIRS, parse_pair
+        from benchmarks.bench_swap import chosen_pairs
 
-        pairs = [parse_pair(p) for p in args.pairs] if args.pairs else list(PAIRS)
-        r = bench_gan_pairs(pairs, args.start, args.work, steps=args.steps, max_minutes=args.max_minutes or None,
-                            out=args.out, faces=args.faces)
+        r = bench_gan_pairs(chosen_pairs(args.pairs), args.start, args.work, steps=args.steps,
+                            max_minutes=args.max_minutes or None, out=args.out, faces=args.faces)
         print(format_gan_pairs(r))
         return 0
     if args.what == "convert":

@@ -196,6 +196,12 @@ def parse_pair(spec: str) -> tuple[str, str]:
     return source, target
 
 
+def chosen_pairs(specs: list[str] | None, cross: bool = False) -> list[tuple[str, str]]:
+    """The pairs a command line names (``SOURCE:IDENTITY`` each; none: the benchmark's four), with ``CROSS_PAIRS``
+    added when ``cross``."""
+    return ([parse_pair(spec) for spec in specs] if specs else list(PAIRS)) + (list(CROSS_PAIRS) if cross else [])
+
+
 def resolution_ceiling(video_path: Path, alignments: dict, size: int, coverage: int,
                        max_frames: int | None = None) -> float:
     """The eyes' and mouth's detail a *perfect* model of ``size`` px would keep: every source face cut out at the
@@ -222,7 +228,7 @@ def training_detail(folder: Path, size: int = 64, coverage: int = 192, max_faces
     over the folder's faces (evenly spaced, at most ``max_faces``), ``n`` of them measured."""
     import cv2
 
-    from deepfake_utils.align import crop_to_model
+    from deepfake_utils.align import crop_to_model, transform_points
     from deepfake_utils.fileio import read_image
 
     entries = [f for faces in load_alignments(folder)["frames"].values() for f in (faces or [])
@@ -234,8 +240,7 @@ def training_detail(folder: Path, size: int = 64, coverage: int = 192, max_faces
     crop, model = [], []
     for entry in entries[::step]:
         face = read_image(folder / entry["face"])
-        matrix = np.asarray(entry["matrix"], np.float64)
-        points = np.asarray(entry["landmarks"], np.float64) @ matrix[:, :2].T + matrix[:, 2]  # in the crop
+        points = transform_points(entry["landmarks"], entry["matrix"])  # in the crop
         small = cv2.warpAffine(face, to_model, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
         back = cv2.warpAffine(small, to_model, face.shape[1::-1], flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_REPLICATE)
