@@ -4,6 +4,7 @@
     python -m benchmarks.bench extract-cli [--frames 200] [--size 512] [--rounds 3]   (whole processes)
     python -m benchmarks.bench train [--preset original] [--batch-size 16] [--steps 6]
     python -m benchmarks.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
+    python -m benchmarks.bench batch [--batch-sizes 8 16 32] [--steps 40]   (steps a CPU minute buys per batch size)
     python -m benchmarks.bench convert [--preset tiny] [--frames N]
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
@@ -300,6 +301,42 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
             "input_share": runs["naive", tf_default]["input_share"]}
 
 
+def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", recipe: str = "fast",
+                rounds: int = 2, warmup: int = 3, reference: int = 16, reference_steps: int = 1425,
+                faces: tuple[Path, Path] | None = None) -> dict:
+    """Training steps per second at each batch size, as `bench pairs` trains (float32, the recipe's loss): what a
+    CPU minute buys. Every batch size is timed ``rounds`` times, in alternating order (8 16 32 32 16 8 ...), one
+    process, the same faces; the median step time of each, and the steps that take as long as ``reference_steps``
+    at batch ``reference``. ``faces``: A's and B's face folders (default: the sample pair's, extracted here)."""
+    from deepfake_utils.extract import sample_faces
+    from deepfake_utils.train import Trainer, load_faces, machine
+
+    if reference not in batch_sizes:
+        raise ValueError(f"the reference batch size {reference} must be among {batch_sizes}")
+    if rounds < 1 or steps < 1 or warmup < 1:
+        raise ValueError("rounds, steps and warmup must be at least 1")
+    seconds: dict[int, list[float]] = {b: [] for b in batch_sizes}
+    with tempfile.TemporaryDirectory() as tmp:
+        dir_a, dir_b = faces or sample_faces(Path(tmp) / "faces", n_photos=64, progress=False)
+        faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
+        for r in range(rounds):
+            for b in (batch_sizes if r % 2 == 0 else batch_sizes[::-1]):
+                stamps: list[float] = []
+                trainer = Trainer(Path(tmp) / f"model-{b}-{r}", preset, recipe=recipe, batch_size=b,
+                                  mixed_precision=False)
+                trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,
+                            on_step=lambda *_, stamps=stamps: stamps.append(time.perf_counter()))
+                seconds[b].append((stamps[-1] - stamps[warmup - 1]) / steps)
+    per_step = {b: float(np.median(s)) for b, s in seconds.items()}
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0], "preset": preset,
+            "recipe": recipe,
+            "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
+            "steps_per_minute": {b: 60 / t for b, t in per_step.items()},
+            "images_per_second": {b: 2 * b / t for b, t in per_step.items()},
+            "equal_time_steps": {b: round(reference_steps * per_step[reference] / t) for b, t in per_step.items()},
+            "reference": [reference, reference_steps]}
+
+
 def bench_convert(preset: str, frames: int | None) -> dict:
     """Conversion frames/s: the naive per-frame path vs ``swap.convert`` (same model, same compositing)."""
     from deepfake_utils import paste, swap
@@ -374,6 +411,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--steps", type=int, default=6)
     p.add_argument("--warmup", type=int, default=3)
+    p = sub.add_parser("batch", help="training steps per second at several batch sizes (ours, as `pairs` trains): "
+                       "the steps a CPU minute buys")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 16, 32])
+    p.add_argument("--steps", type=int, default=40, help="timed steps per batch size and round (default 40)")
+    p.add_argument("--rounds", type=int, default=2, help="times each batch size is timed, order alternated")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--recipe", default="fast")
+    p.add_argument("--out", type=Path, default=None, help="also write the timings as JSON here")
     p = sub.add_parser("convert", help="conversion frames/s: the naive per-frame path vs swap.convert")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
@@ -502,6 +547,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ours incl. its fast extraction':<34}{r['ours_with_extract_fps']:>10.2f}")
         print(f"speed-up: {r['ours_fps'] / r['naive_fps']:.1f}x   "
               f"(counting the extraction too: {r['ours_with_extract_fps'] / r['naive_fps']:.1f}x)")
+        return 0
+    if args.what == "batch":
+        r = bench_batch(args.batch_sizes, args.steps, preset=args.preset, recipe=args.recipe, rounds=args.rounds)
+        ref, ref_steps = r["reference"]
+        print(f"training speed per batch size: preset {r['preset']}, recipe {r['recipe']}, float32, {r['steps']} steps "
+              f"x {r['rounds']} rounds each (alternated, one process); {r['machine']}; load {r['load']:.1f}")
+        print(f"{'batch/side':>10}{'s/step':>9}{'steps/min':>11}{'images/s':>10}{'vs ' + str(ref):>8}"
+              f"{'steps = ' + str(ref_steps) + ' @' + str(ref):>18}")
+        for b in args.batch_sizes:
+            t = r["seconds_per_step"][b]
+            print(f"{b:>10}{t:>9.3f}{r['steps_per_minute'][b]:>11.0f}{r['images_per_second'][b]:>10.0f}"
+                  f"{r['images_per_second'][b] / r['images_per_second'][ref]:>7.2f}x{r['equal_time_steps'][b]:>18}")
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
         return 0
     if args.what == "train-one":
         from deepfake_utils.train import load_faces

@@ -80,6 +80,16 @@ def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs
         bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=2, warmup=0)
 
 
+def test_the_batch_benchmark_times_every_batch_size_in_alternating_rounds(face_dirs):
+    r = bench.bench_batch([2, 4], 2, rounds=2, warmup=1, reference=2, reference_steps=100, faces=face_dirs)
+    assert all(len(r["runs"][b]) == 2 and min(r["runs"][b]) > 0 for b in (2, 4))
+    t2, t4 = r["seconds_per_step"][2], r["seconds_per_step"][4]
+    assert r["equal_time_steps"][2] == 100 and r["equal_time_steps"][4] == round(100 * t2 / t4)
+    assert r["images_per_second"][4] == pytest.approx(8 / t4)
+    with pytest.raises(ValueError, match="reference"):
+        bench.bench_batch([2, 4], 2, reference=16, faces=face_dirs)
+
+
 def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
     args = ["-m", "benchmarks.bench", "train-one", "ours", *map(str, face_dirs), "--preset", "tiny",
             "--batch-size", "4", "--steps", "2", "--warmup", "1"]
