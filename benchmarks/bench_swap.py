@@ -369,7 +369,9 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     if every_steps is not None and (steps is None or not 0 < every_steps <= steps):
         raise InvalidArgument(f"every_steps needs a step budget and must be in 1..steps, got {every_steps}")
     get_preset(preset)
-    parse_recipe(recipe)  # a misspelt recipe or preset stops here, before any extraction
+    if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
+        raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
+                              "per budget, not --every-steps")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "pairs": []}

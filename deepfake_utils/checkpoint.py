@@ -332,6 +332,9 @@ class CheckpointedTrainer:
         """The learning rate the restored optimizers hold (for folders whose state.json does not record it)."""
         raise NotImplementedError
 
+    def _before_step(self, progress: float) -> None:
+        """Called before every step with the share of this run's budget done (0..1): a schedule's place."""
+
     def _state_fields(self) -> dict:
         """What state.json records beside the common fields: what rebuilds the model (preset, recipe, ...)."""
         raise NotImplementedError
@@ -526,6 +529,7 @@ class CheckpointedTrainer:
         clock = time.perf_counter()
         try:
             while not done():
+                self._before_step(max(self.step / steps if steps else 0.0, self.train_seconds / budget))
                 start = time.perf_counter()
                 batch = next(batches)
                 self.input_waits.append(time.perf_counter() - start)

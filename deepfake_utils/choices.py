@@ -86,8 +86,11 @@ class Recipe:
     colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither
     learning_rate: float | None = None  # None: the preset's
     batch_size: int | None = None  # None: the preset's
+    decay: float = 0.0  # the last share of the budget (steps or minutes) over which the rate falls linearly to 0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.decay <= 1:
+            raise DeepfakeError(f"recipe {self.name}: decay is a share of the training budget, in 0..1")
         if self.colour not in ("shift", "raw"):
             raise DeepfakeError(f"recipe {self.name}: colour must be 'shift' or 'raw', not {self.colour!r}")
         if not 0 < self.coverage <= ALIGNED_SIZE:

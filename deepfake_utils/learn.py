@@ -47,6 +47,16 @@ def reconstruction_loss(output: tf.Tensor, target: tf.Tensor, weights: tf.Tensor
     return loss
 
 
+def decayed_rate(rate: float, progress: float, decay: float) -> float:
+    """The learning rate at ``progress`` (0..1) of the budget: ``rate``, then falling linearly to 0 over the last
+    ``decay`` of it (warm, stable, decay: the big steps find B's face, the small ones settle its detail)."""
+    if not 0 <= decay <= 1:
+        raise ValueError(f"decay is a share of the budget, in 0..1 (got {decay})")
+    if decay == 0:
+        return rate
+    return rate * float(np.clip((1 - progress) / decay, 0.0, 1.0))
+
+
 def train_step(model: SwapModel, side: str, optimizer, warped: tf.Tensor, target: tf.Tensor,
                weights: tf.Tensor | None = None, ssim: float = 0.0, replicas: int = 1, edge: float = 0.0) -> tf.Tensor:
     """One step of one side's autoencoder on a batch of (warped, target) faces; returns the batch's loss.

@@ -27,7 +27,7 @@ from .choices import Recipe, get_recipe
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
-from .learn import StepFn, train_both
+from .learn import StepFn, decayed_rate, train_both
 from .model import Preset, SwapModel, build, get_preset
 
 
@@ -335,6 +335,12 @@ class Trainer(CheckpointedTrainer):
 
     def _restored_learning_rate(self) -> float:
         return float(self.opt_a.learning_rate.numpy())
+
+    def _before_step(self, progress: float) -> None:
+        if self.recipe.decay:  # the recipe's schedule; the recorded rate stays the one it starts from
+            rate = decayed_rate(self.learning_rate, progress, self.recipe.decay)
+            for opt in (self.opt_a, self.opt_b):
+                opt.learning_rate = rate
 
     def _state_fields(self) -> dict:
         return {"preset": asdict(self.preset), "recipe": asdict(self.recipe)}

@@ -162,6 +162,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=None)
     with pytest.raises(ValueError, match="every_steps"):
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=5, steps=None, every_steps=10)
+    with pytest.raises(ValueError, match="one budget"):  # a schedule decays to its own budget's end
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], recipe="fast:decay=0.2", minutes=None, steps=10,
+                               every_steps=5)
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
     assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
     out = tmp_path / "pairs.json"

@@ -343,3 +343,26 @@ def test_the_edge_term_penalises_a_blur_not_a_brightness_shift():
 
     assert edge_part(blurred) > 0.01 and abs(edge_part(brighter)) < 1e-3
     assert choices.get_recipe("fast").edge == 0.0  # the edge term is a lever to measure, off in the shipped recipes
+
+
+def test_a_decaying_rate_falls_linearly_over_the_last_share_of_the_budget(faces, tmp_path):
+    assert learn.decayed_rate(4e-4, 0.2, 0.0) == 4e-4  # no decay: a constant rate
+    assert [learn.decayed_rate(1.0, p, 0.25) for p in (0.0, 0.75, 0.875, 1.0)] == [1.0, 1.0, 0.5, 0.0]
+    with pytest.raises(ValueError, match="share"):
+        learn.decayed_rate(1.0, 0.5, 1.5)
+    with pytest.raises(DeepfakeError, match="decay"):
+        choices.Recipe("bad", decay=-0.1)
+    _, a, b = faces
+    import dataclasses
+
+    recipe = dataclasses.replace(choices.get_recipe("fast"), decay=0.5)
+    trainer = train.Trainer(tmp_path / "m", "tiny", recipe=recipe, batch_size=4)
+    rates = []
+    trainer.fit(a, b, 4, save_every=1000, progress=False,
+                on_step=lambda *_: rates.append(float(trainer.opt_a.learning_rate.numpy())))
+    base = choices.PRESETS["tiny"].learning_rate
+    assert rates == pytest.approx([base, base, base, base / 2])  # steps 3 and 4: progress 0.5 and 0.75 before them
+    assert float(trainer.opt_b.learning_rate.numpy()) == pytest.approx(base / 2)
+    state = json.loads((tmp_path / "m" / "state.json").read_text())
+    assert state["learning_rate"] == pytest.approx(base) and state["recipe"]["decay"] == 0.5  # the schedule's start
+    assert train.Trainer(tmp_path / "m").recipe.decay == 0.5  # a resumed run keeps the schedule
