@@ -336,3 +336,38 @@ def test_the_recorded_gan_pairs_run_says_what_notebook_09_and_the_readme_say():
         assert r["gan"]["train_minutes"] == pytest.approx(r["autoencoder"]["train_minutes"], abs=0.05)  # fair control
         assert face["detail"]["eyes_mouth"] < ae["detail"]["eyes_mouth"]  # no payoff in detail on any pair
         assert face["id_retrieval"] <= ae["id_retrieval"]
+
+
+def test_the_recorded_rate_decay_and_batch_runs_say_why_the_default_stays():
+    """benchmarks/README.md and notebook 07 say: 8e-4, 8e-4 decaying and batch 8 or 32 at equal CPU time each lose a
+    pair or a target that the default (4e-4, batch 16) keeps, so the default stays."""
+    def at(*files, half_of=None):
+        out = {}
+        for file in files:
+            for row in _record(file)["pairs"]:
+                for point in row.get("curve", [row]):
+                    budget = "half" if point["steps"] <= (half_of or 713) else "full"
+                    out[(row["target"], budget)] = point
+        return out
+
+    default = at("pairs-lr4e-4-713.json", "pairs-lr4e-4-1425.json")
+    fast = at("pairs-lr8e-4-1425.json")
+    decay = at("pairs-lr8e-4-decay-713.json", "pairs-lr8e-4-decay-1425.json")
+    speed = _record("batch-speed.json")
+    batch8, batch32 = at("pairs-batch8-2603.json", half_of=1302), at("pairs-batch32-803.json", half_of=402)
+    assert speed["equal_time_steps"] == {"8": 2603, "16": 1425, "32": 803}  # the runs' budgets: equal CPU time
+    assert speed["images_per_second"]["32"] > speed["images_per_second"]["8"]
+    assert set(fast) == set(decay) == set(batch8) == set(batch32) == set(default) and len(default) == 8
+    bush, serena, gloria = "George_W_Bush", "Serena_Williams", "Gloria_Macapagal_Arroyo"
+    # 8e-4: identity better or equal everywhere, but the sample pair's expression misses 0.06
+    assert all(fast[k][m] >= default[k][m] for k in default for m in ("id_retrieval", "recognised"))
+    assert fast[bush, "full"]["expression_error"] > 0.06 >= default[bush, "full"]["expression_error"]
+    # decaying: more detail on every pair at half the budget, and still the sample pair's expression at half
+    assert all(decay[k]["detail_kept"] > default[k]["detail_kept"] for k in default if k[1] == "half")
+    assert decay[bush, "half"]["expression_error"] > 0.06 and decay[serena, "half"]["recognised"] < 0.9
+    # batch 8 loses Gloria, batch 32 both of the woman's pairs
+    assert batch8[gloria, "full"]["id_retrieval"] < 0.9 <= default[gloria, "full"]["id_retrieval"]
+    assert all(batch32[t, "full"]["id_retrieval"] < default[t, "full"]["id_retrieval"] for t in (serena, gloria))
+    from deepfake_utils.choices import PRESETS, RECIPES
+
+    assert (PRESETS["tiny"].learning_rate, PRESETS["tiny"].batch_size, RECIPES["fast"].decay) == (4e-4, 16, 0.0)
