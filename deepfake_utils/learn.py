@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from .errors import InvalidArgument
 from .model import SwapModel
 
 Array = tf.Tensor | np.ndarray  # images (N, H, W, C) in 0..1, masks, verdicts: a tensor or a numpy array
@@ -51,7 +52,7 @@ def decayed_rate(rate: float, progress: float, decay: float) -> float:
     """The learning rate at ``progress`` (0..1) of the budget: ``rate``, then falling linearly to 0 over the last
     ``decay`` of it (warm, stable, decay: the big steps find B's face, the small ones settle its detail)."""
     if not 0 <= decay <= 1:
-        raise ValueError(f"decay is a share of the budget, in 0..1 (got {decay})")
+        raise InvalidArgument(f"decay is a share of the budget, in 0..1 (got {decay})")
     if decay == 0:
         return rate
     return rate * float(np.clip((1 - progress) / decay, 0.0, 1.0))
