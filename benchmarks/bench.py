@@ -200,11 +200,12 @@ class GpuBusy:
 
 
 def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
-                steps: int, warmup: int = 3) -> dict:
+                steps: int, warmup: int = 3, *, recipe: str | None = None, mixed_precision: bool | None = None) -> dict:
     """Steady-state training images/s (both sides) of one loop in this process: ``naive``, ``ours`` or ``ours-xla``.
 
     Both loops run ``warmup + steps`` steps; the clock covers the last ``steps`` (the first compile
-    their step and, for ours, start the input threads).
+    their step and, for ours, start the input threads). ``recipe`` and ``mixed_precision`` go to our trainer
+    (None: its defaults).
     """
     from deepfake_utils.train import onednn_enabled
 
@@ -215,7 +216,8 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
     if loop not in ("naive", "ours", "ours-xla"):
         raise ValueError(f"loop must be 'naive', 'ours' or 'ours-xla', not {loop!r}")
     with GpuBusy() as gpu:  # sampled throughout; averaged over the timed steps only
-        _run_loop(loop, faces_a, faces_b, preset, batch_size, steps, warmup, stamps, input_seconds)
+        _run_loop(loop, faces_a, faces_b, preset, batch_size, steps, warmup, stamps, input_seconds,
+                  recipe=recipe, mixed_precision=mixed_precision)
     seconds = stamps[-1] - stamps[warmup - 1]
     busy = gpu.mean(stamps[warmup - 1], stamps[-1])
     return {"ips": 2 * batch_size * steps / seconds, "onednn": onednn_enabled(),
@@ -224,7 +226,8 @@ def train_speed(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray],
 
 
 def _run_loop(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], preset: str, batch_size: int,
-              steps: int, warmup: int, stamps: list[float], input_seconds: dict[str, float]) -> None:
+              steps: int, warmup: int, stamps: list[float], input_seconds: dict[str, float], *,
+              recipe: str | None = None, mixed_precision: bool | None = None) -> None:
     """Run ``warmup + steps`` steps of one loop, appending each step's end to ``stamps``."""
     import keras
 
@@ -234,7 +237,8 @@ def _run_loop(loop: str, faces_a: list[np.ndarray], faces_b: list[np.ndarray], p
 
     if loop in ("ours", "ours-xla"):  # tf.data pairs made in parallel and prefetched, one compiled step
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla")
+            trainer = Trainer(Path(tmp) / "model", preset, batch_size=batch_size, jit=loop == "ours-xla",
+                              recipe=recipe, mixed_precision=mixed_precision)
             trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,  # no checkpoints: as naive
                         on_step=lambda *_: stamps.append(time.perf_counter()))
             input_seconds["input_wait"] = sum(trainer.input_waits[warmup:])  # ours, waiting for its batches
@@ -309,28 +313,24 @@ def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", rec
     process, the same faces; the median step time of each, and the steps that take as long as ``reference_steps``
     at batch ``reference``. ``faces``: A's and B's face folders (default: the sample pair's, extracted here)."""
     from deepfake_utils.extract import sample_faces
-    from deepfake_utils.train import Trainer, load_faces, machine
+    from deepfake_utils.train import load_faces, machine
 
     if reference not in batch_sizes:
         raise ValueError(f"the reference batch size {reference} must be among {batch_sizes}")
-    if rounds < 1 or steps < 1 or warmup < 1:
+    if rounds < 1 or steps < 1 or warmup < 1:  # before any extraction
         raise ValueError("rounds, steps and warmup must be at least 1")
     seconds: dict[int, list[float]] = {b: [] for b in batch_sizes}
     with tempfile.TemporaryDirectory() as tmp:
         dir_a, dir_b = faces or sample_faces(Path(tmp) / "faces", n_photos=64, progress=False)
         faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
         for r in range(rounds):
-            for b in (batch_sizes if r % 2 == 0 else batch_sizes[::-1]):
-                stamps: list[float] = []
-                trainer = Trainer(Path(tmp) / f"model-{b}-{r}", preset, recipe=recipe, batch_size=b,
+            for b in (batch_sizes if r % 2 == 0 else batch_sizes[::-1]):  # our loop, timed as `bench train` times it
+                run = train_speed("ours", faces_a, faces_b, preset, b, steps, warmup, recipe=recipe,
                                   mixed_precision=False)
-                trainer.fit(faces_a, faces_b, warmup + steps, save_every=0, progress=False,
-                            on_step=lambda *_, stamps=stamps: stamps.append(time.perf_counter()))
-                seconds[b].append((stamps[-1] - stamps[warmup - 1]) / steps)
+                seconds[b].append(2 * b / run["ips"])
     per_step = {b: float(np.median(s)) for b, s in seconds.items()}
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0], "preset": preset,
-            "recipe": recipe,
-            "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
+            "recipe": recipe, "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
             "steps_per_minute": {b: 60 / t for b, t in per_step.items()},
             "images_per_second": {b: 2 * b / t for b, t in per_step.items()},
             "equal_time_steps": {b: round(reference_steps * per_step[reference] / t) for b, t in per_step.items()},
