@@ -395,3 +395,28 @@ def test_the_recorded_30_minute_run_says_what_the_readmes_and_notebook_07_say():
     assert all(p["id_retrieval"] == 1 and p["recognised"] == 1 for p in bush)
     assert serena[-1]["recognised"] == 1 > serena[0]["recognised"]
     assert 0.9 > serena[-1]["id_retrieval"] >= serena[0]["id_retrieval"] + 0.3
+
+
+def test_the_recorded_second_seed_says_the_faster_rate_helps_only_the_b_not_yet_recognised():
+    """benchmarks/README.md, the README and notebook 07 say: with a second seed, 8e-4 again beat the default on
+    Serena_Williams (whom the default leaves unrecognised) and lost on Gloria_Macapagal_Arroyo; NME grew on both."""
+    def by_target(*files):
+        return {(r["target"], r["seed"] or 1234): r for f in files for r in _record(f)["pairs"]
+                if r["source"] == "KatieHill"}
+
+    default = by_target("pairs-lr4e-4-1425.json", "pairs-seed1-lr4e-4-1425.json")
+    fast = by_target("pairs-lr8e-4-1425.json", "pairs-seed1-lr8e-4-1425.json")
+    assert set(default) == set(fast) == {(t, s) for t in ("Serena_Williams", "Gloria_Macapagal_Arroyo")
+                                          for s in (1234, 1)}
+    assert all(r["steps"] == 1425 for r in (*default.values(), *fast.values()))
+    assert all(r["learning_rate"] == 4e-4 for k, r in default.items() if k[1] == 1)
+    assert all(r["learning_rate"] == 8e-4 for k, r in fast.items() if k[1] == 1)
+    # both faster runs recognise Serena more often than either default run: more than the seeds' own spread
+    assert min(fast["Serena_Williams", s]["recognised"] for s in (1234, 1)) >= 0.9 > max(
+        default["Serena_Williams", s]["recognised"] for s in (1234, 1))
+    for seed in (1234, 1):
+        assert all(fast[t, seed]["expression_error"] > default[t, seed]["expression_error"]
+                   for t in ("Serena_Williams", "Gloria_Macapagal_Arroyo"))
+    gloria = [fast["Gloria_Macapagal_Arroyo", s]["recognised"] - default["Gloria_Macapagal_Arroyo", s]["recognised"]
+              for s in (1234, 1)]
+    assert gloria[0] > 0 > gloria[1]  # won with one seed, lost with the other
