@@ -489,6 +489,12 @@ def test_the_recorded_init_all_run_at_todays_rate_says_what_the_readmes_and_note
     assert all(init[k]["recognised"] < default[k]["recognised"] - 0.2 and init[k]["id_retrieval"] < default[k][
         "id_retrieval"] for k in woman)
     assert all(init[k]["detail_kept"] > default[k]["detail_kept"] for k in woman)
+    encoder = {(r["source"], r["target"], p["steps"]): p
+               for r in _record("pairs-init-encoder-lr4e-4-1425.json")["pairs"] for p in r["curve"]}
+    assert set(encoder) == set(init) and _record("pairs-init-encoder-lr4e-4-1425.json")["init"] == "encoder"
+    assert all(encoder[k]["id_retrieval"] <= init[k]["id_retrieval"] and encoder[k]["expression_error"] < default[k][
+        "expression_error"] and encoder[k]["detail_kept"] <= init[k]["detail_kept"] + 0.01 for k in init)
+    assert encoder["2.mp4", "Gerhard_Schroeder", 1425]["id_retrieval"] < 0.5  # worse still: fresh decoders
 
 
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
