@@ -443,16 +443,18 @@ def test_the_recorded_second_seed_says_the_faster_rate_helps_only_the_b_not_yet_
     assert gloria[0] > 0 > gloria[1]  # won with one seed, lost with the other
 
 
+def _points(*files: str) -> dict:
+    """Every measurement of recorded pair runs, keyed by (source, target, steps): a curve's points, or the row."""
+    return {(r["source"], r["target"], p["steps"]): p for f in files for r in _record(f)["pairs"]
+            for p in r.get("curve", [r])}
+
+
 def test_the_recorded_loss_weight_runs_say_the_defaults_weights_stay():
     """benchmarks/README.md, the README and notebook 07 say: twice the eyes' and mouth's weight keeps no more of the
     man's detail and costs both of the woman's pairs identity; no weights keeps more of the man's detail at half the
     budget and loses Serena_Williams; so `fast` keeps its weights."""
-    def by_pair(file):
-        return {(r["source"], r["target"], p["steps"]): p for r in _record(file)["pairs"] for p in r["curve"]}
-
-    default = {(r["source"], r["target"], r["steps"]): r
-               for f in ("pairs-lr4e-4-713.json", "pairs-lr4e-4-1425.json") for r in _record(f)["pairs"]}
-    eyes12, none = by_pair("pairs-eyes12-1425.json"), by_pair("pairs-noweights-1425.json")
+    default = _points("pairs-lr4e-4-713.json", "pairs-lr4e-4-1425.json")
+    eyes12, none = _points("pairs-eyes12-1425.json"), _points("pairs-noweights-1425.json")
     assert set(eyes12) == set(none) == set(default) and {k[2] for k in default} == {713, 1425}
     assert _record("pairs-eyes12-1425.json")["recipe"] == "fast:eyes_mouth_weight=12"
     assert _record("pairs-noweights-1425.json")["recipe"] == "fast:face_weight=1,eyes_mouth_weight=1"
@@ -476,9 +478,8 @@ def test_the_recorded_init_all_run_at_todays_rate_says_what_the_readmes_and_note
     pair at both budgets, the man's detail lower; so the default stays training from scratch."""
     run = _record("pairs-init-all-lr4e-4-1425.json")
     assert run["init"] == "all" and all(r["learning_rate"] == 4e-4 and r["only_b"] for r in run["pairs"])
-    init = {(r["source"], r["target"], p["steps"]): p for r in run["pairs"] for p in r["curve"]}
-    default = {(r["source"], r["target"], r["steps"]): r
-               for f in ("pairs-lr4e-4-713.json", "pairs-lr4e-4-1425.json") for r in _record(f)["pairs"]}
+    init = _points("pairs-init-all-lr4e-4-1425.json")
+    default = _points("pairs-lr4e-4-713.json", "pairs-lr4e-4-1425.json")
     assert set(init) == set(default) and {k[2] for k in init} == {713, 1425}
     assert all(init[k]["expression_error"] < default[k]["expression_error"] for k in init)
     man = [k for k in init if k[0] == "2.mp4"]
@@ -489,8 +490,7 @@ def test_the_recorded_init_all_run_at_todays_rate_says_what_the_readmes_and_note
     assert all(init[k]["recognised"] < default[k]["recognised"] - 0.2 and init[k]["id_retrieval"] < default[k][
         "id_retrieval"] for k in woman)
     assert all(init[k]["detail_kept"] > default[k]["detail_kept"] for k in woman)
-    encoder = {(r["source"], r["target"], p["steps"]): p
-               for r in _record("pairs-init-encoder-lr4e-4-1425.json")["pairs"] for p in r["curve"]}
+    encoder = _points("pairs-init-encoder-lr4e-4-1425.json")
     assert set(encoder) == set(init) and _record("pairs-init-encoder-lr4e-4-1425.json")["init"] == "encoder"
     assert all(encoder[k]["id_retrieval"] <= init[k]["id_retrieval"] and encoder[k]["expression_error"] < default[k][
         "expression_error"] and encoder[k]["detail_kept"] <= init[k]["detail_kept"] + 0.01 for k in init)
