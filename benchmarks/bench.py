@@ -8,6 +8,7 @@
     python -m benchmarks.bench convert [--preset tiny] [--frames N]
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
+        [--masks rect]   (also converted through other masks)
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
 
@@ -453,6 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--every-steps", type=int, default=None,
                    help="also convert and measure every N steps on the way (a curve per pair; needs --steps)")
     p.add_argument("--seed", type=int, default=None, help="the trainers' seed (default: theirs): a repeat run")
+    p.add_argument("--masks", nargs="+", default=[], metavar="MASK",
+                   help="also convert and measure every model through these masks (rect, hull; the rows' own is "
+                        "hull_rect, the default)")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
@@ -512,7 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         minutes = args.minutes or None
         r = bench_pairs(chosen_pairs(args.pairs, args.cross), recipe=args.recipe, preset=args.preset, minutes=minutes,
                         steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
-                        only_b=args.only_b, every_steps=args.every_steps, seed=args.seed)
+                        only_b=args.only_b, every_steps=args.every_steps, seed=args.seed,
+                        masks=tuple(args.masks))
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

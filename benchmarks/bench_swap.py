@@ -26,6 +26,7 @@ import numpy as np
 
 from deepfake_utils import data, metrics
 from deepfake_utils.checkpoint import load
+from deepfake_utils.choices import MASKS, Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from deepfake_utils.model import SHARED, Preset, get_preset
@@ -288,8 +289,6 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
                         source_track: metrics.FaceTrack | None = None, progress: bool = False, **about) -> dict:
     """Convert the whole video with ``model`` (a folder or a loaded model; ``options``: ``choices.Options``), measure
     it against ``gallery``, and write NAME.metrics.json and NAME.pair.json beside the swap; the report."""
-    from deepfake_utils.choices import Options
-
     out.parent.mkdir(parents=True, exist_ok=True)
     convert(video_path, model, out, alignments=dir_a, max_frames=max_frames, options=options or Options(),
             progress=progress)
@@ -303,10 +302,12 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
-             every_steps: int | None = None, seed: int | None = None, progress: bool = False) -> dict:
+             every_steps: int | None = None, seed: int | None = None, masks: tuple[str, ...] = (),
+             progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
     (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
-    None for its default)."""
+    None for its default; ``masks``: the same model also converted with each of these masks at every
+    measurement, each point's ``by_mask``)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -340,8 +341,16 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         out = work / "swapped" / (f"{name}.mp4" if last else f"{name}-step{trainer.step}.mp4")
         report = convert_and_measure(video_path, load(model_dir), out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, source_track=source_track, progress=progress, init=init)
-        curve.append({"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
-                      "swapped": str(out), "detail": report["detail_kept"], **metrics.headline(report)})
+        point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
+                 "swapped": str(out), "detail": report["detail_kept"], **metrics.headline(report)}
+        for mask in masks:  # the same model, pasted through another mask
+            other = out.with_name(out.stem.replace(name, f"{name}-mask-{mask}", 1) + out.suffix)
+            by = convert_and_measure(video_path, load(model_dir), other, dir_a, gallery, target, steps=trainer.step,
+                                     max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
+                                     progress=progress, init=init)
+            point.setdefault("by_mask", {})[mask] = {"swapped": str(other), "detail": by["detail_kept"],
+                                                     **metrics.headline(by)}
+        curve.append(point)
         if last:
             break
     ceiling = resolution_ceiling(video_path, load_alignments(dir_a), trainer.preset.size, trainer.coverage, max_frames)
@@ -357,25 +366,28 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
-                progress: bool = False) -> dict:
+                masks: tuple[str, ...] = (), progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
     ``every_steps`` also measures every pair on the way (each row's ``curve``); ``seed`` trains with another seed
-    than the trainer's default (a second run of the same recipe: how much of a difference is chance);
+    than the trainer's default (a second run of the same recipe: how much of a difference is chance); ``masks``
+    also converts every measured model through each of these conversion masks (the row's own is the default);
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
     if every_steps is not None and (steps is None or not 0 < every_steps <= steps):
         raise InvalidArgument(f"every_steps needs a step budget and must be in 1..steps, got {every_steps}")
     get_preset(preset)
+    if set(masks) - set(MASKS):  # before any training; "learned" is a GAN's, and these are autoencoders
+        raise InvalidArgument(f"masks must be among {MASKS}, got {list(masks)}")
     if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
         raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
                               "per budget, not --every-steps")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
-              "seed": seed, "gallery": gallery, "pairs": []}
+              "seed": seed, "gallery": gallery, "masks": list(masks), "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -383,11 +395,13 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
-                           only_b=only_b, every_steps=every_steps, seed=seed, progress=progress)
+                           only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, progress=progress)
             result["pairs"].append(row)
-            for point in row.get("curve", [])[:-1]:
-                print("  " + _pair_line({**row, **point, "detail_ceiling": float("nan")}), flush=True)
-            print("  " + _pair_line(row), flush=True)
+            for point in row.get("curve", [row]):
+                last = point is row or point is row["curve"][-1]
+                shown = {**row, **point, **({} if last else {"detail_ceiling": float("nan")})}  # ceiling: at the end
+                for line in (_pair_line(shown), *_mask_lines(shown)):
+                    print("  " + line, flush=True)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))
     result["median"] = {k: float(np.median([r[k] for r in result["pairs"]])) for k in (*PAIR_COLUMNS, "detail_ceiling")}
@@ -406,6 +420,12 @@ def _pair_line(row: dict) -> str:
             f"{row['to_target']:>7.3f}")
 
 
+def _mask_lines(row: dict) -> list[str]:
+    """The row's model pasted through the other masks (``masks``), a line each under the row's own."""
+    return [f"{'  mask ' + mask:<38}" + _pair_line({**row, **other})[38:]
+            for mask, other in row.get("by_mask", {}).items()]
+
+
 def format_pairs(result: dict) -> str:
     """The pairs benchmark as a table: one row per pair, then the median and which targets hold on every pair."""
     budget = " and ".join(f"{v:g} {k}" for k, v in (("minutes", result["minutes"]), ("steps", result["steps"]))
@@ -416,7 +436,8 @@ def format_pairs(result: dict) -> str:
              f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
              f"{'pair (A video -> B)':<38}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}{'NME':>7}"
              f"{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
-    lines += [_pair_line(r) for r in result["pairs"]]
+    for row in result["pairs"]:
+        lines += [_pair_line(row), *_mask_lines(row)]
     if "median" in result:
         m = result["median"]
         lines.append(f"{'median':<38}{'':>12}{m['id_retrieval']:>7.0%}{m['recognised']:>7.0%}{m['faces_found']:>7.0%}"

@@ -155,6 +155,7 @@ def test_the_recipes_benchmark_trains_the_preset_it_is_given(face_dirs, tmp_path
 def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, capsys):
     from benchmarks import bench_swap
     from deepfake_utils import data, metrics
+    from deepfake_utils.video import read_frames
 
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):
         bench_swap.parse_pair("2.mp4:Nobody")
@@ -165,12 +166,14 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     with pytest.raises(ValueError, match="one budget"):  # a schedule decays to its own budget's end
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], recipe="fast:decay=0.2", minutes=None, steps=10,
                                every_steps=5)
+    with pytest.raises(ValueError, match="masks"):  # the GAN's own mask: not for these autoencoders
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, masks=("learned",))
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
     assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
     out = tmp_path / "pairs.json"
     result = bench_swap.bench_pairs([("2.mp4", "George_W_Bush"), ("KatieHill", "Serena_Williams")], minutes=None,
                                     steps=2, work=tmp_path / "work", out=out, gallery="small", max_frames=3,
-                                    n_photos=4, gallery_photos=(2, 1), every_steps=1)
+                                    n_photos=4, gallery_photos=(2, 1), every_steps=1, masks=("rect",))
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
@@ -180,6 +183,13 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         assert [p["steps"] for p in row["curve"]] == [1, 2] and row["curve"][-1]["swapped"] == row["swapped"]
         assert Path(row["curve"][0]["swapped"]).is_file() and row["curve"][0]["swapped"] != row["swapped"]
         assert row["curve"][-1]["detail_kept"] == row["detail_kept"]
+        for point in row["curve"]:  # each model also pasted through the whole square, and measured
+            rect = point["by_mask"]["rect"]
+            assert rect["swapped"] != point["swapped"] and 0 <= rect["detail_kept"]
+        source = read_frames(data.source_video(row["source"]), max_frames=1)[0].astype(int)
+        changed = {mask: int((np.abs(read_frames(path, max_frames=1)[0] - source) > 12).any(-1).sum())
+                   for mask, path in (("hull_rect", row["swapped"]), ("rect", row["by_mask"]["rect"]["swapped"]))}
+        assert changed["rect"] > changed["hull_rect"] > 0, changed  # the square reaches past the face's outline
         assert 0.3 < row["detail_ceiling"] < 1.05  # a perfect 64 px face keeps much, not all, of the detail
         assert Path(row["swapped"]).is_file()
         pair = json.loads(Path(row["swapped"]).with_suffix(".pair.json").read_text())  # what notebook 10 reads
@@ -189,6 +199,7 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
     table = bench_swap.format_pairs(result)
     assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
+    assert table.count("mask rect") == 2
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):  # the command line checks its pairs before any work
         bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])
 
