@@ -414,16 +414,22 @@ def test_the_recorded_30_minute_run_says_what_the_readmes_and_notebook_07_say():
     assert 0.9 > serena[-1]["id_retrieval"] >= serena[0]["id_retrieval"] + 0.3
 
 
+def _one_pair_30_minutes(name: str, target: str) -> tuple[dict, list[dict]]:
+    """A recorded 30-minute run of one pair (the default recipe, measured every 2 850 steps): its row, and its curve
+    from the default run's 1 425-step point on."""
+    run = _record(name)
+    (row,) = run["pairs"]
+    assert row["target"] == target and {"date", "machine", "command"} <= set(run)
+    assert (row["learning_rate"], row["batch_size"], row["steps"], row["seed"]) == (4e-4, 16, 8550, None)
+    assert row["train_minutes"] <= 30 and [p["steps"] for p in row["curve"]] == [2850, 5700, 8550]
+    return row, [_points("pairs-lr4e-4-1425.json")[row["source"], row["target"], 1425], *row["curve"]]
+
+
 def test_the_recorded_30_minute_run_on_gloria_says_what_the_readmes_and_notebook_07_say():
     """benchmarks/README.md, the README and notebook 07 say: on the woman's other pair, six times the demo's steps
     raise recognition (43 -> 76 %) and keep her the nearest identity, short of 90 % recognised, with the detail
     where it was, far below a perfect 64 px face and below B's photos' ceiling."""
-    run = _record("pairs-30min-gloria.json")
-    (row,) = run["pairs"]
-    assert row["target"] == "Gloria_Macapagal_Arroyo" and {"date", "machine", "command"} <= set(run)
-    assert (row["learning_rate"], row["batch_size"], row["steps"], row["seed"]) == (4e-4, 16, 8550, None)
-    assert row["train_minutes"] <= 30 and [p["steps"] for p in row["curve"]] == [2850, 5700, 8550]
-    curve = [_points("pairs-lr4e-4-1425.json")[row["source"], row["target"], 1425], *row["curve"]]
+    row, curve = _one_pair_30_minutes("pairs-30min-gloria.json", "Gloria_Macapagal_Arroyo")
     recognised = [p["recognised"] for p in curve]
     assert recognised == sorted(recognised) and recognised[-1] - recognised[0] > 0.3 and recognised[-1] < 0.9
     assert all(p["id_retrieval"] >= 0.9 for p in curve)
@@ -438,12 +444,7 @@ def test_the_recorded_30_minute_run_on_gerhard_says_what_the_readmes_and_noteboo
     """benchmarks/README.md, the README and notebook 07 say: on the man's other pair, six times the demo's steps keep
     B in every frame and do not raise the detail (0.57 at the demo's budget, 0.45 at 6x), below a perfect 64 px
     face's."""
-    run = _record("pairs-30min-gerhard.json")
-    (row,) = run["pairs"]
-    assert row["target"] == "Gerhard_Schroeder" and {"date", "machine", "command"} <= set(run)
-    assert (row["learning_rate"], row["batch_size"], row["steps"], row["seed"]) == (4e-4, 16, 8550, None)
-    assert row["train_minutes"] <= 30 and [p["steps"] for p in row["curve"]] == [2850, 5700, 8550]
-    curve = [_points("pairs-lr4e-4-1425.json")[row["source"], row["target"], 1425], *row["curve"]]
+    row, curve = _one_pair_30_minutes("pairs-30min-gerhard.json", "Gerhard_Schroeder")
     assert all(p["id_retrieval"] == 1 and p["recognised"] == 1 for p in curve)
     details = [p["detail_kept"] for p in curve]
     assert max(details) == details[0] < row["detail_ceiling"] and details[-1] < details[0] - 0.1
