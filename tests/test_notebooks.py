@@ -67,6 +67,17 @@ def test_outputs_are_stripped(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_cell_has_its_own_id_and_the_notebook_is_valid(name):
+    """nbformat 4.5 gives every cell an id (a cell added by hand may lack one: a warning now, an error to come)."""
+    import nbformat
+
+    ids = [cell.get("id") for cell in _cells(NB_DIR / name)]
+    assert None not in ids, f"{name}: cell {ids.index(None) + 1} has no id"
+    assert len(set(ids)) == len(ids), f"{name}: two cells share an id"
+    nbformat.validate(nbformat.read(NB_DIR / name, as_version=4))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_one_setup_cell_identical_to_the_template(name):
     code = [c for c in _cells(NB_DIR / name) if c["cell_type"] == "code"]
     setup = [i for i, c in enumerate(code) if "google.colab" in _source(c) or "notebook import setup" in _source(c)]
