@@ -193,3 +193,7 @@ def test_the_verdict_says_what_a_person_would_see():
     assert "misses its targets for detail_kept" in blurred and "blurred" in blurred and "meets" not in blurred
     assert "meets all its targets" in metrics.verdict(report(1.0, 0.8))
     assert "not a working swap" in metrics.verdict(report(0.5, 0.8))
+    unrecognised = {mask: metrics.verdict(report(0.5, 0.8), mask=mask) for mask in (None, "hull_rect", "rect")}
+    assert all("train longer" in said for said in unrecognised.values())  # the cheaper step first, where not taken
+    assert "--mask rect" in unrecognised[None] and "--mask rect" in unrecognised["hull_rect"]
+    assert "--mask rect" not in unrecognised["rect"] and "--mask rect" not in metrics.verdict(report(1.0, 0.4))
