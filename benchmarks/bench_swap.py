@@ -339,13 +339,14 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         wall += time.monotonic() - started  # training's wall time: the measurements on the way not counted
         last = i == len(stops) - 1 or trainer.step < stop  # the minutes ran out before this stop
         out = work / "swapped" / (f"{name}.mp4" if last else f"{name}-step{trainer.step}.mp4")
-        report = convert_and_measure(video_path, load(model_dir), out, dir_a, gallery, target, steps=trainer.step,
+        model = load(model_dir)  # once per measurement, for every mask's conversion
+        report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, source_track=source_track, progress=progress, init=init)
         point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
                  "swapped": str(out), "detail": report["detail_kept"], **metrics.headline(report)}
         for mask in masks:  # the same model, pasted through another mask
             other = out.with_name(out.stem.replace(name, f"{name}-mask-{mask}", 1) + out.suffix)
-            by = convert_and_measure(video_path, load(model_dir), other, dir_a, gallery, target, steps=trainer.step,
+            by = convert_and_measure(video_path, model, other, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
                                      progress=progress, init=init)
             point.setdefault("by_mask", {})[mask] = {"swapped": str(other), "detail": by["detail_kept"],

@@ -461,8 +461,7 @@ def test_the_recorded_mask_run_says_what_the_readmes_and_notebook_08_say():
     for name, defaults in runs.items():
         run = _record(name)
         assert {"date", "machine", "command"} <= set(run) and run["masks"] == ["rect"]
-        default = _points(*defaults)
-        points = {(r["source"], r["target"], p["steps"]): p for r in run["pairs"] for p in r["curve"]}
+        default, points = _points(*defaults), _points(name)
         assert len(points) == 2 * len(run["pairs"]) and len(run["pairs"]) in (2, 4)
         for key, point in points.items():
             for metric in ("id_retrieval", "recognised", "detail_kept", "expression_error"):
