@@ -455,8 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="also convert and measure every N steps on the way (a curve per pair; needs --steps)")
     p.add_argument("--seed", type=int, default=None, help="the trainers' seed (default: theirs): a repeat run")
     p.add_argument("--masks", nargs="+", default=[], metavar="MASK",
-                   help="also convert and measure every model through these masks (rect, hull; the rows' own is "
-                        "hull_rect, the default)")
+                   help="also convert and measure every model through these masks (e.g. rect hull_rect; the rows' "
+                        "own is the default, forehead)")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,

@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.bench_swap import convert_and_measure, resolution_ceiling
+from benchmarks.bench_swap import convert_and_measure, measured, resolution_ceiling
 from deepfake_utils import data, metrics
 from deepfake_utils.align import crop_to_model
 from deepfake_utils.checkpoint import load
@@ -104,8 +104,7 @@ def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: in
                                      max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
                                      progress=progress, group=group, kind="gan" if which == "gan" else "autoencoder",
                                      mask=mask or ("learned" if which == "gan" else "hull_rect"))
-        row["swaps"][key] = {"label": label, "swapped": str(out), "detail": report["detail_kept"],
-                             **metrics.headline(report)}
+        row["swaps"][key] = {"label": label, **measured(out, report)}
     loads.append(os.getloadavg()[0])
     row["load"] = [round(v, 2) for v in loads]
     return row

@@ -26,7 +26,7 @@ import numpy as np
 
 from deepfake_utils import data, metrics
 from deepfake_utils.checkpoint import load
-from deepfake_utils.choices import MASKS, Options
+from deepfake_utils.choices import DEFAULT_MASK, MASKS, Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from deepfake_utils.model import SHARED, Preset, get_preset
@@ -299,6 +299,11 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
     return report
 
 
+def measured(swapped: Path, report: dict) -> dict:
+    """What a benchmark records of one measured swap: its file, the detail by region and the headline numbers."""
+    return {"swapped": str(swapped), "detail": report["detail_kept"], **metrics.headline(report)}
+
+
 def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, minutes: float | None,
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
@@ -342,15 +347,13 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         model = load(model_dir)  # once per measurement, for every mask's conversion
         report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, source_track=source_track, progress=progress, init=init)
-        point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2),
-                 "swapped": str(out), "detail": report["detail_kept"], **metrics.headline(report)}
+        point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2), **measured(out, report)}
         for mask in masks:  # the same model, pasted through another mask
             other = out.with_name(out.stem.replace(name, f"{name}-mask-{mask}", 1) + out.suffix)
             by = convert_and_measure(video_path, model, other, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
                                      progress=progress, init=init)
-            point.setdefault("by_mask", {})[mask] = {"swapped": str(other), "detail": by["detail_kept"],
-                                                     **metrics.headline(by)}
+            point.setdefault("by_mask", {})[mask] = measured(other, by)
         curve.append(point)
         if last:
             break
@@ -388,7 +391,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                               "per budget, not --every-steps")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
-              "seed": seed, "gallery": gallery, "masks": list(masks), "pairs": []}
+              "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks), "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -413,8 +416,11 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     return result
 
 
+LABEL_WIDTH = 38  # characters of the pairs table's first column (the pair, or the mask under it)
+
+
 def _pair_line(row: dict) -> str:
-    return (f"{row['source'] + ' -> ' + row['target']:<38}{row['steps']:>6}{row['train_minutes']:>6.1f}"
+    return (f"{row['source'] + ' -> ' + row['target']:<{LABEL_WIDTH}}{row['steps']:>6}{row['train_minutes']:>6.1f}"
             f"{row['id_retrieval']:>7.0%}{row['recognised']:>7.0%}{row['faces_found']:>7.0%}"
             f"{row['expression_error']:>7.3f}{row['jitter_ratio']:>6.2f}x{row['detail_kept']:>7.2f}"
             f"{row.get('detail_ceiling', float('nan')):>7.2f}{row['detail_fine']:>7.2f}{row['sharpness_kept']:>7.2f}"
@@ -423,7 +429,7 @@ def _pair_line(row: dict) -> str:
 
 def _mask_lines(row: dict) -> list[str]:
     """The row's model pasted through the other masks (``masks``), a line each under the row's own."""
-    return [f"{'  mask ' + mask:<38}" + _pair_line({**row, **other})[38:]
+    return [f"{'  mask ' + mask:<{LABEL_WIDTH}}" + _pair_line({**row, **other})[LABEL_WIDTH:]
             for mask, other in row.get("by_mask", {}).items()]
 
 
@@ -435,13 +441,14 @@ def format_pairs(result: dict) -> str:
     start += ", B's own faces only" if result.get("only_b") else ""
     lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset{start}, {result['recipe']} recipe, "
              f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
-             f"{'pair (A video -> B)':<38}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}{'NME':>7}"
-             f"{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
+             f"{'pair (A video -> B)':<{LABEL_WIDTH}}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}"
+             f"{'NME':>7}{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
     for row in result["pairs"]:
         lines += [_pair_line(row), *_mask_lines(row)]
     if "median" in result:
         m = result["median"]
-        lines.append(f"{'median':<38}{'':>12}{m['id_retrieval']:>7.0%}{m['recognised']:>7.0%}{m['faces_found']:>7.0%}"
+        lines.append(f"{'median':<{LABEL_WIDTH}}{'':>12}{m['id_retrieval']:>7.0%}{m['recognised']:>7.0%}"
+                     f"{m['faces_found']:>7.0%}"
                      f"{m['expression_error']:>7.3f}{m['jitter_ratio']:>6.2f}x{m['detail_kept']:>7.2f}"
                      f"{m.get('detail_ceiling', float('nan')):>7.2f}{m['detail_fine']:>7.2f}{m['sharpness_kept']:>7.2f}"
                      f"{m['to_target']:>7.3f}")

@@ -29,14 +29,31 @@ def hull_mask(shape: tuple[int, ...], landmarks: np.ndarray) -> np.ndarray:
     return mask
 
 
+def forehead_points(landmarks: np.ndarray) -> np.ndarray:
+    """The 10 brow points raised as far above the brows as the brows sit above their eye: the lower forehead."""
+    points = np.asarray(landmarks, np.float64)
+    raised = []
+    for brow, eye in ((slice(17, 22), slice(36, 42)), (slice(22, 27), slice(42, 48))):  # right, then left brow
+        raised.append(points[brow] + (points[brow].mean(0) - points[eye].mean(0)))
+    return np.vstack(raised)
+
+
+def forehead_mask(shape: tuple[int, ...], landmarks: np.ndarray) -> np.ndarray:
+    """The hull of the 68 landmarks and the raised brows: the face with its brows and lower forehead."""
+    return hull_mask(shape, np.vstack([np.asarray(landmarks, np.float64), forehead_points(landmarks)]))
+
+
 def face_mask(kind: str, shape: tuple[int, ...], landmarks: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    """A mask by name: 'rect', 'hull' or 'hull_rect' (the hull cut to the model face's square, the default)."""
+    """A mask by name: 'rect', 'hull', 'hull_rect' (the hull cut to the model face's square, the original
+    converter's default) or 'forehead' (the hull grown over the brows and lower forehead, cut to the square)."""
     if kind == "rect":
         return rect_mask(shape, matrix, size)
     if kind == "hull":
         return hull_mask(shape, landmarks)
     if kind == "hull_rect":
         return hull_mask(shape, landmarks) * rect_mask(shape, matrix, size)
+    if kind == "forehead":
+        return forehead_mask(shape, landmarks) * rect_mask(shape, matrix, size)
     raise InvalidArgument(f"unknown mask {kind!r}; choose one of {MASKS}")
 
 

@@ -15,7 +15,10 @@ COVERAGE = 160  # px of the 256 px aligned crop that the model sees (the origina
 
 MODEL_KINDS = {"autoencoder": "an autoencoder", "gan": "a GAN"}  # the models a folder can hold (state.json
 # "model"; older folders: autoencoder), with how a sentence names them
-MASKS = ("rect", "hull", "hull_rect")  # blend's masks
+MASKS = ("rect", "hull", "hull_rect", "forehead")  # blend's masks
+# the autoencoder's mask when none is named: the hull grown over the brows and lower forehead (measured on four pairs
+# against the original converter's hull_rect and the whole square: benchmarks/README.md, "The brows and lower forehead")
+DEFAULT_MASK = "forehead"
 COLOUR_METHODS = ("none", "avg", "hist", "lab")  # blend's colour transfers
 
 
@@ -125,8 +128,8 @@ MAX_BLUR = 0.2
 class Options:
     """How faces are put back: mask, its erosion and feather (fractions of the face's size), colour, extras."""
 
-    mask: str | None = None  # rect | hull | hull_rect | learned; None: the model's own (learned for a GAN, else
-    # hull_rect, the original converter's default)
+    mask: str | None = None  # rect | hull | hull_rect | forehead | learned; None: the model's own (learned for a
+    # GAN, else DEFAULT_MASK)
     erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
     blur: float = 0.06  # feather the mask edge over this share of the face size
     colour: str = "avg"  # none | avg | hist | lab

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import configure
-from .choices import COLOUR_METHODS, CONVERT_MASKS, GAN_PRESETS, LABEL, MODEL_KINDS, RECIPES, Options
+from .choices import COLOUR_METHODS, CONVERT_MASKS, DEFAULT_MASK, GAN_PRESETS, LABEL, MODEL_KINDS, RECIPES, Options
 from .config import SEED
 from .errors import DeepfakeError
 
@@ -380,7 +380,8 @@ def _add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", default=None, help="1-based frame ranges to swap, e.g. 1-50,80,100- (others kept)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--mask", choices=CONVERT_MASKS, default=d.mask,
-                   help="default: learned for a GAN model (its own alpha mask), hull_rect for the autoencoder")
+                   help=f"default: learned for a GAN model (its own alpha mask), {DEFAULT_MASK} for the autoencoder "
+                        "(hull_rect: the original converter's)")
     p.add_argument("--erode", type=float, default=d.erode,
                    help=f"shrink the mask by this share of the face size, negative grows it (default {d.erode})")
     p.add_argument("--blur", type=float, default=d.blur, help=f"feather width, share of the face size ({d.blur})")

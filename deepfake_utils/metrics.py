@@ -398,7 +398,8 @@ def check_targets_values(values: dict[str, float], targets: dict[str, float] = T
 def verdict(report: dict, mask: str | None = None) -> str:
     """One plain sentence of what the metrics say a person would see: is B recognised, and how much of the
     source's detail the eyes and mouth keep; "meets its targets" only when every target holds. ``mask``: the one
-    the swap was converted through (None: the default, the hull), for the advice when B is not recognised."""
+    the swap was converted through (None: the default, ``choices.DEFAULT_MASK``), for the advice when B is not
+    recognised."""
     swapped, target = report["identity"]["swapped"], report["target"]
     n, frames = round(swapped["recognised"] * swapped["frames"]), swapped["frames"]
     detail = report["detail_kept"]["eyes_mouth"]
@@ -407,8 +408,8 @@ def verdict(report: dict, mask: str | None = None) -> str:
             f"mouth keep {detail:.0%} of the source's detail")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
         square = "" if mask == "rect" else (  # measured on four pairs: benchmarks/README.md, "The conversion mask"
-            "convert again through the whole square first (--mask rect: B's brows and forehead too, where an edge "
-            "may show), then ")
+            "convert again through the whole square first (--mask rect: the square's sides too, where an edge "
+            "may show in the hair), then ")
         return (f"{said}. The nearest identity is {target} in only {swapped['id_retrieval']:.0%} of frames: not a "
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")
     if not missed:

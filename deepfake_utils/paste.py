@@ -16,7 +16,7 @@ import numpy as np
 from . import align, blend
 from .align import COVERAGE, crop_to_model
 from .blend import shift_colour
-from .choices import LABEL, Options
+from .choices import DEFAULT_MASK, LABEL, Options
 from .errors import DeepfakeError, InvalidArgument
 from .images import ensure_rgb_uint8, to_uint8
 from .landmarks import inter_ocular_distance
@@ -91,10 +91,10 @@ def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, op
     """
     ensure_rgb_uint8(frame)
     size = new_face.shape[0]
-    kind = options.mask or ("learned" if alpha is not None else "hull_rect")
+    kind = options.mask or ("learned" if alpha is not None else DEFAULT_MASK)
     if kind == "learned" and alpha is None:
-        raise DeepfakeError("the learned mask is the GAN's: this model paints no mask; choose rect, hull or "
-                            "hull_rect, or convert with a GAN model (train --model gan)")
+        raise DeepfakeError("the learned mask is the GAN's: this model paints no mask; choose "
+                            f"one of {', '.join(blend.MASKS)}, or convert with a GAN model (train --model gan)")
     matrix = model_matrix(landmarks, size, coverage)
     if options.sharpen > 0:
         new_face = blend.sharpen(new_face, options.sharpen)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from . import video
 from .checkpoint import load
-from .choices import Options
+from .choices import MASKS, Options
 from .errors import DeepfakeError, DeepfakeWarning, InvalidArgument, OutputError
 from .fileio import atomic_path
 from .landmarks import inter_ocular_distance
@@ -173,7 +173,7 @@ def convert(
     learned = swap_model.learned_mask and options.mask in (None, "learned")
     if options.mask == "learned" and not swap_model.learned_mask:
         raise DeepfakeError(f"--mask learned needs a GAN model (train --model gan); {model} paints no mask: "
-                            "choose rect, hull or hull_rect")
+                            f"choose one of {', '.join(MASKS)}")
     known, removed = _faces_from_alignments(alignments) if alignments is not None else (None, 0)
     finder = FaceFinder() if known is None else None
     total = min(info.n_frames, max_frames or info.n_frames)

@@ -51,6 +51,27 @@ def test_every_mask_is_inside_the_frame_and_covers_the_face(frame, face):
         blend.face_mask("circle", frame.shape, face.landmarks, matrix, 64)
 
 
+def test_the_forehead_mask_adds_the_brows_and_lower_forehead_to_the_hull_and_nothing_at_the_sides(frame, face):
+    matrix = paste.model_matrix(face.landmarks, 64, 192)  # the fast recipe's framing, the bench's
+    masks = {kind: blend.face_mask(kind, frame.shape, face.landmarks, matrix, 64) > 0.5
+             for kind in ("hull_rect", "forehead", "rect")}
+    assert (masks["hull_rect"] <= masks["forehead"]).all() and (masks["forehead"] <= masks["rect"]).all()
+    raised = blend.forehead_points(face.landmarks)
+    brows, eyes = face.landmarks[17:27], face.landmarks[36:48]
+    assert raised.shape == (10, 2) and (raised[:, 1] < brows[:, 1]).all()  # above the brows (y grows downwards)
+    lift = brows[:, 1].mean() - raised[:, 1].mean()
+    assert lift == pytest.approx(eyes[:, 1].mean() - brows[:, 1].mean(), rel=0.05)  # as high as brows over eyes
+    feather = round(paste.Options().blur * paste.face_size(matrix, 64))  # convert's default feather, in px
+    band, hull_band = (blend.adjust_mask(masks[kind].astype(np.float32), blur=feather)
+                       for kind in ("forehead", "hull_rect"))
+    at_brows = np.round(brows[1:-1]).astype(int)  # the outer tips lie on the hull's side, feathered either way
+    assert band[at_brows[:, 1], at_brows[:, 0]].min() > 0.9  # the convert default feather keeps B's brows whole
+    assert hull_band[at_brows[:, 1], at_brows[:, 0]].mean() < 0.75  # where the default mask fades them into A's
+    rows = np.nonzero(masks["forehead"].any(1))[0]
+    below = np.arange(frame.shape[0]) > face.landmarks[:, 1].max()  # under the chin: no more than the hull there
+    assert not (masks["forehead"] & ~masks["hull_rect"])[below].any() and rows.min() < brows[:, 1].min()
+
+
 @pytest.mark.parametrize("method", ["avg", "hist", "lab"])
 def test_colour_transfer_moves_the_face_colour_toward_the_target(frame, face, method):
     mask = blend.hull_mask(frame.shape, face.landmarks)
@@ -79,12 +100,18 @@ def test_blending_sharpening_and_seamless_clone(frame, face):
 def test_composite_changes_only_the_face(frame, face):
     rng = np.random.default_rng(0)
     new_face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    out = paste.composite(frame, face.landmarks, new_face)
+    out = paste.composite(frame, face.landmarks, new_face, paste.Options(mask="hull_rect"))
     changed = np.abs(out.astype(int) - frame).max(-1) > 0
     hull = blend.hull_mask(frame.shape, face.landmarks) > 0
     assert changed.sum() > 100 ** 2 and not changed[~hull].any()
-    seamless = paste.composite(frame, face.landmarks, new_face, paste.Options(seamless=True, colour="lab"))
+    seamless = paste.composite(frame, face.landmarks, new_face, paste.Options(seamless=True, colour="lab",
+                                                                               mask="hull_rect"))
     assert seamless.shape == frame.shape and not (seamless != frame).any(-1)[~hull].any()
+    default = paste.composite(frame, face.landmarks, new_face)  # the default mask: forehead
+    assert np.array_equal(default, paste.composite(frame, face.landmarks, new_face, paste.Options(mask="forehead")))
+    changed_default = np.abs(default.astype(int) - frame).max(-1) > 0
+    grown = blend.forehead_mask(frame.shape, face.landmarks) > 0
+    assert not changed_default[~grown].any() and changed_default[~hull].sum() > 20 ** 2  # over the brows too
     with pytest.raises(DeepfakeError, match="unknown colour"):
         paste.Options(colour="sepia")
 
