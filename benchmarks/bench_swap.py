@@ -30,7 +30,7 @@ from deepfake_utils.choices import DEFAULT_MASK, MASKS, Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from deepfake_utils.model import SHARED, Preset, get_preset
-from deepfake_utils.swap import convert
+from deepfake_utils.swap import convert, measure_seam
 from deepfake_utils.train import Recipe, Trainer, get_recipe, load_faces, machine
 
 
@@ -185,7 +185,7 @@ PAIRS: tuple[tuple[str, str], ...] = (("2.mp4", "George_W_Bush"), ("2.mp4", "Ger
 CROSS_PAIRS: tuple[tuple[str, str], ...] = (("2.mp4", "Serena_Williams"), ("KatieHill", "George_W_Bush"))
 #: The columns of the pairs table, by the name ``metrics.headline`` gives them.
 PAIR_COLUMNS = ("id_retrieval", "recognised", "faces_found", "expression_error", "jitter_ratio", "detail_kept",
-                "detail_fine", "sharpness_kept", "to_target")
+                "detail_fine", "sharpness_kept", "to_target", "seam")
 
 
 def parse_pair(spec: str) -> tuple[str, str]:
@@ -288,12 +288,13 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
                         *, steps: int, max_frames: int | None = None, options=None,
                         source_track: metrics.FaceTrack | None = None, progress: bool = False, **about) -> dict:
     """Convert the whole video with ``model`` (a folder or a loaded model; ``options``: ``choices.Options``), measure
-    it against ``gallery``, and write NAME.metrics.json and NAME.pair.json beside the swap; the report."""
+    it against ``gallery`` (and the seam the paste left: ``swap.measure_seam``), and write NAME.metrics.json and NAME.pair.json beside the swap; the report."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    convert(video_path, model, out, alignments=dir_a, max_frames=max_frames, options=options or Options(),
-            progress=progress)
+    converted = convert(video_path, model, out, alignments=dir_a, max_frames=max_frames,
+                        options=options or Options(), progress=progress)
     report = metrics.evaluate(video_path, out, gallery, target, max_frames=max_frames, source_track=source_track,
                               progress=progress)
+    report["seam"] = measure_seam(video_path, converted, progress=progress)
     metrics.save_report(report, out.with_suffix(".metrics.json"))
     write_pair_json(out, video_path, dir_a, target, steps, **about)
     return report
@@ -408,7 +409,8 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                     print("  " + line, flush=True)
             if out is not None:
                 out.write_text(json.dumps(result, indent=1))
-    result["median"] = {k: float(np.median([r[k] for r in result["pairs"]])) for k in (*PAIR_COLUMNS, "detail_ceiling")}
+    result["median"] = {k: float(np.median([r.get(k, np.nan) for r in result["pairs"]]))  # seam: not in older rows
+                        for k in (*PAIR_COLUMNS, "detail_ceiling")}
     result["targets_met"] = {k: all(metrics.check_targets_values(r)[k] for r in result["pairs"])
                              for k in metrics.TARGETS}
     if out is not None:
@@ -424,7 +426,7 @@ def _pair_line(row: dict) -> str:
             f"{row['id_retrieval']:>7.0%}{row['recognised']:>7.0%}{row['faces_found']:>7.0%}"
             f"{row['expression_error']:>7.3f}{row['jitter_ratio']:>6.2f}x{row['detail_kept']:>7.2f}"
             f"{row.get('detail_ceiling', float('nan')):>7.2f}{row['detail_fine']:>7.2f}{row['sharpness_kept']:>7.2f}"
-            f"{row['to_target']:>7.3f}")
+            f"{row['to_target']:>7.3f}{row.get('seam', float('nan')):>6.1f}")
 
 
 def _mask_lines(row: dict) -> list[str]:
@@ -442,7 +444,7 @@ def format_pairs(result: dict) -> str:
     lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset{start}, {result['recipe']} recipe, "
              f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
              f"{'pair (A video -> B)':<{LABEL_WIDTH}}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}"
-             f"{'NME':>7}{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}"]
+             f"{'NME':>7}{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}{'seam':>6}"]
     for row in result["pairs"]:
         lines += [_pair_line(row), *_mask_lines(row)]
     if "median" in result:
@@ -451,13 +453,14 @@ def format_pairs(result: dict) -> str:
                      f"{m['faces_found']:>7.0%}"
                      f"{m['expression_error']:>7.3f}{m['jitter_ratio']:>6.2f}x{m['detail_kept']:>7.2f}"
                      f"{m.get('detail_ceiling', float('nan')):>7.2f}{m['detail_fine']:>7.2f}{m['sharpness_kept']:>7.2f}"
-                     f"{m['to_target']:>7.3f}")
+                     f"{m['to_target']:>7.3f}{m.get('seam', float('nan')):>6.1f}")
         held = ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in result["targets_met"].items())
         lines.append(f"targets on every pair: {held}")
     identities = sorted({r["identities"] for r in result["pairs"]})
     lines.append(f"IDret: nearest of {'/'.join(map(str, identities))} identities (A, B and the distractors) is B; "
                  "detail: eyes' and mouth's band-pass energy kept at sigma = face width / 64; ceil.: what a "
-                 "perfect model of this size and framing would keep; fine: at 2 px")
+                 "perfect model of this size and framing would keep; fine: at 2 px; seam: the colour step the paste "
+                 "adds across its mask's edge, CIE delta E (2.3 just noticeable)")
     return "\n".join(lines)
 
 

@@ -16,6 +16,8 @@
 - **Sharpness kept** (secondary): variance of the Laplacian inside the source face's landmark hull, swapped
   over source. Codec noise and the face's edges dominate it, so it stays high on a swap whose eyes are blurs.
 - **Expression kept** (landmark NME against the source face) and **jitter** (landmark acceleration).
+- **Seam** (``seam_step``, given the mask a face was pasted through): the colour step the paste adds across the
+  mask's edge, in CIE L*a*b* ΔE; about 2.3 is a step a person just notices.
 
 ``evaluate`` is the one function the demo, notebook 08 and the benchmarks use.
 """
@@ -50,6 +52,11 @@ TARGETS = {"id_retrieval": 0.9, "recognised": 0.9, "faces_found": 0.98, "express
 #: one of its pixels, 1/64 of the face), and the fixed fine band in pixels.
 DETAIL_DIVISOR = 64
 FINE_SIGMA = 2.0
+#: The smallest colour difference a person notices side by side: CIE76 ΔE ≈ 2.3 (Sharma, *Digital Color Imaging
+#: Handbook*, 2003); ``seam_step``'s unit.
+JUST_NOTICEABLE = 2.3
+#: ``seam_step`` compares colours smoothed at this σ (px): a seam is a step in the colour, not in the texture.
+SEAM_SIGMA = 2.0
 
 
 # --- identities -------------------------------------------------------------------------------------
@@ -266,6 +273,76 @@ def detail_kept(source: Sequence[dict[str, float] | None], swapped: Sequence[dic
     return float(np.median(ratios)) if ratios else float("nan")
 
 
+def _edge_normals(inside: np.ndarray, step: int = 2, span: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ``step`` px along the outer edges of a boolean mask and their unit normals (either way)."""
+    contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    points, normals = [], []
+    for contour in contours:
+        c = contour[:, 0, :].astype(np.float64)
+        if len(c) < 4 * span:
+            continue
+        tangent = np.roll(c, -span, axis=0) - np.roll(c, span, axis=0)  # along the edge, over 2 * span px
+        length = np.linalg.norm(tangent, axis=1, keepdims=True)
+        keep = length[:, 0] > 0
+        points.append(c[keep][::step])
+        normals.append((tangent[keep][:, ::-1] * [1, -1] / length[keep])[::step])
+    if not points:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    return np.vstack(points), np.vstack(normals)
+
+
+def seam_step(source: np.ndarray, swapped: np.ndarray, mask: np.ndarray, inside: float,
+              outside: float = 3 * SEAM_SIGMA, window: int = 9) -> float:
+    """The colour step a paste adds across its mask's edge, in CIE L*a*b* ΔE (0: none; ``JUST_NOTICEABLE`` ≈ 2.3).
+
+    At points every 2 px along the edge, the L*a*b* difference (colours smoothed at ``SEAM_SIGMA``) between the
+    pixel ``inside`` px in (past the feather) and the one ``outside`` px out (beyond the smoothing's reach) is taken
+    in the swap and in the source; the step the paste added is the change of that difference, averaged over
+    ``window`` neighbouring points (a seam runs along the edge; the texture of a new face does not), and the median
+    of its size over the edge is returned. Where the mask meets the frame's border
+    there is no outside to compare: those points are left out (NaN if all are)."""
+    ensure_rgb_uint8(source)
+    ensure_rgb_uint8(swapped)
+    if source.shape != swapped.shape or np.shape(mask) != source.shape[:2]:
+        raise InvalidArgument(f"source {source.shape}, swapped {swapped.shape} and mask {np.shape(mask)} must "
+                              "share their height and width")
+    if not inside > 0 or not outside > 0:
+        raise InvalidArgument(f"the sampling distances must be positive, got inside={inside}, outside={outside}")
+    binary = np.asarray(mask) > 0.5
+    points, normals = _edge_normals(binary)
+    height, width = binary.shape
+
+    def at(offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        xy = np.round(points + offset).astype(int)
+        ok = (xy[:, 0] >= 0) & (xy[:, 0] < width) & (xy[:, 1] >= 0) & (xy[:, 1] < height)
+        return np.clip(xy, 0, [width - 1, height - 1]), ok
+
+    # the normal's sign is not known from the contour's direction: take the side the mask is on, point by point
+    ahead, ok = at(normals * inside)
+    sign = np.where(binary[ahead[:, 1], ahead[:, 0]] & ok, 1.0, -1.0)[:, None]
+    (xy_in, ok_in), (xy_out, ok_out) = at(sign * normals * inside), at(-sign * normals * outside)
+    valid = ok_in & ok_out & binary[xy_in[:, 1], xy_in[:, 0]] & ~binary[xy_out[:, 1], xy_out[:, 0]]
+    if not valid.any():
+        return float("nan")
+    xy_in, xy_out = xy_in[valid], xy_out[valid]
+
+    both = np.vstack([xy_in, xy_out])
+    pad = int(np.ceil(4 * SEAM_SIGMA))
+    (left, top), (right, bottom) = np.maximum(both.min(0) - pad, 0), both.max(0) + pad + 1
+
+    def step(image: np.ndarray) -> np.ndarray:  # inside minus outside, L*a*b*, a row per point
+        smooth = cv2.GaussianBlur(image[top:bottom, left:right].astype(np.float32) / 255, (0, 0), SEAM_SIGMA)
+        pixels = np.stack([smooth[xy_in[:, 1] - top, xy_in[:, 0] - left], smooth[xy_out[:, 1] - top,
+                                                                                xy_out[:, 0] - left]])
+        lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2Lab)
+        return lab[0] - lab[1]
+
+    added = step(swapped) - step(source)
+    window = max(1, min(window, len(added)))
+    along = np.stack([np.convolve(added[:, c], np.ones(window) / window, mode="valid") for c in range(3)], axis=1)
+    return float(np.median(np.linalg.norm(along, axis=1)))
+
+
 def jitter(track: list[np.ndarray | None]) -> float:
     """Frame-to-frame shake: the mean size of the landmarks' second difference (acceleration), per
     inter-ocular distance. Smooth motion scores near 0; landmarks that tremble score high."""
@@ -372,7 +449,8 @@ def evaluate(source: str | os.PathLike, swapped: str | os.PathLike, gallery: dic
 
 
 def headline(report: dict) -> dict[str, float]:
-    """The swapped video's numbers that matter, flat: the targets' five, sharpness kept and distances."""
+    """The swapped video's numbers that matter, flat: the targets' five, sharpness kept, distances, and the seam
+    where the report has one (``swap.measure_seam``)."""
     swapped = report["identity"]["swapped"]
     return {"id_retrieval": swapped["id_retrieval"], "recognised": swapped["recognised"],
             "faces_found": report["faces_found"]["swapped"] / report["frames"],
@@ -380,7 +458,7 @@ def headline(report: dict) -> dict[str, float]:
             "jitter_ratio": report["jitter"]["swapped"] / max(report["jitter"]["source"], 1e-9),
             "detail_kept": report["detail_kept"]["eyes_mouth"], "detail_fine": report["detail_kept"]["fine"],
             "sharpness_kept": report["sharpness_kept"], "to_target": swapped["to_target"],
-            "nearer_target": swapped["nearer_target"]}
+            "nearer_target": swapped["nearer_target"], **({"seam": report["seam"]} if "seam" in report else {})}
 
 
 def check_targets(report: dict, targets: dict[str, float] = TARGETS) -> dict[str, bool]:

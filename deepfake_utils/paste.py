@@ -121,6 +121,20 @@ def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, op
     return blend.alpha_blend(frame, layer, mask)
 
 
+def paste_edge(shape: tuple[int, ...], landmarks: np.ndarray, options: Options = Options(), size: int = 64,
+               coverage: int = COVERAGE) -> tuple[np.ndarray, int]:
+    """Where ``composite`` puts a face's edge: its mask (eroded or grown as ``options`` say) before the feather,
+    and how many px inside that edge the feather ends (the face is whole from there on)."""
+    kind = options.mask or DEFAULT_MASK
+    if kind == "learned":
+        raise InvalidArgument("a learned mask's edge is painted by the GAN for each face; name one of "
+                              f"{', '.join(blend.MASKS)}")
+    matrix = model_matrix(landmarks, size, coverage)
+    px = face_size(matrix, size)
+    mask = blend.face_mask(kind, shape, landmarks, matrix, size)
+    return blend.adjust_mask(mask, round(options.erode * px)), 2 * round(options.blur * px)
+
+
 def label_frame(frame: np.ndarray, text: str = LABEL) -> np.ndarray:
     """Stamp a visible label (white on a dark box) into the frame's top-left corner."""
     out = frame.copy()

@@ -197,3 +197,35 @@ def test_the_verdict_says_what_a_person_would_see():
     assert all("train longer" in said for said in unrecognised.values())  # the cheaper step first, where not taken
     assert "--mask rect" in unrecognised[None] and "--mask rect" in unrecognised["hull_rect"]
     assert "--mask rect" not in unrecognised["rect"] and "--mask rect" not in metrics.verdict(report(1.0, 0.4))
+
+
+def test_the_seam_step_on_known_cases(frame):
+    from deepfake_utils import blend
+    from deepfake_utils.extract import naive_find
+
+    mask = blend.hull_mask(frame.shape, naive_find(frame).landmarks)
+    reach = 10
+    assert metrics.seam_step(frame, frame.copy(), mask, reach) == pytest.approx(0.0)  # nothing pasted: no seam
+    brighter = np.clip(frame.astype(int) + 40, 0, 255).astype(np.uint8)
+    hard = np.where(mask[..., None] > 0.5, brighter, frame)  # a brighter face pasted with a hard edge
+    seam = metrics.seam_step(frame, hard, mask, reach)
+    assert seam > 4 * metrics.JUST_NOTICEABLE
+    # the step is measured across the edge, not inside: the whole frame brighter is no seam
+    assert abs(metrics.seam_step(frame, brighter, mask, reach)) < metrics.JUST_NOTICEABLE
+    # a feather softens the edge but keeps the colour step across it, measured past the feather
+    soft = blend.alpha_blend(frame, brighter, blend.adjust_mask(mask, blur=8))
+    assert metrics.seam_step(frame, soft, mask, 2 * 8 + 2) == pytest.approx(seam, rel=0.15)
+    assert metrics.seam_step(frame, soft, mask, 2) < 0.5 * seam  # inside the feather only part of the step
+    # a paste coloured nearer its surroundings (a tenth of the shift) leaves about a tenth of the step
+    faint = np.where(mask[..., None] > 0.5, np.clip(frame.astype(int) + 4, 0, 255).astype(np.uint8), frame)
+    assert 0.05 * seam < metrics.seam_step(frame, faint, mask, reach) < 0.2 * seam
+    # a new face's texture is no seam: noise pasted on the same colours averages out along the edge
+    noise = np.random.default_rng(0).normal(0, 12, frame.shape)
+    textured = np.where(mask[..., None] > 0.5, np.clip(frame + noise, 0, 255).astype(np.uint8), frame)
+    assert metrics.seam_step(frame, textured, mask, reach) < metrics.JUST_NOTICEABLE
+    # the frame's border is no seam: a mask that fills the frame has no edge to measure
+    assert np.isnan(metrics.seam_step(frame, hard, np.ones(frame.shape[:2], np.float32), reach))
+    with pytest.raises(ValueError, match="share"):
+        metrics.seam_step(frame, hard[:-1], mask, reach)
+    with pytest.raises(ValueError, match="positive"):
+        metrics.seam_step(frame, hard, mask, 0)

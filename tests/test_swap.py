@@ -171,6 +171,44 @@ def test_convert_reuses_alignments_skips_removed_faces_and_honours_ranges(sample
     assert np.abs(unlabelled[3].astype(int) - source[3]).mean() > np.abs(unlabelled[2].astype(int) - source[2]).mean()
 
 
+def test_paste_edge_is_the_mask_before_its_feather(frame, face):
+    matrix = paste.model_matrix(face.landmarks, 64, 192)
+    px = paste.face_size(matrix, 64)
+    for kind in ("hull_rect", "forehead", "rect"):
+        edge, feather = paste.paste_edge(frame.shape, face.landmarks, paste.Options(mask=kind), 64, 192)
+        assert np.array_equal(edge, blend.face_mask(kind, frame.shape, face.landmarks, matrix, 64))
+        assert feather == 2 * round(paste.Options().blur * px)  # the soft edge's width: twice the blur
+        # the composite is the new face from there on in, and the frame itself outside the edge
+        new_face = np.full((64, 64, 3), 255, np.uint8)
+        out = paste.composite(frame, face.landmarks, new_face, paste.Options(mask=kind, colour="none"), 192)
+        inner = blend.adjust_mask(edge, feather + 1) > 0.5
+        assert (out[inner] == 255).all() and (out[edge < 0.5] == frame[edge < 0.5]).all()
+    shrunk, _ = paste.paste_edge(frame.shape, face.landmarks, paste.Options(erode=0.05), 64, 192)
+    assert shrunk.sum() < paste.paste_edge(frame.shape, face.landmarks, paste.Options(), 64, 192)[0].sum()
+    with pytest.raises(DeepfakeError, match="learned"):
+        paste.paste_edge(frame.shape, face.landmarks, paste.Options(mask="learned"))
+
+
+def test_measure_seam_sees_a_paste_that_does_not_match_its_surroundings(sample_video, tiny_model, tmp_path):
+    def same(frame, face, matrix):  # the "new" face is the frame itself: nothing to see at the edge
+        return frame.copy()
+
+    def brighter(frame, face, matrix):  # the frame 40 grey levels brighter, pasted without colour correction
+        return np.clip(frame.astype(int) + 40, 0, 255).astype(np.uint8)
+
+    options = paste.Options(colour="none", label=None)
+    seams = {}
+    for name, fn in (("same", same), ("brighter", brighter)):
+        result = swap.convert(sample_video, tiny_model, tmp_path / f"{name}.mp4", max_frames=4, options=options,
+                              paste=fn, progress=False)
+        assert (result.options, result.size, result.learned) == (options, 64, False)
+        seams[name] = swap.measure_seam(sample_video, result)
+    assert 0 <= seams["same"] < metrics.JUST_NOTICEABLE < 4 * metrics.JUST_NOTICEABLE < seams["brighter"]
+    corrected = swap.convert(sample_video, tiny_model, tmp_path / "avg.mp4", max_frames=4, paste=brighter,
+                             options=paste.Options(label=None), progress=False)  # the default colour: avg
+    assert swap.measure_seam(sample_video, corrected) < 0.5 * seams["brighter"]
+
+
 def test_comparison_video_and_gif(sample_video, tiny_model, tmp_path):
     swap.convert(sample_video, tiny_model, tmp_path / "s.mp4", max_frames=6, progress=False)
     out = swap.write_comparison(sample_video, tmp_path / "s.mp4", tmp_path / "c.mp4", gif_path=tmp_path / "c.gif",
