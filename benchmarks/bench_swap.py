@@ -288,7 +288,8 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
                         *, steps: int, max_frames: int | None = None, options=None,
                         source_track: metrics.FaceTrack | None = None, progress: bool = False, **about) -> dict:
     """Convert the whole video with ``model`` (a folder or a loaded model; ``options``: ``choices.Options``), measure
-    it against ``gallery`` (and the seam the paste left: ``swap.measure_seam``), and write NAME.metrics.json and NAME.pair.json beside the swap; the report."""
+    it against ``gallery`` (and the seam the paste left: ``swap.measure_seam``), and write NAME.metrics.json and
+    NAME.pair.json beside the swap; the report."""
     out.parent.mkdir(parents=True, exist_ok=True)
     converted = convert(video_path, model, out, alignments=dir_a, max_frames=max_frames,
                         options=options or Options(), progress=progress)

@@ -312,7 +312,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .config import settings
     from .extract import extract_sample_faces, load_alignments
     from .fileio import read_image, write_image
-    from .swap import convert, write_comparison
+    from .swap import convert, measure_seam, write_comparison
     from .train import Trainer, load_faces
 
     out = Path(args.out_dir)
@@ -338,6 +338,7 @@ def _demo(args: argparse.Namespace) -> int:
     n_target, n_other = settings().gallery_photos
     gallery = metrics.sample_gallery(args.identity, n_target, n_other, size=settings().gallery)
     report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames)
+    report["seam"] = measure_seam(video_path, result)
     write_image(out / "closeup.png", _closeup(video_path, swapped, load_alignments(dir_a)))
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
     report["gallery_photos"] = {"target": n_target, "other": n_other, "identities": len(gallery) + 1}

@@ -516,6 +516,9 @@ def format_table(report: dict) -> str:
     lines.append(f"sharpness kept {report['sharpness_kept']:.2f} (Laplacian variance in the hull, secondary); "
                  f"expression kept: NME {report['expression_error']:.4f}; * secondary: share of found faces nearer "
                  "B than A")
+    if "seam" in report:  # measured by whoever knows the mask the faces were pasted through (swap.measure_seam)
+        lines.append(f"seam: the paste adds a colour step of {report['seam']:.1f} (CIE delta E) across its mask's "
+                     f"edge; {JUST_NOTICEABLE} is just noticeable")
     return "\n".join(lines)
 
 

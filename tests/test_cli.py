@@ -62,6 +62,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     report = json.loads((tmp_path / "swapped.metrics.json").read_text())
     assert report["convert"]["swapped"] == 4 and report["frames"] == 4 and report["training"]["steps"] == 2
     assert report["identity"]["swapped"]["frames"] == 4 and len(report["gallery"]) == 13
+    assert report["seam"] >= 0 and "seam: the paste adds a colour step of" in out  # what the mask's edge shows
 
 
 def _error_line(err: str) -> str:
