@@ -9,6 +9,7 @@
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
         [--masks rect]   (also converted through other masks)
+        [--colours lab]  (also converted with other colour methods)
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
 
@@ -457,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--masks", nargs="+", default=[], metavar="MASK",
                    help="also convert and measure every model through these masks (e.g. rect hull_rect; the rows' "
                         "own is the default, forehead)")
+    p.add_argument("--colours", nargs="+", default=[], metavar="COLOUR",
+                   help="also convert and measure every model with these colour methods (none hist lab; the rows' "
+                        "own is the default, avg)")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
@@ -517,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_pairs(chosen_pairs(args.pairs, args.cross), recipe=args.recipe, preset=args.preset, minutes=minutes,
                         steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
                         only_b=args.only_b, every_steps=args.every_steps, seed=args.seed,
-                        masks=tuple(args.masks))
+                        masks=tuple(args.masks), colours=tuple(args.colours))
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

@@ -26,7 +26,7 @@ import numpy as np
 
 from deepfake_utils import data, metrics
 from deepfake_utils.checkpoint import load
-from deepfake_utils.choices import DEFAULT_MASK, MASKS, Options
+from deepfake_utils.choices import COLOUR_METHODS, DEFAULT_MASK, MASKS, Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from deepfake_utils.model import SHARED, Preset, get_preset
@@ -310,11 +310,11 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
              every_steps: int | None = None, seed: int | None = None, masks: tuple[str, ...] = (),
-             progress: bool = False) -> dict:
+             colours: tuple[str, ...] = (), progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
     (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
     None for its default; ``masks``: the same model also converted with each of these masks at every
-    measurement, each point's ``by_mask``)."""
+    measurement, each point's ``by_mask``; ``colours``: the same with these colour methods, ``by_colour``)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -350,12 +350,13 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, source_track=source_track, progress=progress, init=init)
         point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2), **measured(out, report)}
-        for mask in masks:  # the same model, pasted through another mask
-            other = out.with_name(out.stem.replace(name, f"{name}-mask-{mask}", 1) + out.suffix)
+        variants = [("mask", m, Options(mask=m)) for m in masks] + [("colour", c, Options(colour=c)) for c in colours]
+        for what, value, options in variants:  # the same model, pasted through another mask or colour method
+            other = out.with_name(out.stem.replace(name, f"{name}-{what}-{value}", 1) + out.suffix)
             by = convert_and_measure(video_path, model, other, dir_a, gallery, target, steps=trainer.step,
-                                     max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
+                                     max_frames=max_frames, options=options, source_track=source_track,
                                      progress=progress, init=init)
-            point.setdefault("by_mask", {})[mask] = measured(other, by)
+            point.setdefault(f"by_{what}", {})[value] = measured(other, by)
         curve.append(point)
         if last:
             break
@@ -372,14 +373,15 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
-                masks: tuple[str, ...] = (), progress: bool = False) -> dict:
+                masks: tuple[str, ...] = (), colours: tuple[str, ...] = (), progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
     ``every_steps`` also measures every pair on the way (each row's ``curve``); ``seed`` trains with another seed
     than the trainer's default (a second run of the same recipe: how much of a difference is chance); ``masks``
-    also converts every measured model through each of these conversion masks (the row's own is the default);
+    also converts every measured model through each of these conversion masks (the row's own is the default),
+    ``colours`` with each of these colour methods;
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
@@ -388,12 +390,15 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     get_preset(preset)
     if set(masks) - set(MASKS):  # before any training; "learned" is a GAN's, and these are autoencoders
         raise InvalidArgument(f"masks must be among {MASKS}, got {list(masks)}")
+    if set(colours) - set(COLOUR_METHODS):
+        raise InvalidArgument(f"colours must be among {COLOUR_METHODS}, got {list(colours)}")
     if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
         raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
                               "per budget, not --every-steps")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
-              "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks), "pairs": []}
+              "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
+              "colour": Options().colour, "colours": list(colours), "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -401,7 +406,8 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
-                           only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, progress=progress)
+                           only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, colours=colours,
+                           progress=progress)
             result["pairs"].append(row)
             for point in row.get("curve", [row]):
                 last = point is row or point is row["curve"][-1]
@@ -431,9 +437,10 @@ def _pair_line(row: dict) -> str:
 
 
 def _mask_lines(row: dict) -> list[str]:
-    """The row's model pasted through the other masks (``masks``), a line each under the row's own."""
-    return [f"{'  mask ' + mask:<{LABEL_WIDTH}}" + _pair_line({**row, **other})[LABEL_WIDTH:]
-            for mask, other in row.get("by_mask", {}).items()]
+    """The row's model pasted through the other masks and colour methods (``masks``, ``colours``), a line each
+    under the row's own."""
+    return [f"{'  ' + what + ' ' + value:<{LABEL_WIDTH}}" + _pair_line({**row, **other})[LABEL_WIDTH:]
+            for what in ("mask", "colour") for value, other in row.get(f"by_{what}", {}).items()]
 
 
 def format_pairs(result: dict) -> str:

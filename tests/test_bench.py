@@ -168,15 +168,19 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
                                every_steps=5)
     with pytest.raises(ValueError, match="masks"):  # the GAN's own mask: not for these autoencoders
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, masks=("learned",))
+    with pytest.raises(ValueError, match="colours"):
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, colours=("sepia",))
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
     assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
     out = tmp_path / "pairs.json"
     result = bench_swap.bench_pairs([("2.mp4", "George_W_Bush"), ("KatieHill", "Serena_Williams")], minutes=None,
                                     steps=2, work=tmp_path / "work", out=out, gallery="small", max_frames=3,
-                                    n_photos=4, gallery_photos=(2, 1), every_steps=1, masks=("rect",))
+                                    n_photos=4, gallery_photos=(2, 1), every_steps=1, masks=("rect",),
+                                    colours=("none",))
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     assert result["mask"] == "forehead" and result["masks"] == ["rect"]  # the rows' own mask, recorded
+    assert result["colour"] == "avg" and result["colours"] == ["none"]  # and colour method
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 3
         assert (row["learning_rate"], row["batch_size"]) == (4e-4, 16)  # what trained it, not only the recipe's name
@@ -185,8 +189,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         assert Path(row["curve"][0]["swapped"]).is_file() and row["curve"][0]["swapped"] != row["swapped"]
         assert row["curve"][-1]["detail_kept"] == row["detail_kept"]
         for point in row["curve"]:  # each model also pasted through the whole square, and measured
-            rect = point["by_mask"]["rect"]
-            assert rect["swapped"] != point["swapped"] and 0 <= rect["detail_kept"]
+            rect, raw = point["by_mask"]["rect"], point["by_colour"]["none"]
+            assert rect["swapped"] != point["swapped"] != raw["swapped"] and 0 <= rect["detail_kept"]
+            assert min(point["seam"], rect["seam"], raw["seam"]) >= 0  # each swap's seam, measured
         source = read_frames(data.source_video(row["source"]), max_frames=1)[0].astype(int)
         changed = {mask: int((np.abs(read_frames(path, max_frames=1)[0] - source) > 12).any(-1).sum())
                    for mask, path in (("forehead", row["swapped"]), ("rect", row["by_mask"]["rect"]["swapped"]))}
@@ -200,7 +205,7 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
     table = bench_swap.format_pairs(result)
     assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
-    assert table.count("mask rect") == 2
+    assert table.count("mask rect") == 2 and table.count("colour none") == 2 and "seam" in table
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):  # the command line checks its pairs before any work
         bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])
 
