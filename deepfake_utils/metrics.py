@@ -299,8 +299,8 @@ def seam_step(source: np.ndarray, swapped: np.ndarray, mask: np.ndarray, inside:
     pixel ``inside`` px in (past the feather) and the one ``outside`` px out (beyond the smoothing's reach) is taken
     in the swap and in the source; the step the paste added is the change of that difference, averaged over
     ``window`` neighbouring points (a seam runs along the edge; the texture of a new face does not), and the median
-    of its size over the edge is returned. Where the mask meets the frame's border
-    there is no outside to compare: those points are left out (NaN if all are)."""
+    of its size over the edge is returned. Where the mask meets the frame's border there is no outside to compare:
+    those points are left out (NaN if all are)."""
     ensure_rgb_uint8(source)
     ensure_rgb_uint8(swapped)
     if source.shape != swapped.shape or np.shape(mask) != source.shape[:2]:
