@@ -712,3 +712,17 @@ def test_the_recorded_seam_run_says_what_the_readmes_and_notebook_08_say():
     assert round(before["expression_error"], 3) == 0.054 and round(sample["expression_error"], 3) == 0.060
     gloria = rows["KatieHill", "Gloria_Macapagal_Arroyo"]
     assert round(gloria["recognised"], 2) == 0.66 and round(gloria["by_colour"]["none"]["recognised"], 2) == 0.82
+
+
+def test_the_readmes_pairs_table_and_its_spread():
+    """The README's table of the four pairs with today's defaults (the forehead rows of pairs-forehead-1425.json),
+    its jitter range, and how far a second seed moves the woman's identity (up to 27 points)."""
+    first = {k: p["by_mask"]["forehead"] for k, p in _points("pairs-forehead-1425.json").items()}
+    second = {k: p["by_mask"]["forehead"] for k, p in _points("pairs-forehead-seed1-1425.json").items()}
+    assert len(first) == 8 and all(p["faces_found"] == 1 for p in first.values())
+    assert round(min(p["jitter_ratio"] for p in first.values()), 2) == 0.79
+    assert round(max(p["jitter_ratio"] for p in first.values()), 2) == 0.98
+    serena, gloria = (first["KatieHill", b, 1425] for b in ("Serena_Williams", "Gloria_Macapagal_Arroyo"))
+    assert (f"{serena['id_retrieval']:.0%}", f"{gloria['recognised']:.0%}") == ("62%", "82%")  # as printed
+    moved = max(abs(first[k][m] - second[k][m]) for k in second for m in ("id_retrieval", "recognised"))
+    assert round(moved, 2) == 0.27
