@@ -38,7 +38,9 @@ from deepfake_utils.extract import load_alignments
 from deepfake_utils.train import Trainer, load_faces, machine
 
 #: The three swaps of every pair: key, label, which model folder ("ae" or "gan"), conversion mask (None: its own).
-SWAPS = (("autoencoder", "autoencoder, trained on as long", "ae", None),
+# the autoencoder's mask is named, not left to the default (now forehead): the runs stay those of gan-pairs.json,
+# and every swap's NAME.pair.json says the mask it was converted through
+SWAPS = (("autoencoder", "autoencoder, trained on as long", "ae", "hull_rect"),
          ("gan_learned", "GAN, learned mask", "gan", None),
          ("gan_ae_mask", "GAN's face, autoencoder's hull_rect mask", "gan", "hull_rect"))
 
@@ -103,7 +105,7 @@ def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: in
         report = convert_and_measure(video_path, models[which], out, dir_a, gallery, target, steps=trained["steps"],
                                      max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
                                      progress=progress, group=group, kind="gan" if which == "gan" else "autoencoder",
-                                     mask=mask or ("learned" if which == "gan" else "hull_rect"))
+                                     mask=mask or "learned")
         row["swaps"][key] = {"label": label, **measured(out, report)}
     loads.append(os.getloadavg()[0])
     row["load"] = [round(v, 2) for v in loads]
