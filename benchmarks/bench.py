@@ -461,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--colours", nargs="+", default=[], metavar="COLOUR",
                    help="also convert and measure every model with these colour methods (none hist lab; the rows' "
                         "own is the default, avg)")
+    p.add_argument("--pastes", nargs="+", default=[], metavar="OPTIONS",
+                   help="also convert and measure every model with these conversion options, each FIELD=VALUE[,...] "
+                        "or a flag (e.g. seamless blur=0.12 colour=hist,blur=0.1)")
+    p.add_argument("--reuse", action="store_true",
+                   help="with --work: convert and measure the models an earlier run left there (with the same "
+                        "settings) instead of training afresh, e.g. to try more --pastes on them")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
@@ -521,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         r = bench_pairs(chosen_pairs(args.pairs, args.cross), recipe=args.recipe, preset=args.preset, minutes=minutes,
                         steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
                         only_b=args.only_b, every_steps=args.every_steps, seed=args.seed,
-                        masks=tuple(args.masks), colours=tuple(args.colours))
+                        masks=tuple(args.masks), colours=tuple(args.colours), pastes=tuple(args.pastes),
+                        reuse=args.reuse)
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

@@ -188,6 +188,27 @@ PAIR_COLUMNS = ("id_retrieval", "recognised", "faces_found", "expression_error",
                 "detail_fine", "sharpness_kept", "to_target", "seam")
 
 
+def parse_paste(spec: str) -> Options:
+    """'seamless', 'blur=0.12' or 'colour=hist,seamless': conversion options (``choices.Options`` fields, a bare
+    name for True) that differ from the defaults; checked as the command line checks them."""
+    fields = {f.name: f for f in dataclasses.fields(Options)}
+    changes: dict[str, object] = {}
+    for item in filter(None, spec.split(",")):
+        key, sep, value = item.partition("=")
+        kind = Options.__dataclass_fields__[key].type if key in fields else None
+        if kind is None or key in ("label", "side") or (not sep and kind != "bool"):
+            raise InvalidArgument(f"{spec!r}: a paste is FIELD=VALUE[,...] (or a flag such as seamless) with FIELD "
+                                  "one of mask, erode, blur, colour, seamless, sharpen, smooth, min_cutoff, beta")
+        try:
+            changes[key] = (True if not sep else value.lower() in ("1", "true", "yes")) if kind == "bool" else (
+                float(value) if kind == "float" else value)
+        except ValueError:
+            raise InvalidArgument(f"{spec!r}: {key} takes a number, not {value!r}") from None
+    if not changes:
+        raise InvalidArgument(f"{spec!r}: name at least one conversion option, e.g. seamless or blur=0.12")
+    return Options(**changes)
+
+
 def parse_pair(spec: str) -> tuple[str, str]:
     """'KatieHill:Serena_Williams' -> (source video's short name, B's LFW identity), both checked."""
     source, sep, target = spec.partition(":")
@@ -310,11 +331,14 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
              steps: int | None, gallery: dict[str, np.ndarray], max_frames: int | None = None,
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
              every_steps: int | None = None, seed: int | None = None, masks: tuple[str, ...] = (),
-             colours: tuple[str, ...] = (), progress: bool = False) -> dict:
+             colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (), reuse: bool = False,
+             progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
     (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
     None for its default; ``masks``: the same model also converted with each of these masks at every
-    measurement, each point's ``by_mask``; ``colours``: the same with these colour methods, ``by_colour``)."""
+    measurement, each point's ``by_mask``; ``colours``: the same with these colour methods, ``by_colour``;
+    ``pastes``: with these conversion options (``parse_paste``), ``by_paste``; ``reuse``: go on from the model
+    already in ``work`` (trained by an earlier run with the same settings) instead of training afresh)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -329,11 +353,15 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
             + ("" if recipe == "fast" else "-" + recipe.replace(":", "-").replace("=", "").replace(",", "-"))
             + ("" if seed is None else f"-seed{seed}"))
     model_dir = work / "models" / name
-    shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     rec, precision, shared = parse_recipe(recipe)
+    if not reuse:
+        shutil.rmtree(model_dir, ignore_errors=True)  # every run trains from scratch
     trainer = Trainer(model_dir, get_preset(preset, shared=shared), recipe=rec, mixed_precision=precision or False,
-                      seed=seed)
-    if init is not None:  # the generic face model (``pretrain``) as the starting point
+                      seed=seed)  # with reuse, resumes the model there (and says so if other settings made it)
+    if reuse and steps is not None and trainer.step > steps:
+        raise InvalidArgument(f"{model_dir} has trained {trainer.step} steps, past the {steps} asked for: reuse it "
+                              f"with --steps {trainer.step}")
+    if init is not None and trainer.step == 0:  # the generic face model (``pretrain``) as the starting point
         from deepfake_utils.pretrain import initialise
 
         initialise(trainer.model, f"generic-{trainer.preset.name}", init)
@@ -350,9 +378,11 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, source_track=source_track, progress=progress, init=init)
         point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2), **measured(out, report)}
-        variants = [("mask", m, Options(mask=m)) for m in masks] + [("colour", c, Options(colour=c)) for c in colours]
+        variants = ([("mask", m, Options(mask=m)) for m in masks] + [("colour", c, Options(colour=c)) for c in colours]
+                    + [("paste", p, parse_paste(p)) for p in pastes])
         for what, value, options in variants:  # the same model, pasted through another mask or colour method
-            other = out.with_name(out.stem.replace(name, f"{name}-{what}-{value}", 1) + out.suffix)
+            label = value.replace(",", "-").replace("=", "")
+            other = out.with_name(out.stem.replace(name, f"{name}-{what}-{label}", 1) + out.suffix)
             by = convert_and_measure(video_path, model, other, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, options=options, source_track=source_track,
                                      progress=progress, init=init)
@@ -373,7 +403,8 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 out: Path | None = None, gallery: str = "large", max_frames: int | None = None,
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
-                masks: tuple[str, ...] = (), colours: tuple[str, ...] = (), progress: bool = False) -> dict:
+                masks: tuple[str, ...] = (), colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (),
+                reuse: bool = False, progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
@@ -381,7 +412,9 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     ``every_steps`` also measures every pair on the way (each row's ``curve``); ``seed`` trains with another seed
     than the trainer's default (a second run of the same recipe: how much of a difference is chance); ``masks``
     also converts every measured model through each of these conversion masks (the row's own is the default),
-    ``colours`` with each of these colour methods;
+    ``colours`` with each of these colour methods, ``pastes`` with these conversion options (``parse_paste``);
+    ``reuse`` converts and measures the models an earlier run left in ``work`` again (training only the steps they
+    lack) instead of training afresh: for other conversions of the same models;
     ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
@@ -392,13 +425,19 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
         raise InvalidArgument(f"masks must be among {MASKS}, got {list(masks)}")
     if set(colours) - set(COLOUR_METHODS):
         raise InvalidArgument(f"colours must be among {COLOUR_METHODS}, got {list(colours)}")
+    for spec in pastes:
+        parse_paste(spec)
+    if reuse and (work is None or every_steps is not None):
+        raise InvalidArgument("reuse converts the models an earlier run left in its work folder: give work, and "
+                              "no every_steps (a model trained on cannot be measured at its earlier steps)")
     if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
         raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
                               "per budget, not --every-steps")
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
-              "colour": Options().colour, "colours": list(colours), "pairs": []}
+              "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,
+              "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)
         for source, target in pairs:
@@ -407,7 +446,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
                            only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, colours=colours,
-                           progress=progress)
+                           pastes=pastes, reuse=reuse, progress=progress)
             result["pairs"].append(row)
             for point in row.get("curve", [row]):
                 last = point is row or point is row["curve"][-1]
@@ -437,10 +476,10 @@ def _pair_line(row: dict) -> str:
 
 
 def _mask_lines(row: dict) -> list[str]:
-    """The row's model pasted through the other masks and colour methods (``masks``, ``colours``), a line each
-    under the row's own."""
+    """The row's model pasted through the other masks, colour methods and options (``masks``, ``colours``,
+    ``pastes``), a line each under the row's own."""
     return [f"{'  ' + what + ' ' + value:<{LABEL_WIDTH}}" + _pair_line({**row, **other})[LABEL_WIDTH:]
-            for what in ("mask", "colour") for value, other in row.get(f"by_{what}", {}).items()]
+            for what in ("mask", "colour", "paste") for value, other in row.get(f"by_{what}", {}).items()]
 
 
 def format_pairs(result: dict) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks import bench
 from deepfake_utils import track, train
+from deepfake_utils.choices import Options
 
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
 
@@ -170,17 +171,22 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, masks=("learned",))
     with pytest.raises(ValueError, match="colours"):
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, colours=("sepia",))
+    for bad in ("bogus=1", "blur", "blur=wide", "label=x", "", "blur=0.9"):  # conversion options, checked up front
+        with pytest.raises(ValueError):
+            bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, pastes=(bad,))
+    assert bench_swap.parse_paste("colour=hist,seamless,blur=0.1") == Options(colour="hist", seamless=True, blur=0.1)
+    with pytest.raises(ValueError, match="work"):  # reuse: the models of an earlier run's work folder
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, reuse=True)
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
     assert {s for s, _ in bench_swap.PAIRS} == set(data.SOURCE_VIDEOS) and len(bench_swap.PAIRS) >= 4
     out = tmp_path / "pairs.json"
     result = bench_swap.bench_pairs([("2.mp4", "George_W_Bush"), ("KatieHill", "Serena_Williams")], minutes=None,
                                     steps=2, work=tmp_path / "work", out=out, gallery="small", max_frames=3,
-                                    n_photos=4, gallery_photos=(2, 1), every_steps=1, masks=("rect",),
-                                    colours=("none",))
+                                    n_photos=4, gallery_photos=(2, 1), every_steps=1, masks=("rect",))
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     assert result["mask"] == "forehead" and result["masks"] == ["rect"]  # the rows' own mask, recorded
-    assert result["colour"] == "avg" and result["colours"] == ["none"]  # and colour method
+    assert result["colour"] == "avg" and not result["reused"]  # and colour method
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 3
         assert (row["learning_rate"], row["batch_size"]) == (4e-4, 16)  # what trained it, not only the recipe's name
@@ -189,9 +195,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         assert Path(row["curve"][0]["swapped"]).is_file() and row["curve"][0]["swapped"] != row["swapped"]
         assert row["curve"][-1]["detail_kept"] == row["detail_kept"]
         for point in row["curve"]:  # each model also pasted through the whole square, and measured
-            rect, raw = point["by_mask"]["rect"], point["by_colour"]["none"]
-            assert rect["swapped"] != point["swapped"] != raw["swapped"] and 0 <= rect["detail_kept"]
-            assert min(point["seam"], rect["seam"], raw["seam"]) >= 0  # each swap's seam, measured
+            rect = point["by_mask"]["rect"]
+            assert rect["swapped"] != point["swapped"] and 0 <= rect["detail_kept"]
+            assert min(point["seam"], rect["seam"]) >= 0  # each swap's seam, measured
         source = read_frames(data.source_video(row["source"]), max_frames=1)[0].astype(int)
         changed = {mask: int((np.abs(read_frames(path, max_frames=1)[0] - source) > 12).any(-1).sum())
                    for mask, path in (("forehead", row["swapped"]), ("rect", row["by_mask"]["rect"]["swapped"]))}
@@ -205,7 +211,25 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
     table = bench_swap.format_pairs(result)
     assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
-    assert table.count("mask rect") == 2 and table.count("colour none") == 2 and "seam" in table
+    assert table.count("mask rect") == 2 and "seam" in table
+    # reuse: the same model converted again, with other colour methods and options, not trained again
+    first = result["pairs"][0]
+    before = read_frames(first["swapped"], max_frames=1)[0].astype(int)
+    stamps = [(m, m.stat().st_mtime_ns) for m in sorted((tmp_path / "work" / "models").rglob("*")) if m.is_file()]
+    again = bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=2, work=tmp_path / "work",
+                                   gallery="small", max_frames=3, n_photos=4, gallery_photos=(2, 1),
+                                   colours=("none",), pastes=("seamless",), reuse=True)
+    row = again["pairs"][0]
+    assert again["reused"] and again["pastes"] == ["seamless"] and row["steps"] == 2
+    assert [(m, m.stat().st_mtime_ns) for m, _ in stamps] == stamps  # nothing trained or saved
+    assert np.abs(read_frames(row["swapped"], max_frames=1)[0] - before).mean() < 0.5  # the same model's swap
+    raw, clone = row["by_colour"]["none"], row["by_paste"]["seamless"]
+    assert len({row["swapped"], raw["swapped"], clone["swapped"]}) == 3 and min(raw["seam"], clone["seam"]) >= 0
+    table = bench_swap.format_pairs(again)
+    assert table.count("colour none") == 1 and table.count("paste seamless") == 1
+    with pytest.raises(ValueError, match="past"):  # a model trained further than asked is not relabelled
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=1, work=tmp_path / "work",
+                               gallery="small", max_frames=3, n_photos=4, gallery_photos=(2, 1), reuse=True)
     with pytest.raises(ValueError, match="SOURCE:IDENTITY"):  # the command line checks its pairs before any work
         bench.main(["pairs", "--pairs", "2.mp4:George_W_Bush", "2.mp4:Nobody"])
 
