@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfake_utils import data, metrics
+from deepfake_utils import blend, data, metrics
 from deepfake_utils.checkpoint import load
 from deepfake_utils.choices import COLOUR_METHODS, DEFAULT_MASK, MASKS, Options
 from deepfake_utils.errors import InvalidArgument
@@ -437,6 +437,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
               "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,
+              "local_sigma": blend.LOCAL_SIGMA,
               "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(work) if work is not None else Path(tmp)

@@ -110,8 +110,35 @@ def transfer_lab(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> 
     return out
 
 
+LOCAL_SIGMA = 0.1  # 'local' colour: the Gaussian's sigma as a share of the mask's size (the root of its area)
+
+
+def match_local_colour(image: np.ndarray, reference: np.ndarray, mask: np.ndarray,
+                       sigma: float | None = None) -> np.ndarray:
+    """Shift each masked pixel of ``image`` by the difference of the two images' local mean colours there: means
+    over the mask only, weighted by a Gaussian of ``sigma`` px (default ``LOCAL_SIGMA`` of the mask's size), so the
+    new face takes the frame's light and shading at that scale and keeps its own finer structure."""
+    ensure_rgb_uint8(image)
+    inside = _inside(mask)
+    if sigma is None:
+        sigma = LOCAL_SIGMA * float(np.sqrt(inside.sum()))
+    if not sigma > 0:
+        raise InvalidArgument(f"sigma must be positive, not {sigma!r}")
+    weight = inside.astype(np.float32)
+    spread = cv2.GaussianBlur(weight, (0, 0), sigma) + 1e-6
+
+    def local_mean(img: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(img.astype(np.float32) * weight[..., None], (0, 0), sigma) / spread[..., None]
+
+    shift = local_mean(reference) - local_mean(image)
+    out = image.copy()
+    out[inside] = np.clip(image[inside] + shift[inside], 0, 255).round().astype(np.uint8)
+    return out
+
+
 def correct_colour(method: str, image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Colour correction by name: 'none', 'avg' (average colour), 'hist' (histograms) or 'lab' (Reinhard)."""
+    """Colour correction by name: 'none', 'avg' (average colour), 'hist' (histograms), 'lab' (Reinhard) or
+    'local' (local mean colour, ``match_local_colour``)."""
     if method == "none":
         return image
     if method == "avg":
@@ -120,6 +147,8 @@ def correct_colour(method: str, image: np.ndarray, reference: np.ndarray, mask: 
         return match_histogram(image, reference, mask)
     if method == "lab":
         return transfer_lab(image, reference, mask)
+    if method == "local":
+        return match_local_colour(image, reference, mask)
     raise InvalidArgument(f"unknown colour method {method!r}; choose one of {COLOUR_METHODS}")
 
 

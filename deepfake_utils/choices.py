@@ -19,7 +19,7 @@ MASKS = ("rect", "hull", "hull_rect", "forehead")  # blend's masks
 # the autoencoder's mask when none is named: the hull grown over the brows and lower forehead (measured on four pairs
 # against the original converter's hull_rect and the whole square: benchmarks/README.md, "The brows and lower forehead")
 DEFAULT_MASK = "forehead"
-COLOUR_METHODS = ("none", "avg", "hist", "lab")  # blend's colour transfers
+COLOUR_METHODS = ("none", "avg", "hist", "lab", "local")  # blend's colour transfers
 
 
 # --- stage 6: the autoencoder's sizes ---------------------------------------------------------------
@@ -132,7 +132,7 @@ class Options:
     # GAN, else DEFAULT_MASK)
     erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
     blur: float = 0.06  # feather the mask edge over this share of the face size
-    colour: str = "avg"  # none | avg | hist | lab
+    colour: str = "avg"  # none | avg | hist | lab | local
     seamless: bool = False  # Poisson blending (OpenCV seamlessClone) instead of alpha blending
     sharpen: float = 0.0  # unsharp-mask amount for the new face (0: off)
     smooth: bool = True  # one-euro filter on the landmarks across frames

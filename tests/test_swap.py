@@ -72,7 +72,7 @@ def test_the_forehead_mask_adds_the_brows_and_lower_forehead_to_the_hull_and_not
     assert not (masks["forehead"] & ~masks["hull_rect"])[below].any() and rows.min() < brows[:, 1].min()
 
 
-@pytest.mark.parametrize("method", ["avg", "hist", "lab"])
+@pytest.mark.parametrize("method", ["avg", "hist", "lab", "local"])
 def test_colour_transfer_moves_the_face_colour_toward_the_target(frame, face, method):
     mask = blend.hull_mask(frame.shape, face.landmarks)
     inside = mask > 0.5
@@ -83,6 +83,34 @@ def test_colour_transfer_moves_the_face_colour_toward_the_target(frame, face, me
     assert after < before / 4, (before, after)
     assert np.array_equal(fixed[~inside], bluish[~inside])
     assert blend.correct_colour("none", bluish, frame, mask) is bluish
+
+
+def test_local_colour_takes_the_frames_shading_and_keeps_the_faces_finer_structure(frame, face):
+    """'local': under a light that changes across the face, the average colour leaves a step at the mask's edge;
+    the local mean colour follows the light there, and keeps the new face's own texture."""
+    mask = blend.hull_mask(frame.shape, face.landmarks)
+    inside = mask > 0.5
+    xs = np.arange(frame.shape[1], dtype=np.float32)[None, :, None]
+    ramp = 80 * (xs - xs.mean()) / frame.shape[1]  # the frame lit from one side: -40 .. +40 grey levels
+    lit = np.clip(np.full(frame.shape, 140.0) + ramp, 0, 255).astype(np.uint8)  # (A's skin, plain)
+    rng = np.random.default_rng(0)
+    texture = rng.normal(0, 6, frame.shape[:2])[..., None]  # the new face's fine structure
+    new = np.clip(np.full(frame.shape, 120.0) + texture, 0, 255).astype(np.uint8)
+    fixed = {m: blend.correct_colour(m, new, lit, mask).astype(float) for m in ("avg", "local")}
+    ring = inside & (cv2.erode(inside.astype(np.uint8), np.ones((9, 9), np.uint8)) == 0)  # the inner edge
+    smooth = {m: cv2.GaussianBlur(f, (0, 0), 3) for m, f in fixed.items()}
+    step = {m: np.abs(smooth[m] - cv2.GaussianBlur(lit.astype(float), (0, 0), 3))[ring].mean() for m in fixed}
+    assert step["local"] < step["avg"] / 2, step  # the light at the edge is the frame's
+    fine = {k: f - cv2.GaussianBlur(f, (0, 0), 2) for k, f in (("new", new.astype(float)), ("local", fixed["local"]))}
+    kept = np.corrcoef(fine["new"][inside].ravel(), fine["local"][inside].ravel())[0, 1]
+    assert kept > 0.95, kept  # the face's own texture is still there
+    assert np.array_equal(fixed["local"][~inside], new[~inside])  # outside the mask: untouched
+    same = blend.match_local_colour(lit, lit, mask)
+    assert np.abs(same.astype(int) - lit).max() <= 1  # a face already in the frame's light: unchanged
+    with pytest.raises(ValueError, match="sigma"):
+        blend.match_local_colour(new, lit, mask, sigma=0)
+    with pytest.raises(ValueError, match="empty"):
+        blend.match_local_colour(new, lit, np.zeros_like(mask))
 
 
 def test_blending_sharpening_and_seamless_clone(frame, face):
