@@ -76,6 +76,12 @@ def eye_centers(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return landmarks[36:42].mean(axis=0), landmarks[42:48].mean(axis=0)
 
 
+def roll(landmarks: np.ndarray) -> float:
+    """The head's roll: the angle of the line from the image-left to the image-right eye, in degrees (0: level)."""
+    left, right = eye_centers(landmarks)
+    return float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
+
+
 def inter_ocular_distance(landmarks: np.ndarray) -> float:
     """The distance between the eye centres, the usual yardstick for landmark errors."""
     left, right = eye_centers(landmarks)

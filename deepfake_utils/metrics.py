@@ -39,7 +39,7 @@ from .detect import face_encoding
 from .errors import DeepfakeError, InvalidArgument, NoFaceError
 from .fileio import read_image, write_json_atomic
 from .images import ensure_rgb_uint8, to_uint8
-from .landmarks import inter_ocular_distance, landmark_error
+from .landmarks import inter_ocular_distance, landmark_error, roll
 
 #: face_recognition's rule of thumb: encodings nearer than this are the same person.
 SAME_PERSON = 0.6
@@ -57,6 +57,9 @@ FINE_SIGMA = 2.0
 JUST_NOTICEABLE = 2.3
 #: ``seam_step`` compares colours smoothed at this σ (px): a seam is a step in the colour, not in the texture.
 SEAM_SIGMA = 2.0
+#: A face rolled less than this (degrees; half the detector's first turn, 25°) is upright: a swap of it is
+#: looked for upright only, as its source was (``face_track`` with ``regions``).
+UPRIGHT_ROLL = 12.5
 
 
 # --- identities -------------------------------------------------------------------------------------
@@ -380,14 +383,19 @@ def face_track(path: str | os.PathLike, *, max_frames: int | None = None, track:
                regions: Sequence[np.ndarray | None] | None = None, progress: bool = False) -> FaceTrack:
     """Find, encode and measure the face in every frame. ``track=False`` runs the detector on every frame
     (no reuse of the last box), as a swapped video must be measured; sharpness is taken inside
-    ``regions[i]`` (landmarks, e.g. the source's), else inside the face's own hull."""
+    ``regions[i]`` (landmarks, e.g. the source's), else inside the face's own hull. Where ``regions[i]`` is an
+    upright face (rolled under ``UPRIGHT_ROLL``), the face is looked for upright only, not turned."""
     from .track import FaceFinder
 
     finder = FaceFinder() if track else FaceFinder(reuse_below=0)
+    turns = finder.angles
     out = FaceTrack()
     total = min(video.probe(path).n_frames, max_frames or 10**9)
     for i, frame in enumerate(tqdm(video.iter_frames(path, max_frames=max_frames), total=total,
                                    desc=f"metrics {Path(path).name}", unit="frame", disable=not progress)):
+        given = regions[i] if regions is not None and i < len(regions) else None
+        # the swap of an upright face is looked for upright, as the source's was; turned only where that was turned
+        finder.angles = () if given is not None and abs(roll(given)) < UPRIGHT_ROLL else turns
         face = finder(frame)
         out.landmarks.append(None if face is None else face.landmarks)
         out.encodings.append(None if face is None else face_encoding(frame, face.box))

@@ -229,3 +229,21 @@ def test_the_seam_step_on_known_cases(frame):
         metrics.seam_step(frame, hard[:-1], mask, reach)
     with pytest.raises(ValueError, match="positive"):
         metrics.seam_step(frame, hard, mask, 0)
+
+
+def test_a_swap_of_an_upright_face_is_looked_for_upright_only(frame, tmp_path):
+    """The swapped video is searched as its source was: where the source's face is upright, turning the swapped
+    frame to find a face is not tried (a face found only turned is not the source's face painted over)."""
+    from deepfake_utils import detect, landmarks, track, video
+
+    upright = track.FaceFinder()(frame)
+    assert upright is not None and abs(landmarks.roll(upright.landmarks)) < metrics.UPRIGHT_ROLL
+    turned = detect.rotate_image(frame, 45)
+    assert detect.detect_from_level(turned, 0) == []  # HOG misses a face turned this far, upright
+    path = video.write_video([turned] * 2, tmp_path / "turned.mp4", 10)
+    found = metrics.face_track(path, track=False)  # no source to go by: turned as the detector needs
+    assert all(p is not None for p in found.landmarks) and abs(abs(landmarks.roll(found.landmarks[0])) - 45) < 10
+    as_swap = metrics.face_track(path, track=False, regions=[upright.landmarks] * 2)  # an upright source's swap
+    assert as_swap.landmarks == [None, None]
+    again = metrics.face_track(path, track=False, regions=found.landmarks)  # a turned source's: turned too
+    assert all(p is not None for p in again.landmarks)
