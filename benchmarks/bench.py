@@ -459,8 +459,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="also convert and measure every model through these masks (e.g. rect hull_rect; the rows' "
                         "own is the default, forehead)")
     p.add_argument("--colours", nargs="+", default=[], metavar="COLOUR",
-                   help="also convert and measure every model with these colour methods (none hist lab; the rows' "
-                        "own is the default, avg)")
+                   help="also convert and measure every model with these colour methods (none hist lab local; the "
+                        "rows' own is the default, avg)")
     p.add_argument("--pastes", nargs="+", default=[], metavar="OPTIONS",
                    help="also convert and measure every model with these conversion options, each FIELD=VALUE[,...] "
                         "or a flag (e.g. seamless blur=0.12 colour=hist,blur=0.1)")
