@@ -481,11 +481,10 @@ def check_targets_values(values: dict[str, float], targets: dict[str, float] = T
             for name, goal in targets.items()}
 
 
-def verdict(report: dict, mask: str | None = None) -> str:
+def verdict(report: dict, mask: str | None = None, colour: str | None = None) -> str:
     """One plain sentence of what the metrics say a person would see: is B recognised, and how much of the
-    source's detail the eyes and mouth keep; "meets its targets" only when every target holds. ``mask``: the one
-    the swap was converted through (None: the default, ``choices.DEFAULT_MASK``), for the advice when B is not
-    recognised."""
+    source's detail the eyes and mouth keep; "meets its targets" only when every target holds. ``mask`` and
+    ``colour``: what the swap was converted with (None: the defaults), for the advice when B is not recognised."""
     swapped, target = report["identity"]["swapped"], report["target"]
     n, frames = round(swapped["recognised"] * swapped["frames"]), swapped["frames"]
     detail = report["detail_kept"]["eyes_mouth"]
@@ -493,9 +492,12 @@ def verdict(report: dict, mask: str | None = None) -> str:
     said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
             f"mouth keep {detail:.0%} of the source's detail")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
-        square = "" if mask == "rect" else (  # measured on four pairs: benchmarks/README.md, "The conversion mask"
-            "convert again through the whole square first (--mask rect: the square's sides too, where an edge "
-            "may show in the hair), then ")
+        # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
+        # conversion mask", "What lowers the seam"), cheaper than training
+        again = ([] if colour == "hist" else ["with histogram matching (--colour hist)"]) + (
+            [] if mask == "rect" else ["through the whole square (--mask rect: the square's sides too, where an edge "
+                                       "may show in the hair)"])
+        square = f"convert again {' or '.join(again)} first, then " if again else ""
         return (f"{said}. The nearest identity is {target} in only {swapped['id_retrieval']:.0%} of frames: not a "
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")
     if not missed:

@@ -197,6 +197,9 @@ def test_the_verdict_says_what_a_person_would_see():
     assert all("train longer" in said for said in unrecognised.values())  # the cheaper step first, where not taken
     assert "--mask rect" in unrecognised[None] and "--mask rect" in unrecognised["hull_rect"]
     assert "--mask rect" not in unrecognised["rect"] and "--mask rect" not in metrics.verdict(report(1.0, 0.4))
+    assert "--colour hist" in unrecognised["rect"] and "--colour hist" not in metrics.verdict(report(1.0, 0.4))
+    tried = metrics.verdict(report(0.5, 0.8), mask="rect", colour="hist")  # both conversions taken: train longer
+    assert "train longer" in tried and "first, then" not in tried and "--colour hist" not in tried
 
 
 def test_the_seam_step_on_known_cases(frame):
