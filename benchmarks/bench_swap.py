@@ -195,7 +195,7 @@ def parse_paste(spec: str) -> Options:
     changes: dict[str, object] = {}
     for item in filter(None, spec.split(",")):
         key, sep, value = item.partition("=")
-        kind = Options.__dataclass_fields__[key].type if key in fields else None
+        kind = fields[key].type if key in fields else None
         if kind is None or key in ("label", "side") or (not sep and kind != "bool"):
             raise InvalidArgument(f"{spec!r}: a paste is FIELD=VALUE[,...] (or a flag such as seamless) with FIELD "
                                   "one of mask, erode, blur, colour, seamless, sharpen, smooth, min_cutoff, beta")

@@ -765,11 +765,12 @@ def test_the_recorded_colour_and_paste_runs_say_what_the_readmes_and_notebook_08
     assert local["colours"] == ["local"] and local["pastes"] == ["colour=hist,seamless"]
     assert pastes["pastes"] == ["seamless", "blur=0.12", "colour=hist"]
     rows = {(r["source"], r["target"]): r for r in local["pairs"]}
-    other = {(r["source"], r["target"]): r["by_paste"] for r in pastes["pairs"]}
+    pasted = {(r["source"], r["target"]): r for r in pastes["pairs"]}
+    other = {k: r["by_paste"] for k, r in pasted.items()}
     assert set(rows) == set(seams) == set(other) and len(rows) == 4
     pct = {}
     for key, row in rows.items():
-        for run in (row, next(r for r in pastes["pairs"] if (r["source"], r["target"]) == key)):
+        for run in (row, pasted[key]):
             # the same models, re-measured: the default rows are the seam run's again
             assert (round(run["seam"], 2), run["expression_error"]) == (round(seams[key]["seam"], 2),
                                                                         seams[key]["expression_error"])
