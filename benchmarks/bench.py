@@ -162,8 +162,10 @@ _PROBE = ("import json\ntry:\n    from tensorflow.python.util import _pywrap_uti
 class GpuBusy:
     """The GPUs' utilisation (%) sampled by ``nvidia-smi`` every ``interval_ms`` while in a ``with`` block.
 
-    ``mean(start, end)`` averages the samples taken between two ``time.perf_counter()`` readings (over all
-    GPUs); None where there is no ``nvidia-smi``, no GPU, or no sample in the window.
+    A reading is the GPU's busy share over the ``interval_ms`` before it, so ``mean(start, end)`` averages the
+    readings whose interval overlaps the window between two ``time.perf_counter()`` readings (over all GPUs),
+    and leaving the block waits (up to two intervals) for the reading that covers its last moments. None where
+    there is no ``nvidia-smi``, no GPU, or no reading for the window.
     """
 
     def __init__(self, interval_ms: int = 200, command: str = "nvidia-smi") -> None:
@@ -191,13 +193,17 @@ class GpuBusy:
 
     def __exit__(self, *exc) -> None:
         if self._proc is not None:
+            left, deadline = time.perf_counter(), time.perf_counter() + 2 * self.interval_ms / 1000
+            while time.perf_counter() < deadline and self._proc.poll() is None and not (
+                    self.samples and self.samples[-1][0] > left):
+                time.sleep(min(0.01, self.interval_ms / 4000))
             self._proc.terminate()
             self._proc.wait()
             self._reader.join(timeout=5)
 
     def mean(self, start: float, end: float) -> float | None:
-        """The mean utilisation (%) of the samples read between ``start`` and ``end``."""
-        window = [u for t, u in self.samples if start <= t <= end]
+        """The mean utilisation (%) of the readings whose interval overlaps ``start`` to ``end``."""
+        window = [u for t, u in self.samples if start < t < end + self.interval_ms / 1000]
         return float(np.mean(window)) if window else None
 
 

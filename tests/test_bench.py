@@ -57,14 +57,21 @@ def test_gpu_busy_averages_the_samples_of_a_time_window_only(fake_nvidia_smi):
     import time
 
     before = time.perf_counter()
-    with bench.GpuBusy(interval_ms=20) as gpu:
+    with bench.GpuBusy(interval_ms=200) as gpu:
         time.sleep(0.5)
         start = time.perf_counter()
         time.sleep(0.3)
         end = time.perf_counter()
     assert gpu.samples and {u for _, u in gpu.samples} == {87.0}  # "[N/A]" is not a reading
+    assert gpu.samples[-1][0] > end  # leaving waited for the reading that covers the block's last moments
     assert gpu.mean(start, end) == 87.0
     assert gpu.mean(before - 10, before - 5) is None  # no sample in that window
+    # A reading is the busy share over the interval before it: a window counts the readings whose interval
+    # overlaps it, so a window shorter than the interval (a few fast steps) still gets the reading after it.
+    gpu.samples = [(1.0, 50.0), (1.25, 87.0), (1.5, 20.0)]
+    assert gpu.mean(1.10, 1.12) == 87.0
+    assert gpu.mean(1.0, 1.26) == 87.0 and gpu.mean(0.99, 1.26) == (50.0 + 87.0) / 2  # 1.5 covers 1.3 on
+    assert gpu.mean(1.27, 1.29) is None  # 1.25 is before it, 1.5 covers 1.3 to 1.5 only
     with bench.GpuBusy(command="no-such-nvidia-smi") as none:  # no tool: nothing sampled, no failure
         pass
     assert none.samples == [] and none.mean(0, time.perf_counter()) is None
