@@ -1,6 +1,7 @@
 """Stage 1: video in and out as streams of uint8 RGB frames (ffmpeg via imageio-ffmpeg, or OpenCV)."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -282,9 +283,17 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
 
     Counting the frames decodes the whole video (seconds for a long one); ``count=False`` takes the
     header's duration x fps instead when the header states one (then ``counted`` is False and
-    ``truncated`` cannot tell: compare with the frames that decode).
+    ``truncated`` cannot tell: compare with the frames that decode). A file probed before and not changed
+    since (same inode, size and times) is not read again: one conversion asks about its source several times.
     """
     path = _check_file(path)
+    st = path.stat()
+    return _probe(path, count, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _probe(path: Path, count: bool, identity: tuple[int, ...]) -> VideoInfo:
+    """``probe`` of one version of a file (``identity``: its device, inode, size and times), remembered."""
     meta, gen = _ffmpeg_reader(path)
     gen.close()
     declared = float(meta["duration"]) if meta.get("duration") else None

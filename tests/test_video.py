@@ -11,6 +11,24 @@ def test_probe_sample_video(sample_video):
     assert info.has_audio and info.codec == "h264"
 
 
+def test_probe_reads_a_file_once_until_it_changes(sample_video, frames, tmp_path, monkeypatch):
+    import shutil
+
+    opened = []
+    real = video._ffmpeg_reader
+    monkeypatch.setattr(video, "_ffmpeg_reader", lambda *a, **k: opened.append(a[0]) or real(*a, **k))
+    path = tmp_path / "clip.mp4"
+    shutil.copy(sample_video, path)
+    first = video.probe(path)
+    assert video.probe(path) == first and video.probe(str(path)) == first and opened == [path]  # asked again
+    assert video.probe(path, count=False).counted is False and opened == [path] * 2  # another question
+    video.write_video(frames[:3], path, fps=10)  # the same name, another video (write_video probes its part file)
+    assert (video.probe(path).n_frames, video.probe(path).fps) == (3, 10.0) and opened.count(path) == 3
+    path.unlink()
+    with pytest.raises(VideoError):  # gone: an error, not the remembered answer
+        video.probe(path)
+
+
 def test_frames_are_rgb_uint8_and_streamed(sample_video):
     frames = video.iter_frames(sample_video)
     first = next(frames)
