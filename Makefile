@@ -27,11 +27,24 @@ NB_FLAGS := --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sani
 
 setup: $(STAMP)
 
+# The venv is filled by uv (pinned in the constraints), which unpacks and byte-compiles the wheels (about 1 GB,
+# most of it TensorFlow) in parallel: on 2 cores about 0.6x pip's time (`python -m benchmarks.bench install`,
+# benchmarks/README.md). `make setup INSTALLER=pip` installs the same versions with pip alone. The venv keeps pip
+# for installing by hand; the other venvs below use pip.
+INSTALLER ?= uv
+ifeq ($(INSTALLER),uv)
+INSTALL := $(PY) -m uv pip install --python $(PY) --quiet --compile-bytecode
+else ifeq ($(INSTALLER),pip)
+INSTALL := $(PY) -m pip install --quiet
+else
+$(error INSTALLER must be uv or pip, not '$(INSTALLER)')
+endif
+
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install --quiet $(PIP_C) -e ".[dlib,dev,teach]"
-	$(PY) -m pip install --quiet --no-deps "face_recognition==1.3.0"
+	$(PY) -m pip install --quiet --upgrade $(PIP_C) pip "setuptools<81" wheel $(filter uv,$(INSTALLER))
+	$(INSTALL) $(PIP_C) -e ".[dlib,dev,teach]"
+	$(INSTALL) --no-deps "face_recognition==1.3.0"
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
 	touch $(STAMP)
 

@@ -12,6 +12,8 @@
         [--colours lab]  (also converted with other colour methods)
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
+    python -m benchmarks.bench ssim [--rounds 3]   (tf.image.ssim against learn.structural_similarity)
+    python -m benchmarks.bench install [--rounds 1] [--warm]   (`make setup` with pip and with uv, alternated)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -390,10 +392,128 @@ def bench_convert(preset: str, frames: int | None) -> dict:
             "ours_with_extract_fps": n / (result.seconds + extract_s), "swapped": result.swapped}
 
 
+def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), rounds: int = 3, calls: int = 20,
+               preset: str = "tiny", seed: int = 0) -> dict:
+    """Milliseconds of SSIM with its gradient, ``tf.image.ssim`` against ``learn.structural_similarity``, for each
+    (batch, size) in ``batches``, and of one training step of both sides of ``preset`` with the ``fast`` recipe's
+    loss terms computed each way (batch and size: the first of ``batches``); alternated ``rounds`` times, medians.
+    Also the largest difference of the two SSIMs on those batches (random images and a noisy copy)."""
+    import keras
+    import tensorflow as tf
+
+    from deepfake_utils import learn
+    from deepfake_utils.choices import get_recipe
+    from deepfake_utils.model import build
+    from deepfake_utils.train import loss_weights, machine
+
+    ways = {"tf.image.ssim": lambda x, y: tf.image.ssim(x, y, max_val=1.0),
+            "learn.structural_similarity": learn.structural_similarity}
+    rng = np.random.default_rng(seed)
+    load = os.getloadavg()[0]
+
+    def clock(fn) -> float:
+        fn()  # traced and warmed up first
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return 1000 * (time.perf_counter() - start) / calls
+
+    def with_gradient(ssim, x, y):
+        @tf.function
+        def fn():
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = tf.reduce_mean(ssim(x, y))
+            return value, tape.gradient(value, x)
+        return fn
+
+    inputs, largest = {}, {}
+    for n, size in batches:
+        x = tf.constant(rng.random((n, size, size, 3), dtype=np.float32))
+        y = tf.clip_by_value(x + tf.constant(rng.normal(0, 0.1, x.shape).astype(np.float32)), 0, 1)
+        inputs[(n, size)] = x, y
+        largest[f"{n}x{size}"] = float(tf.reduce_max(tf.abs(ways["tf.image.ssim"](x, y)
+                                                             - ways["learn.structural_similarity"](x, y))))
+    recipe = get_recipe("fast")
+    (n, size) = batches[0]
+    x, y = inputs[(n, size)]
+    terms = dict(weights=tf.constant(loss_weights(recipe, size)), ssim=recipe.ssim, edge=recipe.edge)
+    runs: dict[str, dict[str, list[float]]] = {}
+    original = learn.structural_similarity
+    try:
+        for _ in range(rounds):
+            for name, way in ways.items():
+                for n_size, (a, b) in inputs.items():
+                    runs.setdefault(f"ssim {n_size[0]}x{n_size[1]}", {}).setdefault(name, []).append(
+                        clock(with_gradient(way, a, b)))
+                learn.structural_similarity = way  # what reconstruction_loss calls when the step is traced
+                model = build(preset)
+                opt_a, opt_b = keras.optimizers.Adam(), keras.optimizers.Adam()
+                step = tf.function(lambda: learn.train_both(model, opt_a, opt_b, x, y, x, y, **terms))  # noqa: B023
+                runs.setdefault(f"train step {n}x{size} ({preset}, fast)", {}).setdefault(name, []).append(clock(step))
+                learn.structural_similarity = original
+    finally:
+        learn.structural_similarity = original
+    median = {what: {name: float(np.median(v)) for name, v in by.items()} for what, by in runs.items()}
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": load,
+            "load_after": os.getloadavg()[0], "rounds": rounds, "calls": calls, "runs": runs, "median_ms": median,
+            "ratio": {what: m["learn.structural_similarity"] / m["tf.image.ssim"] for what, m in median.items()},
+            "largest_difference": largest}
+
+
+INSTALLERS = ("pip", "uv")  # what `make setup INSTALLER=...` fills the venv with
+
+
+def setup_command(venv: Path, installer: str) -> list[str]:
+    """The `make setup` that builds the course's venv at ``venv`` with ``installer`` (pip or uv)."""
+    if installer not in INSTALLERS:
+        raise ValueError(f"installer must be one of {INSTALLERS}, not {installer!r}")
+    return ["make", "-C", str(Path(__file__).resolve().parents[1]), "setup", f"VENV={venv}", f"INSTALLER={installer}"]
+
+
+def bench_install(rounds: int = 1, cold: bool = True) -> dict:
+    """Wall seconds of `make setup` into a fresh venv with pip and with uv, alternated ``rounds`` times (``cold``:
+    each run downloads into an empty cache of its own, as on a fresh machine), and whether both installed the same
+    versions (``pip freeze``, uv itself left out)."""
+    seconds: dict[str, list[float]] = {name: [] for name in INSTALLERS}
+    frozen: dict[str, set[str]] = {}
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(rounds):
+            for name in INSTALLERS:
+                venv = Path(tmp) / f"venv-{name}"
+                env = dict(os.environ)
+                if cold:
+                    env.update(PIP_NO_CACHE_DIR="1", UV_CACHE_DIR=str(Path(tmp) / f"uv-cache-{r}"))
+                start = time.perf_counter()
+                subprocess.run(setup_command(venv, name), env=env, check=True, stdout=subprocess.DEVNULL)
+                seconds[name].append(time.perf_counter() - start)
+                freeze = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze", "--exclude-editable"],
+                                        capture_output=True, text=True, check=True).stdout.split()
+                frozen[name] = {line for line in freeze if not line.startswith("uv==")}
+                shutil.rmtree(venv)
+                shutil.rmtree(Path(tmp) / f"uv-cache-{r}", ignore_errors=True)
+    from deepfake_utils.train import machine
+
+    median = {name: float(np.median(v)) for name, v in seconds.items()}
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": load,
+            "load_after": os.getloadavg()[0], "rounds": rounds, "cold": cold, "seconds": seconds, "median": median,
+            "ratio": median["uv"] / median["pip"], "same_versions": frozen["pip"] == frozen["uv"],
+            "packages": len(frozen["pip"])}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a benchmark from the command line and print its table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench")
     sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("ssim", help="SSIM with its gradient and the fast recipe's training step: tf.image.ssim "
+                                    "against learn.structural_similarity, alternated")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
+    p = sub.add_parser("install", help="`make setup` into a fresh venv with pip and with uv, alternated: seconds")
+    p.add_argument("--rounds", type=int, default=1, help="each installer this many times (default 1)")
+    p.add_argument("--warm", action="store_true", help="use the download caches as they are (default: empty ones)")
+    p.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     p = sub.add_parser("extract", help="extraction frames/s: naive full-frame HOG vs our pipeline")
     p.add_argument("--video", type=Path, default=None, help="default: the course's sample video")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
@@ -502,6 +622,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, required=True, help="where models and swaps go (WORK/swapped/*.pair.json)")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here (after every pair)")
     args = parser.parse_args(argv)
+    if args.what == "ssim":
+        r = bench_ssim(rounds=args.rounds)
+        print(f"SSIM with its gradient, and one training step of both sides, in ms (median of {r['rounds']} rounds "
+              f"of {r['calls']} calls, the two ways alternated); {r['machine']}; load {r['load']:.1f} before, "
+              f"{r['load_after']:.1f} after")
+        print(f"{'':34s}{'tf.image.ssim':>15s}{'ours':>9s}{'ours/tf':>9s}")
+        for what, m in r["median_ms"].items():
+            print(f"{what:34s}{m['tf.image.ssim']:>15.1f}{m['learn.structural_similarity']:>9.1f}"
+                  f"{r['ratio'][what]:>8.2f}x")
+        print("largest difference of the two SSIMs: " + ", ".join(f"{k} {v:.1e}"
+                                                                  for k, v in r["largest_difference"].items()))
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
+        return 0
+    if args.what == "install":
+        r = bench_install(args.rounds, cold=not args.warm)
+        print(f"`make setup` into a fresh venv, {r['rounds']} round(s), pip and uv alternated, "
+              f"{'each with an empty download cache' if r['cold'] else 'download caches as they were'}; "
+              f"{r['machine']}; load {r['load']:.1f} before, {r['load_after']:.1f} after")
+        for name in INSTALLERS:
+            print(f"{name:<4}{r['median'][name]:>7.1f} s (median)   runs: "
+                  + " ".join(f"{v:.1f}" for v in r["seconds"][name]))
+        print(f"uv / pip: {r['ratio']:.2f}x the time; the same {r['packages']} package versions: "
+              f"{'yes' if r['same_versions'] else 'NO'}")
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
+        return 0
     if args.what == "extract-naive":
         naive_extract(args.video, args.out_dir)
         return 0

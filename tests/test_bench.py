@@ -53,6 +53,45 @@ def fake_nvidia_smi(tmp_path, monkeypatch):
     return tool
 
 
+def test_the_ssim_benchmark_times_both_ways_alternately_and_checks_they_agree():
+    r = bench.bench_ssim(batches=((2, 64),), rounds=1, calls=1)
+    ways = {"tf.image.ssim", "learn.structural_similarity"}
+    assert set(r["median_ms"]) == {"ssim 2x64", "train step 2x64 (tiny, fast)"}
+    for what, by in r["runs"].items():
+        assert set(by) == ways and all(len(v) == 1 and min(v) > 0 for v in by.values()), what
+        median = r["median_ms"][what]
+        assert r["ratio"][what] == median["learn.structural_similarity"] / median["tf.image.ssim"]
+    assert 0 <= r["largest_difference"]["2x64"] < 3e-5
+    from deepfake_utils import learn
+
+    assert learn.structural_similarity.__name__ == "structural_similarity"  # put back after the timed steps
+
+
+def test_the_install_benchmark_runs_the_makefiles_setup_with_each_installer(tmp_path):
+    """What `bench install` times is `make setup` itself (dry runs here: the real one installs TensorFlow)."""
+    import subprocess
+
+    def dry(installer):
+        run = subprocess.run([*bench.setup_command(tmp_path / "venv", installer), "-n"], capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr
+        return [line for line in run.stdout.splitlines() if " install " in line and "ipykernel" not in line]
+
+    uv, pip = dry("uv"), dry("pip")
+    assert len(uv) == len(pip) == 3  # the tools, the package with its extras, face_recognition without its deps
+    assert " uv" in uv[0].split("wheel")[1] and " uv" not in pip[0]  # uv itself comes from pip, pinned
+    for lines, tool in ((uv, "-m uv pip install"), (pip, "-m pip install")):
+        assert all(str(tmp_path / "venv") in line for line in lines)
+        assert tool in lines[1] and "-c ci/constraints.txt" in lines[1] and '".[dlib,dev,teach]"' in lines[1]
+        assert tool in lines[2] and "--no-deps" in lines[2]
+    assert "--compile-bytecode" in uv[1]  # imports then read compiled files, as after pip
+    with pytest.raises(ValueError, match="installer"):
+        bench.setup_command(tmp_path / "venv", "conda")
+    wrong = subprocess.run([*bench.setup_command(tmp_path / "venv", "pip")[:-1], "INSTALLER=conda", "-n"],
+                           capture_output=True, text=True)
+    assert wrong.returncode != 0 and "INSTALLER must be uv or pip" in wrong.stderr
+
+
 def test_gpu_busy_averages_the_samples_of_a_time_window_only(fake_nvidia_smi):
     import time
 
