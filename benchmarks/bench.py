@@ -12,7 +12,7 @@
         [--colours lab]  (also converted with other colour methods)
     python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
-    python -m benchmarks.bench ssim [--rounds 3]   (tf.image.ssim against learn.structural_similarity)
+    python -m benchmarks.bench ssim [--rounds 3]   (tf.image.ssim against learn.structural_similarity, both kernels)
     python -m benchmarks.bench install [--rounds 1] [--warm]   (`make setup` with pip and with uv, alternated)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
@@ -396,7 +396,8 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
                preset: str = "tiny", seed: int = 0) -> dict:
     """Milliseconds of SSIM with its gradient, ``tf.image.ssim`` against ``learn.structural_similarity``, for each
     (batch, size) in ``batches``, and of one training step of both sides of ``preset`` with the ``fast`` recipe's
-    loss terms computed each way (batch and size: the first of ``batches``); alternated ``rounds`` times, medians.
+    loss terms computed each way (batch and size: the first of ``batches``); alternated ``rounds`` times, medians,
+    with the CPU kernels TensorFlow was imported with in this process (``onednn``; the command line runs both).
     Also the largest difference of the two SSIMs on those batches (random images and a noisy copy)."""
     import keras
     import tensorflow as tf
@@ -404,7 +405,7 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
     from deepfake_utils import learn
     from deepfake_utils.choices import get_recipe
     from deepfake_utils.model import build
-    from deepfake_utils.train import loss_weights, machine
+    from deepfake_utils.train import loss_weights, machine, onednn_enabled
 
     ways = {"tf.image.ssim": lambda x, y: tf.image.ssim(x, y, max_val=1.0),
             "learn.structural_similarity": learn.structural_similarity}
@@ -456,7 +457,8 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
         learn.structural_similarity = original
     median = {what: {name: float(np.median(v)) for name, v in by.items()} for what, by in runs.items()}
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": load,
-            "load_after": os.getloadavg()[0], "rounds": rounds, "calls": calls, "runs": runs, "median_ms": median,
+            "load_after": os.getloadavg()[0], "onednn": onednn_enabled(), "rounds": rounds, "calls": calls,
+            "runs": runs, "median_ms": median,
             "ratio": {what: m["learn.structural_similarity"] / m["tf.image.ssim"] for what, m in median.items()},
             "largest_difference": largest}
 
@@ -507,9 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench")
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("ssim", help="SSIM with its gradient and the fast recipe's training step: tf.image.ssim "
-                                    "against learn.structural_similarity, alternated")
+                                    "against learn.structural_similarity, alternated, with oneDNN's and Eigen's "
+                                    "CPU kernels (a fresh process each)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
+    p = sub.add_parser("ssim-one", help="one kernel setting of `ssim`, in this process, as JSON")
+    p.add_argument("--rounds", type=int, default=3)
     p = sub.add_parser("install", help="`make setup` into a fresh venv with pip and with uv, alternated: seconds")
     p.add_argument("--rounds", type=int, default=1, help="each installer this many times (default 1)")
     p.add_argument("--warm", action="store_true", help="use the download caches as they are (default: empty ones)")
@@ -622,19 +627,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, required=True, help="where models and swaps go (WORK/swapped/*.pair.json)")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here (after every pair)")
     args = parser.parse_args(argv)
+    if args.what == "ssim-one":
+        print(json.dumps(bench_ssim(rounds=args.rounds)))
+        return 0
     if args.what == "ssim":
-        r = bench_ssim(rounds=args.rounds)
-        print(f"SSIM with its gradient, and one training step of both sides, in ms (median of {r['rounds']} rounds "
-              f"of {r['calls']} calls, the two ways alternated); {r['machine']}; load {r['load']:.1f} before, "
-              f"{r['load_after']:.1f} after")
-        print(f"{'':34s}{'tf.image.ssim':>15s}{'ours':>9s}{'ours/tf':>9s}")
-        for what, m in r["median_ms"].items():
-            print(f"{what:34s}{m['tf.image.ssim']:>15.1f}{m['learn.structural_similarity']:>9.1f}"
-                  f"{r['ratio'][what]:>8.2f}x")
-        print("largest difference of the two SSIMs: " + ", ".join(f"{k} {v:.1e}"
-                                                                  for k, v in r["largest_difference"].items()))
+        by_kernels = {name: _child(["-m", "benchmarks.bench", "ssim-one", "--rounds", str(args.rounds)], value)
+                      for name, value in (("oneDNN", KERNELS["on"]), ("Eigen", KERNELS["off"]))}
+        for name, r in by_kernels.items():
+            print(f"{name} kernels: SSIM with its gradient, and one training step of both sides, in ms (median of "
+                  f"{r['rounds']} rounds of {r['calls']} calls, the two ways alternated); {r['machine']}; load "
+                  f"{r['load']:.1f} before, {r['load_after']:.1f} after")
+            print(f"{'':34s}{'tf.image.ssim':>15s}{'ours':>9s}{'ours/tf':>9s}")
+            for what, m in r["median_ms"].items():
+                print(f"{what:34s}{m['tf.image.ssim']:>15.1f}{m['learn.structural_similarity']:>9.1f}"
+                      f"{r['ratio'][what]:>8.2f}x")
+            print("largest difference of the two SSIMs: " + ", ".join(f"{k} {v:.1e}"
+                                                                      for k, v in r["largest_difference"].items()))
+        print("The course trains with oneDNN's kernels on x86 (the command line and notebooks call "
+              "deepfake_utils.configure()); the tests in-process and TensorFlow's own default on AMD use Eigen's.")
         if args.out:
-            args.out.write_text(json.dumps(r, indent=1))
+            args.out.write_text(json.dumps(by_kernels, indent=1))
         return 0
     if args.what == "install":
         r = bench_install(args.rounds, cold=not args.warm)
