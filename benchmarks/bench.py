@@ -195,7 +195,8 @@ class GpuBusy:
 
     def __exit__(self, *exc) -> None:
         if self._proc is not None:
-            left, deadline = time.perf_counter(), time.perf_counter() + 2 * self.interval_ms / 1000
+            left = time.perf_counter()
+            deadline = left + 2 * self.interval_ms / 1000
             while time.perf_counter() < deadline and self._proc.poll() is None and not (
                     self.samples and self.samples[-1][0] > left):
                 time.sleep(min(0.01, self.interval_ms / 4000))
@@ -452,7 +453,6 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
                 opt_a, opt_b = keras.optimizers.Adam(), keras.optimizers.Adam()
                 step = tf.function(lambda: learn.train_both(model, opt_a, opt_b, x, y, x, y, **terms))  # noqa: B023
                 runs.setdefault(f"train step {n}x{size} ({preset}, fast)", {}).setdefault(name, []).append(clock(step))
-                learn.structural_similarity = original
     finally:
         learn.structural_similarity = original
     median = {what: {name: float(np.median(v)) for name, v in by.items()} for what, by in runs.items()}
