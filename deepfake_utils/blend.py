@@ -96,18 +96,39 @@ def match_histogram(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) 
     return out
 
 
+LabMoments = tuple[np.ndarray, np.ndarray]  # per-channel mean and standard deviation in CIE L*a*b*
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+
+def lab_moments(image: np.ndarray, mask: np.ndarray | None = None) -> LabMoments:
+    """The mean and spread of each CIE L*a*b* channel of an RGB uint8 image, over the mask (default: all of it)."""
+    ensure_rgb_uint8(image)
+    lab = _lab(image)
+    pixels = lab[_inside(mask)] if mask is not None else lab.reshape(-1, 3)
+    return pixels.mean(0), pixels.std(0)
+
+
+def move_lab_moments(image: np.ndarray, source: LabMoments, target: LabMoments,
+                     mask: np.ndarray | None = None) -> np.ndarray:
+    """Reinhard's transfer: the image's L*a*b* channels moved from the ``source`` moments to the ``target`` ones
+    (only under the mask, if one is given)."""
+    ensure_rgb_uint8(image)
+    lab = _lab(image)
+    moved = cv2.cvtColor((lab - source[0]) / (source[1] + 1e-6) * target[1] + target[0], cv2.COLOR_LAB2RGB)
+    if mask is None:
+        return to_uint8(moved)
+    inside = _inside(mask)
+    out = image.copy()
+    out[inside] = to_uint8(moved[inside])
+    return out
+
+
 def transfer_lab(image: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Reinhard's colour transfer in CIE L*a*b* (OpenCV's), not his lαβ: each channel's mean and spread matched."""
-    ensure_rgb_uint8(image)
-    inside = _inside(mask)
-    src = cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
-    ref = cv2.cvtColor(reference.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
-    s, r = src[inside], ref[inside]
-    src[inside] = (s - s.mean(0)) / (s.std(0) + 1e-6) * r.std(0) + r.mean(0)
-    rgb = cv2.cvtColor(src, cv2.COLOR_LAB2RGB)
-    out = image.copy()
-    out[inside] = to_uint8(rgb[inside])
-    return out
+    return move_lab_moments(image, lab_moments(image, mask), lab_moments(reference, mask), mask)
 
 
 LOCAL_SIGMA = 0.1  # 'local' colour: the Gaussian's sigma as a share of the mask's size (the root of its area)

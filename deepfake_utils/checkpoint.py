@@ -341,7 +341,8 @@ class CheckpointedTrainer:
 
     @property
     def colour_mode(self) -> str:
-        """'shift' (A's faces moved to B's mean colour in training and conversion) or 'raw'."""
+        """'shift' (A's faces moved to B's mean colour in training and conversion), 'raw', or 'rct' (B's training
+        faces in A's colours, ``train.pair_dataset``'s ``recolour``; A's as they are, in conversion too)."""
         raise NotImplementedError
 
     @property

@@ -76,6 +76,9 @@ def get_preset(preset: str | AnyPreset, presets: dict[str, AnyPreset] = PRESETS,
 
 
 # --- stage 7: recipes, what the model learns from ------------------------------------------------------
+RECIPE_COLOURS = ("shift", "raw", "rct")  # a recipe's colours in training (see Recipe.colour)
+
+
 @dataclass(frozen=True)
 class Recipe:
     """How a model is trained, saved with it: loss terms, the face's framing and colours (convert follows both)."""
@@ -86,7 +89,8 @@ class Recipe:
     eyes_mouth_weight: float = 1.0  # L1 weight on the eyes and mouth (DeepFaceLab's eyes-and-mouth priority)
     edge: float = 0.0  # weight of the edge loss (L1 of the image gradients, weighted as L1) beside L1
     coverage: int = COVERAGE  # px of the 256 px aligned crop the model sees (larger: more of the face swapped)
-    colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither
+    colour: str = "shift"  # "shift": A moved to B's mean colour in training and in conversion; "raw": neither;
+    # "rct": each of B's training faces takes a random A face's colours (Reinhard's transfer, DeepFaceLab's ct_mode)
     learning_rate: float | None = None  # None: the preset's
     batch_size: int | None = None  # None: the preset's
     decay: float = 0.0  # the last share of the budget (steps or minutes) over which the rate falls linearly to 0
@@ -94,8 +98,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if not 0 <= self.decay <= 1:
             raise DeepfakeError(f"recipe {self.name}: decay is a share of the training budget, in 0..1")
-        if self.colour not in ("shift", "raw"):
-            raise DeepfakeError(f"recipe {self.name}: colour must be 'shift' or 'raw', not {self.colour!r}")
+        if self.colour not in RECIPE_COLOURS:
+            raise DeepfakeError(f"recipe {self.name}: colour must be one of {RECIPE_COLOURS}, not {self.colour!r}")
         if not 0 < self.coverage <= ALIGNED_SIZE:
             raise DeepfakeError(f"recipe {self.name}: coverage must be in 1..{ALIGNED_SIZE} px")
 

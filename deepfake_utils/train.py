@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from . import align, warp
 from .align import COVERAGE, crop_to_model
-from .blend import colour_shift, shift_colour
+from .blend import colour_shift, lab_moments, move_lab_moments, shift_colour
 from .checkpoint import CheckpointedTrainer, CheckpointError, preview_picture, saved_preset
 from .choices import Recipe, get_recipe
 from .config import SEED
@@ -99,28 +99,49 @@ def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
     return (weights / weights.mean())[..., None]
 
 
+def face_square(face: np.ndarray, coverage: int = COVERAGE) -> np.ndarray:
+    """The middle ``coverage`` px of an aligned crop: the part of it the model sees."""
+    side = face.shape[0]
+    start = max(0, (side - round(coverage * side / align.ALIGNED_SIZE)) // 2)
+    return face[start:side - start, start:side - start]
+
+
 def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
                  size: int = 64, coverage: int = COVERAGE, mask: np.ndarray | None = None,
-                 warp_fn: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None) -> tf.data.Dataset:
+                 warp_fn: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
+                 recolour: list[np.ndarray] | None = None) -> tf.data.Dataset:
     """An endless, seeded stream of (warped, target) float batches; batch k is the same whenever it is made.
 
     With ``mask`` (a uint8 image the size of the aligned faces, e.g. the eye regions), every pair also
     carries the mask moved by the pair's own random transform and warp, as a (size, size, 1) float in 0..1:
     the stream yields (warped, target, mask), and its pairs are the same as without it. ``warp_fn``: the random
     warp to make the pairs with (``warp.training_pair``'s ``warp``: a learner's own); default ``warp.random_warp``.
+    With ``recolour`` (the other side's faces), each pair then takes the colours of one of them drawn at random:
+    both images moved by Reinhard's transfer from its face's L*a*b* moments to that face's, each measured over
+    the square the model sees (DeepFaceLab's colour transfer mode ``rct``); the warps are the same as without it.
     """
     if not faces:
         raise DeepfakeError("pair_dataset needs at least one face")
+    if recolour is not None and not recolour:
+        raise DeepfakeError("pair_dataset: recolour needs at least one face to take colours from")
+    moments = [lab_moments(face_square(f, coverage)) for f in faces] if recolour else None
+    targets = [lab_moments(face_square(f, coverage)) for f in recolour] if recolour else None
 
     def make(index):
         rng = np.random.default_rng([seed, side, int(index)])  # each pair has its own seed: resumable
-        face = faces[rng.integers(len(faces))]
+        pick = rng.integers(len(faces))
+        face = faces[pick]
         if mask is None:
-            return warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
-        drawn = rng.bit_generator.state
-        warped, target = warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
-        rng.bit_generator.state = drawn  # the same random numbers: the mask moves exactly as the face did
-        return warped, target, warp.training_pair(mask, rng, coverage=coverage, size=size, warp=warp_fn)[1]
+            pair = warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
+        else:
+            drawn = rng.bit_generator.state
+            warped, target = warp.training_pair(face, rng, coverage=coverage, size=size, warp=warp_fn)
+            rng.bit_generator.state = drawn  # the same random numbers: the mask moves exactly as the face did
+            pair = warped, target, warp.training_pair(mask, rng, coverage=coverage, size=size, warp=warp_fn)[1]
+        if moments is None:
+            return pair
+        other = targets[rng.integers(len(targets))]
+        return (*(move_lab_moments(image, moments[pick], other) for image in pair[:2]), *pair[2:])
 
     def load(index):
         images = tf.numpy_function(make, [index], [tf.uint8] * (2 if mask is None else 3), stateful=False)
@@ -308,7 +329,9 @@ class Trainer(CheckpointedTrainer):
         """The zipped A and B pair streams, positioned at the current step."""
         kw = dict(seed=self.seed, batch_size=self.batch_size, start_step=self.step, size=self.preset.size,
                   coverage=self.coverage)
-        ds = tf.data.Dataset.zip(pair_dataset(faces_a, side=0, **kw), pair_dataset(faces_b, side=1, **kw))
+        recolour = faces_a if self.colour_mode == "rct" else None  # B's faces in A's colours
+        ds = tf.data.Dataset.zip(pair_dataset(faces_a, side=0, **kw),
+                                 pair_dataset(faces_b, side=1, recolour=recolour, **kw))
         return self.strategy.experimental_distribute_dataset(ds) if self.strategy.num_replicas_in_sync > 1 else ds
 
     # --- the pieces of the shared training loop (checkpoint.CheckpointedTrainer) -----------------------
@@ -319,7 +342,7 @@ class Trainer(CheckpointedTrainer):
 
     @property
     def colour_mode(self) -> str:
-        """The recipe's colours: 'shift' (A moved to B's mean colour) or 'raw'."""
+        """The recipe's colours: 'shift' (A moved to B's mean colour), 'raw' or 'rct' (B's faces in A's colours)."""
         return self.recipe.colour
 
     def _train_one(self, batch) -> tuple[float, ...]:

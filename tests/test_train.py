@@ -35,6 +35,33 @@ def test_pairs_stream_is_seeded_and_resumable(faces):
     assert np.array_equal(first[2][0].numpy(), later[0][0].numpy())  # batch 2 is batch 2, whenever made
 
 
+def test_recolour_gives_b_pairs_the_colours_of_a_faces_and_keeps_their_warps(faces, tmp_path):
+    _, a, b = faces
+    lab = lambda image: cv2.cvtColor(np.float32(image), cv2.COLOR_RGB2LAB)  # noqa: E731  (the stream's 0..1)
+    plain = next(iter(train.pair_dataset(b, seed=1, side=1, batch_size=8)))
+    moved = next(iter(train.pair_dataset(b, seed=1, side=1, batch_size=8, recolour=a)))
+    a_means = np.array([blend.lab_moments(train.face_square(f, train.COVERAGE))[0] for f in a])
+    b_means = np.array([blend.lab_moments(train.face_square(f, train.COVERAGE))[0] for f in b])
+    for before, after in zip(plain[1].numpy(), moved[1].numpy(), strict=True):
+        mean_after, mean_before = lab(after).reshape(-1, 3).mean(0), lab(before).reshape(-1, 3).mean(0)
+        # the target's colours are one A face's (to within the warp's crop and rounding), no longer a B face's
+        assert np.abs(a_means - mean_after).max(1).min() < 3 < np.abs(b_means - mean_after).max(1).min()
+        assert np.abs(b_means - mean_before).max(1).min() < 3
+        # the same warp: the lightness is moved by one affine map, so its pattern is the same
+        assert np.corrcoef(lab(before)[..., 0].ravel(), lab(after)[..., 0].ravel())[0, 1] > 0.99
+    for warped, target in zip(moved[0].numpy(), moved[1].numpy(), strict=True):  # input and target moved alike
+        assert np.abs(lab(warped).reshape(-1, 3).mean(0) - lab(target).reshape(-1, 3).mean(0)).max() < 3
+    with pytest.raises(DeepfakeError, match="recolour"):
+        train.pair_dataset(b, seed=1, side=1, batch_size=8, recolour=[])
+    trainer = train.Trainer(tmp_path / "rct", "tiny", recipe=choices.Recipe("ct", colour="rct"), batch_size=8)
+    (_, a_target), (_, b_target) = next(iter(trainer.datasets(a, b)))
+    assert np.allclose(a_target, next(iter(train.pair_dataset(a, seed=trainer.seed, side=0, batch_size=8)))[1])
+    assert np.allclose(b_target, next(iter(train.pair_dataset(b, seed=trainer.seed, side=1, batch_size=8,
+                                                               recolour=a)))[1])
+    with pytest.raises(DeepfakeError, match="colour must be one of"):
+        choices.Recipe("bad", colour="blue")
+
+
 def test_a_few_steps_lower_the_loss_on_real_faces(faces, tmp_path):
     _, a, b = faces
     trainer = train.Trainer(tmp_path / "m", "tiny", batch_size=8)
