@@ -239,9 +239,26 @@ def test_an_xla_compiled_step_matches_the_plain_step(faces, tmp_path):
     start = np.concatenate([w.ravel() for w in weights(train.Trainer(tmp_path / "fresh", "tiny", recipe="original",
                                                                      batch_size=4))])
     plain, xla = (np.concatenate([w.ravel() for w in weights(t)]) for t in runs)
-    # Adam moves each weight by about the learning rate whatever its gradient's size, so a weight whose
-    # gradient is near zero may go either way; taken over all weights, both steps move them alike
-    assert np.abs(xla - plain).mean() < 0.02 * np.abs(plain - start).mean()
+    far, everywhere = _movement_gaps(start, plain, xla, runs[0].learning_rate * 3)
+    assert far < 0.02 and everywhere < 0.1, (far, everywhere)  # a rate 10 % off would move them 10 % apart
+
+
+def _movement_gaps(start: np.ndarray, one: np.ndarray, other: np.ndarray, full: float) -> tuple[float, float]:
+    """How far apart two runs of the same steps from the same weights left them, as shares of how far the first moved
+    them: over the weights it moved at least half of ``full`` (the learning rate times the steps: how far Adam moves a
+    weight whose gradient is well above its epsilon, 1e-7), and over all weights.
+
+    Only where the gradient is well above epsilon is Adam's step about the learning rate whatever the gradient's
+    size. Most of the tiny model's weights have gradients near epsilon in the first steps and move by about gradient /
+    epsilon, so round-off in the gradient (another kernel's order of summation, another CPU) shows there directly:
+    2-4 % of the movement over all weights on an Intel Xeon with AMX (TF 2.21; XLA against the plain step in one step
+    as in three, and two devices against one), under 2 % on the AMD EPYCs; 0.5-1 % over the weights moved at least half
+    the full distance (5-13 % of them)."""
+    moved = np.abs(one - start)
+    far = moved > 0.5 * full
+    assert far.mean() > 0.01, "the steps moved almost no weight the full distance: nothing to compare"
+    gap = np.abs(other - one)
+    return float(gap[far].mean() / moved[far].mean()), float(gap.mean() / moved.mean())
 
 
 def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, tmp_path):
@@ -268,9 +285,9 @@ def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, t
         one = train.Trainer({str(tmp_path / "one")!r}, "tiny", recipe="original", batch_size=8)
         h1 = one.fit(a, b, 3, save_every=0, progress=False)
         loaded = checkpoint.load({str(tmp_path / "two")!r})
+        np.savez({str(tmp_path / "weights.npz")!r}, start=start, one=flat(one.model), two=flat(two.model))
         print(json.dumps({{"replicas": two.strategy.num_replicas_in_sync, "h1": h1, "h2": h2,
-                           "moved": float(np.abs(flat(one.model) - start).mean()),
-                           "diff": float(np.abs(flat(one.model) - flat(two.model)).mean()),
+                           "full": 3 * one.learning_rate,
                            "loaded": float(np.abs(flat(loaded) - flat(two.model)).max())}}))
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
@@ -278,7 +295,9 @@ def test_a_mirrored_strategy_over_two_devices_trains_as_one_device_does(faces, t
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     assert r["replicas"] == 2
     np.testing.assert_allclose(r["h2"], r["h1"], rtol=1e-4)  # the same losses, step by step
-    assert r["moved"] > 0 and r["diff"] < 0.02 * r["moved"]  # training moved the weights, both runs alike
+    w = np.load(tmp_path / "weights.npz")
+    far, everywhere = _movement_gaps(w["start"], w["one"], w["two"], r["full"])  # training moved them, alike
+    assert far < 0.02 and everywhere < 0.1, (far, everywhere)
     assert r["loaded"] == 0  # and the checkpoint of a distributed run loads for conversion
 
 
