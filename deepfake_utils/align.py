@@ -126,6 +126,13 @@ def mean_shape(shapes: np.ndarray, iterations: int = 20) -> np.ndarray:
 
 
 
+def face_square(face: np.ndarray, coverage: int = COVERAGE) -> np.ndarray:
+    """The middle ``coverage`` px (of 256) of an aligned crop of any size: the part of it a model sees."""
+    side = face.shape[0]
+    start = max(0, (side - round(coverage * side / ALIGNED_SIZE)) // 2)
+    return face[start:side - start, start:side - start]
+
+
 def crop_to_model(size: int = 64, coverage: int = COVERAGE) -> np.ndarray:
     """The 2x3 matrix from the 256 px aligned crop to the model face: its middle ``coverage`` px, resized."""
     scale = size / coverage  # on pixel centres, as the training targets (see warp.random_warp)

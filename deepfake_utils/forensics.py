@@ -59,9 +59,7 @@ def crop_view(crop: np.ndarray, size: int = VIEW_SIZE, coverage: int = VIEW_COVE
     if crop.shape[:2] != (align.ALIGNED_SIZE, align.ALIGNED_SIZE):
         raise ImageError(f"an aligned crop is {align.ALIGNED_SIZE} px square, got {crop.shape[1]}x{crop.shape[0]}")
     view_matrix(size, coverage)  # checks the coverage
-    offset = (align.ALIGNED_SIZE - coverage) // 2
-    middle = crop[offset:offset + coverage, offset:offset + coverage]
-    return cv2.resize(middle, (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(align.face_square(crop, coverage), (size, size), interpolation=cv2.INTER_AREA)
 
 
 def face_view(image: np.ndarray, landmarks: np.ndarray, size: int = VIEW_SIZE,

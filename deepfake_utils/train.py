@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from . import align, warp
 from .align import COVERAGE, crop_to_model
-from .blend import colour_shift, lab_moments, move_lab_moments, shift_colour
+from .blend import LabMoments, colour_shift, lab_moments, move_lab_moments, shift_colour
 from .checkpoint import CheckpointedTrainer, CheckpointError, preview_picture, saved_preset
 from .choices import Recipe, get_recipe
 from .config import SEED
@@ -99,13 +99,6 @@ def loss_weights(recipe: Recipe, size: int = 64) -> np.ndarray:
     return (weights / weights.mean())[..., None]
 
 
-def face_square(face: np.ndarray, coverage: int = COVERAGE) -> np.ndarray:
-    """The middle ``coverage`` px of an aligned crop: the part of it the model sees."""
-    side = face.shape[0]
-    start = max(0, (side - round(coverage * side / align.ALIGNED_SIZE)) // 2)
-    return face[start:side - start, start:side - start]
-
-
 def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: int, start_step: int = 0,
                  size: int = 64, coverage: int = COVERAGE, mask: np.ndarray | None = None,
                  warp_fn: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None,
@@ -124,8 +117,11 @@ def pair_dataset(faces: list[np.ndarray], *, seed: int, side: int, batch_size: i
         raise DeepfakeError("pair_dataset needs at least one face")
     if recolour is not None and not recolour:
         raise DeepfakeError("pair_dataset: recolour needs at least one face to take colours from")
-    moments = [lab_moments(face_square(f, coverage)) for f in faces] if recolour else None
-    targets = [lab_moments(face_square(f, coverage)) for f in recolour] if recolour else None
+
+    def colours(of: list[np.ndarray]) -> list[LabMoments]:
+        return [lab_moments(align.face_square(f, coverage)) for f in of]
+
+    moments, targets = (colours(faces), colours(recolour)) if recolour else (None, None)
 
     def make(index):
         rng = np.random.default_rng([seed, side, int(index)])  # each pair has its own seed: resumable

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from deepfake_utils import blend, checkpoint, choices, learn, train
+from deepfake_utils import align, blend, checkpoint, choices, learn, train
 from deepfake_utils.errors import DeepfakeError
 from deepfake_utils.fileio import read_image
 
@@ -40,8 +40,8 @@ def test_recolour_gives_b_pairs_the_colours_of_a_faces_and_keeps_their_warps(fac
     lab = lambda image: cv2.cvtColor(np.float32(image), cv2.COLOR_RGB2LAB)  # noqa: E731  (the stream's 0..1)
     plain = next(iter(train.pair_dataset(b, seed=1, side=1, batch_size=8)))
     moved = next(iter(train.pair_dataset(b, seed=1, side=1, batch_size=8, recolour=a)))
-    a_means = np.array([blend.lab_moments(train.face_square(f, train.COVERAGE))[0] for f in a])
-    b_means = np.array([blend.lab_moments(train.face_square(f, train.COVERAGE))[0] for f in b])
+    a_means = np.array([blend.lab_moments(align.face_square(f, train.COVERAGE))[0] for f in a])
+    b_means = np.array([blend.lab_moments(align.face_square(f, train.COVERAGE))[0] for f in b])
     for before, after in zip(plain[1].numpy(), moved[1].numpy(), strict=True):
         mean_after, mean_before = lab(after).reshape(-1, 3).mean(0), lab(before).reshape(-1, 3).mean(0)
         # the target's colours are one A face's (to within the warp's crop and rounding), no longer a B face's
