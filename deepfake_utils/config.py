@@ -109,6 +109,6 @@ def settings() -> Settings:
     """The settings for the current mode: quick when ``DEEPFAKE_QUICK=1``, else full mode for this hardware (a GPU
     counts when TensorFlow sees it)."""
     if is_quick():
-        return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=150, batch_size=8,
+        return Settings(quick=True, max_frames=12, n_stills=16, train_preset="tiny", train_steps=100, batch_size=8,
                         gallery_photos=(8, 2), gallery="small", gan_preset="tiny", gan_steps=16)
     return full_settings(bool(tensorflow_gpus()), cpu_cores())  # a GPU TensorFlow cannot use trains nothing

@@ -1,6 +1,7 @@
 """Stage 1: video in and out as streams of uint8 RGB frames (ffmpeg via imageio-ffmpeg, or OpenCV)."""
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
@@ -216,8 +217,18 @@ def fingerprint(path: str | os.PathLike, *, at: Iterable[float] | None = None) -
     ``at`` (seconds; by default a quarter, half and three quarters into it). Compare with ``content_difference``.
 
     ``{"first": [...], "at": [[seconds, [...] or None past its end], ...]}``: a few ffmpeg seeks, not a whole decode.
+    A file fingerprinted before at the same times and not changed since is not read again (as ``probe``).
     """
     path = _check_file(path)
+    st = path.stat()
+    times = None if at is None else tuple(float(t) for t in at)
+    return copy.deepcopy(_fingerprint(path, times, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+                                                     st.st_ctime_ns)))
+
+
+@functools.lru_cache(maxsize=64)
+def _fingerprint(path: Path, at: tuple[float, ...] | None, identity: tuple[int, ...]) -> dict:
+    """``fingerprint`` of one version of a file (``identity``: its device, inode, size and times), remembered."""
     meta, gen = _ffmpeg_reader(path, PASSTHROUGH)
     width, height = meta["size"]
     first: list[int] = []
@@ -231,7 +242,7 @@ def fingerprint(path: str | os.PathLike, *, at: Iterable[float] | None = None) -
         duration, fps = float(meta.get("duration") or 0), float(meta.get("fps") or 0)
         at = [(int(duration * share * fps) + 0.5) / fps if fps else duration * share  # mid-frame: no rounding edge
               for share in FINGERPRINT_SAMPLES] if duration else []
-    return {"first": first, "at": [[round(float(t), 4), _thumbnail_at(path, float(t))] for t in at]}
+    return {"first": first, "at": [[round(t, 4), _thumbnail_at(path, t)] for t in at]}
 
 
 def _thumbnails(values: list[int]) -> list[np.ndarray]:

@@ -137,13 +137,20 @@ def test_the_batch_benchmark_times_every_batch_size_in_alternating_rounds(face_d
         bench.bench_batch([2, 4], 2, reference=16, faces=face_dirs)
 
 
-def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs):
-    args = ["-m", "benchmarks.bench", "train-one", "ours", *map(str, face_dirs), "--preset", "tiny",
-            "--batch-size", "4", "--steps", "2", "--warmup", "1"]
-    r = bench._child(args, bench.KERNELS["off"])
-    assert r["ips"] > 0 and r["onednn"] is False and 0 <= r["input_wait"] < 1
+def test_each_run_is_a_fresh_process_with_the_kernels_it_was_given(face_dirs, capsys, monkeypatch):
+    # the switch TensorFlow reads when it is imported (test_configure_first_... checks that TensorFlow takes it)
+    says = ["-c", "import json, os; print('a log line'); print(json.dumps(os.environ.get('TF_ENABLE_ONEDNN_OPTS')))"]
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")  # this process's value does not leak into the run
+    assert [bench._child(says, bench.KERNELS[k]) for k in ("off", "on")] == ["0", "1"]
+    assert bench._child(says, None) is None  # unset: TensorFlow's own choice
     with pytest.raises(RuntimeError, match="failed:\n.*no faces here"):  # a failing run: its error, not a parse
         bench._child(["-c", "import sys; sys.exit('no faces here')"], None)
+    # what each run is: `train-one`, whose last line is the JSON the parent parses (here in this process)
+    capsys.readouterr()
+    assert bench.main(["train-one", "ours", *map(str, face_dirs), "--preset", "tiny", "--batch-size", "4",
+                       "--steps", "2", "--warmup", "1"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert r["ips"] > 0 and r["onednn"] is train.onednn_enabled() and 0 <= r["input_wait"] < 1
 
 
 def test_the_cli_extraction_benchmark_cuts_its_clip_and_runs_the_naive_script(tmp_path):

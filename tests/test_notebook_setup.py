@@ -39,7 +39,7 @@ def test_settings_follow_the_hardware_found(monkeypatch):
     monkeypatch.setattr(config, "tensorflow_gpus", lambda: ())  # nvidia-smi may list one: TensorFlow cannot use it
     assert config.settings().train_preset == "tiny"
     monkeypatch.setenv(config.QUICK_ENV, "1")
-    assert config.settings().train_steps == 150
+    assert config.settings().train_steps == 100
 
 
 @pytest.mark.parametrize("quick", [True, False])

@@ -29,6 +29,25 @@ def test_probe_reads_a_file_once_until_it_changes(sample_video, frames, tmp_path
         video.probe(path)
 
 
+def test_a_fingerprint_is_taken_once_until_the_file_changes(sample_video, frames, tmp_path, monkeypatch):
+    import shutil
+
+    seeks = []
+    real = video._thumbnail_at
+    monkeypatch.setattr(video, "_thumbnail_at", lambda path, t: seeks.append(t) or real(path, t))
+    path = tmp_path / "clip.mp4"
+    shutil.copy(sample_video, path)
+    first = video.fingerprint(path)
+    assert len(seeks) == len(video.FINGERPRINT_SAMPLES)
+    again = video.fingerprint(str(path))
+    assert again == first and len(seeks) == len(video.FINGERPRINT_SAMPLES)  # remembered: no ffmpeg run
+    again["first"][0] += 99  # a copy: changing it changes nothing remembered
+    assert video.fingerprint(path) == first
+    assert video.fingerprint(path, at=[0.5])["at"][0][0] == 0.5 and seeks[-1] == 0.5  # other times: read
+    video.write_video(frames[:3], path, fps=10)  # the same name, another video
+    assert video.content_difference(first, video.fingerprint(path)) == "the first frames differ"
+
+
 def test_frames_are_rgb_uint8_and_streamed(sample_video):
     frames = video.iter_frames(sample_video)
     first = next(frames)
