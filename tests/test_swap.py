@@ -168,14 +168,19 @@ def _metadata(path) -> str:
 
 
 def test_convert_writes_the_source_frame_count_fps_audio_and_the_label(sample_video, tiny_model, tmp_path):
+    # a whole video with sound: the sample's first 1.2 s (30 frames), re-encoded (a stream copy cuts at keyframes)
+    clip = tmp_path / "clip.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(sample_video), "-t", "1.2",
+                    "-c:v", "libx264", "-c:a", "aac", str(clip)], check=True)
     out = tmp_path / "swapped.mp4"
-    result = swap.convert(sample_video, tiny_model, out, progress=False)  # faces found as we go, whole video
-    src, got = video.probe(sample_video), video.probe(out)
+    result = swap.convert(clip, tiny_model, out, progress=False)  # faces found as we go, the whole video
+    src, got = video.probe(clip), video.probe(out)
+    assert src.n_frames == 30 and src.has_audio
     assert (got.n_frames, got.fps, got.size) == (src.n_frames, src.fps, src.size)
     assert got.has_audio and abs(got.duration - src.duration) < 0.1
     assert result.frames == result.swapped == src.n_frames and result.no_face == 0
     assert "SYNTHETIC" in _metadata(out)
-    first_out, first_src = video.read_frames(out, max_frames=1)[0], video.read_frames(sample_video, max_frames=1)[0]
+    first_out, first_src = video.read_frames(out, max_frames=1)[0], video.read_frames(clip, max_frames=1)[0]
     corner = first_out[:20, :60].astype(int)
     assert corner.mean() < first_src[:20, :60].mean() - 30  # the dark label box
     assert corner.max() > 200  # with white letters
