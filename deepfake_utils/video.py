@@ -220,10 +220,8 @@ def fingerprint(path: str | os.PathLike, *, at: Iterable[float] | None = None) -
     A file fingerprinted before at the same times and not changed since is not read again (as ``probe``).
     """
     path = _check_file(path)
-    st = path.stat()
     times = None if at is None else tuple(float(t) for t in at)
-    return copy.deepcopy(_fingerprint(path, times, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-                                                     st.st_ctime_ns)))
+    return copy.deepcopy(_fingerprint(path, times, _version(path)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -298,8 +296,14 @@ def probe(path: str | os.PathLike, *, count: bool = True) -> VideoInfo:
     since (same inode, size and times) is not read again: one conversion asks about its source several times.
     """
     path = _check_file(path)
+    return _probe(path, count, _version(path))
+
+
+def _version(path: Path) -> tuple[int, ...]:
+    """What tells one version of a file from another (its device, inode, size and times): the key under which
+    ``probe`` and ``fingerprint`` remember their answers."""
     st = path.stat()
-    return _probe(path, count, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 @functools.lru_cache(maxsize=64)
