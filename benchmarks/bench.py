@@ -5,6 +5,7 @@
     python -m benchmarks.bench train [--preset original] [--batch-size 16] [--steps 6]
     python -m benchmarks.bench train-one naive|ours A_DIR B_DIR [...]   (one run of `train`)
     python -m benchmarks.bench batch [--batch-sizes 8 16 32] [--steps 40]   (steps a CPU minute buys per batch size)
+    python -m benchmarks.bench precision [--preset tiny] [--recipe fast] [--batch-size 16]   (float32 vs bfloat16)
     python -m benchmarks.bench convert [--preset tiny] [--frames N]
     python -m benchmarks.bench recipes [--minutes 10] [--recipes original fast] [--preset tiny]   (swap quality)
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
@@ -316,6 +317,16 @@ def bench_train(preset: str, batch_size: int, steps: int, warmup: int = 3, xla: 
             "input_share": runs["naive", tf_default]["input_share"]}
 
 
+def _alternated(keys: list, rounds: int, seconds_per_step) -> dict[object, list[float]]:
+    """``seconds_per_step(key)`` for every key, ``rounds`` times, the order reversed every other round (a b c c b a
+    ...), so that a machine that slows down or speeds up during the run weighs on every key alike."""
+    seconds: dict[object, list[float]] = {k: [] for k in keys}
+    for r in range(rounds):
+        for key in keys if r % 2 == 0 else keys[::-1]:
+            seconds[key].append(seconds_per_step(key))
+    return seconds
+
+
 def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", recipe: str = "fast",
                 rounds: int = 2, warmup: int = 3, reference: int = 16, reference_steps: int = 1425,
                 faces: tuple[Path, Path] | None = None) -> dict:
@@ -330,15 +341,11 @@ def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", rec
         raise ValueError(f"the reference batch size {reference} must be among {batch_sizes}")
     if rounds < 1 or steps < 1 or warmup < 1:  # before any extraction
         raise ValueError("rounds, steps and warmup must be at least 1")
-    seconds: dict[int, list[float]] = {b: [] for b in batch_sizes}
     with tempfile.TemporaryDirectory() as tmp:
         dir_a, dir_b = faces or sample_faces(Path(tmp) / "faces", n_photos=64, progress=False)
         faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-        for r in range(rounds):
-            for b in (batch_sizes if r % 2 == 0 else batch_sizes[::-1]):  # our loop, timed as `bench train` times it
-                run = train_speed("ours", faces_a, faces_b, preset, b, steps, warmup, recipe=recipe,
-                                  mixed_precision=False)
-                seconds[b].append(2 * b / run["ips"])
+        seconds = _alternated(batch_sizes, rounds, lambda b: 2 * b / train_speed(  # as `bench train` times it
+            "ours", faces_a, faces_b, preset, b, steps, warmup, recipe=recipe, mixed_precision=False)["ips"])
     per_step = {b: float(np.median(s)) for b, s in seconds.items()}
     return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0], "preset": preset,
             "recipe": recipe, "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
@@ -346,6 +353,33 @@ def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", rec
             "images_per_second": {b: 2 * b / t for b, t in per_step.items()},
             "equal_time_steps": {b: round(reference_steps * per_step[reference] / t) for b, t in per_step.items()},
             "reference": [reference, reference_steps]}
+
+
+PRECISIONS = ("float32", "bfloat16")  # what `bench precision` compares: the CPU's two training precisions
+
+
+def bench_precision(batch_size: int = 16, steps: int = 40, *, preset: str = "tiny", recipe: str = "fast",
+                    rounds: int = 3, warmup: int = 3, faces: tuple[Path, Path] | None = None) -> dict:
+    """Training steps per second in float32 and in bfloat16 mixed precision (``Trainer(mixed_precision=...)``), each
+    timed ``rounds`` times in alternating order in one process on the same faces: whether this CPU should train in
+    bfloat16 (``train.bfloat16_by_default``). The median step time of each and their ratio (> 1: bfloat16 faster)."""
+    from deepfake_utils.extract import sample_faces
+    from deepfake_utils.train import bfloat16_by_default, cpu_flags, load_faces, machine
+
+    if rounds < 1 or steps < 1 or warmup < 1 or batch_size < 1:  # before any extraction
+        raise ValueError("batch_size, rounds, steps and warmup must be at least 1")
+    with tempfile.TemporaryDirectory() as tmp:
+        dir_a, dir_b = faces or sample_faces(Path(tmp) / "faces", n_photos=64, progress=False)
+        faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
+        seconds = _alternated(list(PRECISIONS), rounds, lambda p: 2 * batch_size / train_speed(
+            "ours", faces_a, faces_b, preset, batch_size, steps, warmup, recipe=recipe,
+            mixed_precision=False if p == "float32" else p)["ips"])
+    per_step = {p: float(np.median(s)) for p, s in seconds.items()}
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0],
+            "flags": sorted(f for f in ("avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in cpu_flags()),
+            "bfloat16_by_default": bfloat16_by_default(), "preset": preset, "recipe": recipe,
+            "batch_size": batch_size, "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
+            "bfloat16_speedup": per_step["float32"] / per_step["bfloat16"]}
 
 
 def bench_convert(preset: str, frames: int | None) -> dict:
@@ -552,6 +586,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--preset", default="tiny")
     p.add_argument("--recipe", default="fast")
     p.add_argument("--out", type=Path, default=None, help="also write the timings as JSON here")
+    p = sub.add_parser("precision", help="training steps per second in float32 and bfloat16, alternated in one "
+                       "process: whether this CPU should train in bfloat16")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--steps", type=int, default=40, help="timed steps per precision and round (default 40)")
+    p.add_argument("--rounds", type=int, default=3, help="times each precision is timed, order alternated")
+    p.add_argument("--preset", default="tiny")
+    p.add_argument("--recipe", default="fast")
+    p.add_argument("--out", type=Path, default=None, help="also write the timings as JSON here")
     p = sub.add_parser("convert", help="conversion frames/s: the naive per-frame path vs swap.convert")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--frames", type=int, default=None, help="only the first N frames")
@@ -728,6 +770,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'ours incl. its fast extraction':<34}{r['ours_with_extract_fps']:>10.2f}")
         print(f"speed-up: {r['ours_fps'] / r['naive_fps']:.1f}x   "
               f"(counting the extraction too: {r['ours_with_extract_fps'] / r['naive_fps']:.1f}x)")
+        return 0
+    if args.what == "precision":
+        r = bench_precision(args.batch_size, args.steps, preset=args.preset, recipe=args.recipe, rounds=args.rounds)
+        print(f"training speed per precision: preset {r['preset']}, recipe {r['recipe']}, batch {r['batch_size']} a "
+              f"side, {r['steps']} steps x {r['rounds']} rounds each (alternated, one process); {r['machine']}; "
+              f"load {r['load']:.1f}")
+        for p in PRECISIONS:
+            t = r["seconds_per_step"][p]
+            print(f"{p:>10}{t:>9.3f} s/step{60 / t:>7.0f} steps/min  (rounds: "
+                  + ", ".join(f"{x:.3f}" for x in r["runs"][p]) + ")")
+        default = "bfloat16" if r["bfloat16_by_default"] else "float32"
+        print(f"bfloat16 at {r['bfloat16_speedup']:.2f}x float32's steps per second; this CPU trains in {default} by "
+              "default (train.bfloat16_by_default)")
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
         return 0
     if args.what == "batch":
         r = bench_batch(args.batch_sizes, args.steps, preset=args.preset, recipe=args.recipe, rounds=args.rounds)

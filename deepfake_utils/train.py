@@ -191,7 +191,7 @@ def machine() -> str:
 
 def bfloat16_by_default() -> bool:
     """Whether training on this CPU computes in bfloat16 by default: on CPUs with AMX tiles, where bfloat16
-    trained about 1.6x faster; not on AVX512-BF16 alone, where it measured slower (benchmarks/README.md)."""
+    trained 1.2-1.6x faster; not on AVX512-BF16 alone, where it measured slower (``bench precision``)."""
     return "amx_bf16" in cpu_flags()
 
 
