@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import record_header
 from deepfake_utils import ONEDNN_BY_DEFAULT, data
 from deepfake_utils.extract import extract, load_alignments
 from deepfake_utils.landmarks import landmark_error
@@ -335,7 +336,7 @@ def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", rec
     process, the same faces; the median step time of each, and the steps that take as long as ``reference_steps``
     at batch ``reference``. ``faces``: A's and B's face folders (default: the sample pair's, extracted here)."""
     from deepfake_utils.extract import sample_faces
-    from deepfake_utils.train import load_faces, machine
+    from deepfake_utils.train import load_faces
 
     if reference not in batch_sizes:
         raise ValueError(f"the reference batch size {reference} must be among {batch_sizes}")
@@ -347,7 +348,7 @@ def bench_batch(batch_sizes: list[int], steps: int, *, preset: str = "tiny", rec
         seconds = _alternated(batch_sizes, rounds, lambda b: 2 * b / train_speed(  # as `bench train` times it
             "ours", faces_a, faces_b, preset, b, steps, warmup, recipe=recipe, mixed_precision=False)["ips"])
     per_step = {b: float(np.median(s)) for b, s in seconds.items()}
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0], "preset": preset,
+    return {**record_header(), "preset": preset,
             "recipe": recipe, "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
             "steps_per_minute": {b: 60 / t for b, t in per_step.items()},
             "images_per_second": {b: 2 * b / t for b, t in per_step.items()},
@@ -364,7 +365,7 @@ def bench_precision(batch_size: int = 16, steps: int = 40, *, preset: str = "tin
     timed ``rounds`` times in alternating order in one process on the same faces: whether this CPU should train in
     bfloat16 (``train.bfloat16_by_default``). The median step time of each and their ratio (> 1: bfloat16 faster)."""
     from deepfake_utils.extract import sample_faces
-    from deepfake_utils.train import bfloat16_by_default, cpu_flags, load_faces, machine
+    from deepfake_utils.train import bfloat16_by_default, cpu_flags, load_faces
 
     if rounds < 1 or steps < 1 or warmup < 1 or batch_size < 1:  # before any extraction
         raise ValueError("batch_size, rounds, steps and warmup must be at least 1")
@@ -375,7 +376,7 @@ def bench_precision(batch_size: int = 16, steps: int = 40, *, preset: str = "tin
             "ours", faces_a, faces_b, preset, batch_size, steps, warmup, recipe=recipe,
             mixed_precision=False if p == "float32" else p)["ips"])
     per_step = {p: float(np.median(s)) for p, s in seconds.items()}
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": os.getloadavg()[0],
+    return {**record_header(),
             "flags": sorted(f for f in ("avx512f", "avx512_bf16", "amx_tile", "amx_bf16") if f in cpu_flags()),
             "bfloat16_by_default": bfloat16_by_default(), "preset": preset, "recipe": recipe,
             "batch_size": batch_size, "steps": steps, "rounds": rounds, "seconds_per_step": per_step, "runs": seconds,
@@ -440,7 +441,7 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
     from deepfake_utils import learn
     from deepfake_utils.choices import get_recipe
     from deepfake_utils.model import build
-    from deepfake_utils.train import loss_weights, machine, onednn_enabled
+    from deepfake_utils.train import loss_weights, onednn_enabled
 
     ways = {"tf.image.ssim": lambda x, y: tf.image.ssim(x, y, max_val=1.0),
             "learn.structural_similarity": learn.structural_similarity}
@@ -490,7 +491,7 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
     finally:
         learn.structural_similarity = original
     median = {what: {name: float(np.median(v)) for name, v in by.items()} for what, by in runs.items()}
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": load,
+    return {**record_header(load),
             "load_after": os.getloadavg()[0], "onednn": onednn_enabled(), "rounds": rounds, "calls": calls,
             "runs": runs, "median_ms": median,
             "ratio": {what: m["learn.structural_similarity"] / m["tf.image.ssim"] for what, m in median.items()},
@@ -529,10 +530,9 @@ def bench_install(rounds: int = 1, cold: bool = True) -> dict:
                 frozen[name] = {line for line in freeze if not line.startswith("uv==")}
                 shutil.rmtree(venv)
                 shutil.rmtree(Path(tmp) / f"uv-cache-{r}", ignore_errors=True)
-    from deepfake_utils.train import machine
 
     median = {name: float(np.median(v)) for name, v in seconds.items()}
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "load": load,
+    return {**record_header(load),
             "load_after": os.getloadavg()[0], "rounds": rounds, "cold": cold, "seconds": seconds, "median": median,
             "ratio": median["uv"] / median["pip"], "same_versions": frozen["pip"] == frozen["uv"],
             "packages": len(frozen["pip"])}

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import record_header
 from deepfake_utils import data, extract, forensics, forensics_data
 from deepfake_utils.config import SEED
-from deepfake_utils.train import machine
 
 KINDS = {"FWA": ("fwa",), "X-ray": ("xray",), "SBI": ("sbi",), "mixed": forensics.KINDS}
 TRAIN_IDS = ("Colin_Powell", *data.GALLERY[:7])  # as notebook 10
@@ -90,7 +90,7 @@ def bench_detectors(work: Path, *, n_photos: int | None = None, epochs: int = 30
         thresholds[name] = forensics.threshold_at(labels, scores)
         in_dist[name] = forensics.detector_report(labels, scores, thresholds[name])
         print(f"{name}: held-out simulated AUC {in_dist[name]['auc']:.3f}", flush=True)
-    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "epochs": epochs, "photos": n_photos,
+    result = {**record_header(), "epochs": epochs, "photos": n_photos,
               "max_frames": max_frames, "train_faces": len(train_views), "test_faces": len(test_views),
               "in_distribution": in_dist, "thresholds": thresholds, "groups": {}}
     groups = swap_groups(work, *swaps)

@@ -28,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks import record_header
 from benchmarks.bench_swap import convert_and_measure, measured, resolution_ceiling
 from deepfake_utils import data, metrics
 from deepfake_utils.align import crop_to_model
@@ -35,7 +36,7 @@ from deepfake_utils.checkpoint import load
 from deepfake_utils.choices import Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import load_alignments
-from deepfake_utils.train import Trainer, load_faces, machine
+from deepfake_utils.train import Trainer, load_faces
 
 #: The three swaps of every pair: key, label, which model folder ("ae" or "gan"), conversion mask (None: its own).
 # the autoencoder's mask is named, not left to the default (now forehead): the runs stay those of gan-pairs.json,
@@ -125,7 +126,7 @@ def bench_gan_pairs(pairs: list[tuple[str, str]], start: Path, work: Path, *, st
     missing = [pair_name(*p) for p in pairs if not (start / pair_name(*p) / "state.json").is_file()]
     if missing:
         raise InvalidArgument(f"{start}: no trained autoencoder for {missing} (run `bench pairs --work` first)")
-    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "preset": "tiny", "gan_steps": steps,
+    result = {**record_header(), "preset": "tiny", "gan_steps": steps,
               "max_minutes": max_minutes, "start": str(start), "gallery": gallery, "pairs": []}
     tracks: dict[str, metrics.FaceTrack] = {}
     ceilings: dict[str, float] = {}

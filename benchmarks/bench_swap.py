@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import record_header
 from deepfake_utils import blend, data, metrics
 from deepfake_utils.checkpoint import load
 from deepfake_utils.choices import COLOUR_METHODS, DEFAULT_MASK, MASKS, Options
@@ -31,7 +32,7 @@ from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import ALIGNMENTS_FILE, extract_identity_faces, extract_sample_faces, load_alignments
 from deepfake_utils.model import SHARED, Preset, get_preset
 from deepfake_utils.swap import convert, measure_seam
-from deepfake_utils.train import Recipe, Trainer, get_recipe, load_faces, machine
+from deepfake_utils.train import Recipe, Trainer, get_recipe, load_faces
 
 
 def parse_recipe(spec: str) -> tuple[Recipe, str | None, str]:
@@ -137,7 +138,7 @@ def bench_recipes(specs: list[str], minutes: float, every: float, *, stop_at: fl
         source_track = metrics.face_track(data.sample_video(), track=False, progress=progress)
         budget = {"steps": steps, "every_steps": every_steps} if steps is not None else {"minutes": minutes,
                                                                                           "every": every}
-        result = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "preset": preset, **budget,
+        result = {**record_header(), "preset": preset, **budget,
                   "faces": {"A": len(faces_a), "B": len(faces_b)}, "gallery": sorted(gallery) + [metrics.SOURCE],
                   "recipes": {}}
         for spec in specs:
@@ -290,7 +291,7 @@ def detail_sources(pairs: list[tuple[str, str]], work: Path, size: int = 64, cov
                                   "first")
         a, b = (training_detail(f, size, coverage) for f in folders.values())
         rows.append({"source": source, "target": target, "A": a, "B": b, "b_over_a": b["model"] / a["crop"]})
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "size": size, "coverage": coverage,
+    return {**record_header(), "size": size, "coverage": coverage,
             "pairs": rows}
 
 
@@ -433,7 +434,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
         raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
                               "per budget, not --every-steps")
-    result = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "recipe": recipe, "preset": preset,
+    result = {**record_header(), "recipe": recipe, "preset": preset,
               "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
               "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,

@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,7 @@ def test_the_precision_benchmark_times_both_precisions_alternately_and_gives_the
     assert all(len(r["runs"][p]) == 1 and r["runs"][p][0] > 0 for p in bench.PRECISIONS)
     assert r["bfloat16_speedup"] == pytest.approx(r["runs"]["float32"][0] / r["runs"]["bfloat16"][0])
     assert r["bfloat16_by_default"] == train.bfloat16_by_default() and r["batch_size"] == 2
+    assert r["machine"] == train.machine() and r["load"] >= 0 and r["date"].startswith(time.strftime("%Y-"))
     calls = []  # the order and the medians, with known step times: float32 10 images/s, bfloat16 20, then 40
 
     def fake(*args, mixed_precision, **kwargs):
@@ -282,6 +284,7 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         pair = json.loads(Path(row["swapped"]).with_suffix(".pair.json").read_text())  # what notebook 10 reads
         assert (Path(row["swapped"]).parent / pair["alignments"] / "alignments.json").is_file()
     assert result["median"]["id_retrieval"] == np.median([r["id_retrieval"] for r in result["pairs"]])
+    assert {"date", "machine", "load"} <= set(result)  # when and where it ran, and how busy the machine was
     assert set(result["targets_met"]) == set(metrics.TARGETS)
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
     table = bench_swap.format_pairs(result)
