@@ -642,6 +642,9 @@ def main(argv: list[str] | None = None) -> int:
                         "settings) instead of training afresh, e.g. to try more --pastes on them")
     p.add_argument("--init", choices=("encoder", "all"), default=None,
                    help="start every model from the generic face model (deepfake_utils/weights): its encoder, or all")
+    p.add_argument("--generic", default=None, metavar="NPZ",
+                   help="with --init: start from this generic weights file (with its .json record; e.g. one that "
+                        "`pretrain --export` made) instead of the preset's shipped one")
     p.add_argument("--only-b", action=argparse.BooleanOptionalAction, default=True,
                    help="train B on B's own faces only, other people in B's photos set aside by identity (default, as "
                         "the demo; --no-only-b keeps them, as before 2026-12-04)")
@@ -735,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
                         steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
                         only_b=args.only_b, every_steps=args.every_steps, seed=args.seed,
                         masks=tuple(args.masks), colours=tuple(args.colours), pastes=tuple(args.pastes),
-                        reuse=args.reuse)
+                        reuse=args.reuse, generic=args.generic)
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

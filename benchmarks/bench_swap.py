@@ -333,13 +333,14 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
              every_steps: int | None = None, seed: int | None = None, masks: tuple[str, ...] = (),
              colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (), reuse: bool = False,
-             progress: bool = False) -> dict:
+             generic: str | None = None, progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
     (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
     None for its default; ``masks``: the same model also converted with each of these masks at every
     measurement, each point's ``by_mask``; ``colours``: the same with these colour methods, ``by_colour``;
     ``pastes``: with these conversion options (``parse_paste``), ``by_paste``; ``reuse``: go on from the model
-    already in ``work`` (trained by an earlier run with the same settings) instead of training afresh)."""
+    already in ``work`` (trained by an earlier run with the same settings) instead of training afresh; ``generic``:
+    the weights file ``init`` starts from, None for the preset's shipped one)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -350,7 +351,8 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     dir_b = extract_identity_faces(target, work / "faces" / (target + "-only" * only_b), n_photos, only_b=only_b,
                                    progress=progress)
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
-    name = (f"{source}-{target}".replace(".", "_") + (f"-init-{init}" if init else "") + ("-only-b" if only_b else "")
+    start = f"-init-{init}" + (f"-{Path(generic).stem}" if generic else "") if init else ""
+    name = (f"{source}-{target}".replace(".", "_") + start + ("-only-b" if only_b else "")
             + ("" if recipe == "fast" else "-" + recipe.replace(":", "-").replace("=", "").replace(",", "-"))
             + ("" if seed is None else f"-seed{seed}"))
     model_dir = work / "models" / name
@@ -365,7 +367,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
     if init is not None and trainer.step == 0:  # the generic face model (``pretrain``) as the starting point
         from deepfake_utils.pretrain import initialise
 
-        initialise(trainer.model, f"generic-{trainer.preset.name}", init)
+        initialise(trainer.model, generic or f"generic-{trainer.preset.name}", init)
     stops = [steps] if not every_steps or steps is None else [*range(every_steps, steps, every_steps), steps]
     curve, wall = [], 0.0
     source_track = metrics.face_track(video_path, max_frames=max_frames, track=False, progress=progress)  # once
@@ -406,10 +408,11 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
                 masks: tuple[str, ...] = (), colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (),
-                reuse: bool = False, progress: bool = False) -> dict:
+                reuse: bool = False, generic: str | None = None, progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
-    ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all");
+    ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all"), the
+    shipped one or the weights file ``generic`` (e.g. one ``pretrain --export`` made);
     ``only_b`` trains B's decoder on B's own faces only (other people in B's photos set aside);
     ``every_steps`` also measures every pair on the way (each row's ``curve``); ``seed`` trains with another seed
     than the trainer's default (a second run of the same recipe: how much of a difference is chance); ``masks``
@@ -429,6 +432,14 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
         raise InvalidArgument(f"colours must be among {COLOUR_METHODS}, got {list(colours)}")
     for spec in pastes:
         parse_paste(spec)
+    if generic is not None:  # a file of another generic model: checked (sha256, preset) before any work
+        from deepfake_utils.pretrain import load_weights
+
+        if init is None:
+            raise InvalidArgument("generic names the weights --init starts from: give init too")
+        generic_meta = load_weights(generic)[1]
+        if generic_meta["preset"] != preset:
+            raise InvalidArgument(f"{generic}: holds a {generic_meta['preset']!r} model, not a {preset!r} one")
     if reuse and (work is None or every_steps is not None):
         raise InvalidArgument("reuse converts the models an earlier run left in its work folder: give work, and "
                               "no every_steps (a model trained on cannot be measured at its earlier steps)")
@@ -436,7 +447,9 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
         raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
                               "per budget, not --every-steps")
     result = {**record_header(), "recipe": recipe, "preset": preset,
-              "init": init, "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
+              "init": init, "generic": None if generic is None else {"file": str(generic), **{
+                  k: generic_meta.get(k) for k in ("sha256", "steps", "train_minutes", "machine", "date")}},
+              "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
               "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,
               "local_sigma": blend.LOCAL_SIGMA,
@@ -449,7 +462,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
                            only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, colours=colours,
-                           pastes=pastes, reuse=reuse, progress=progress)
+                           pastes=pastes, reuse=reuse, generic=generic, progress=progress)
             result["pairs"].append(row)
             for point in row.get("curve", [row]):
                 last = point is row or point is row["curve"][-1]

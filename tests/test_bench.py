@@ -252,6 +252,11 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         with pytest.raises(ValueError):
             bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, pastes=(bad,))
     assert bench_swap.parse_paste("colour=hist,seamless,blur=0.1") == Options(colour="hist", seamless=True, blur=0.1)
+    with pytest.raises(ValueError, match="init too"):  # another generic model: what --init starts from
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, generic="generic-tiny")
+    with pytest.raises(ValueError, match="not a 'original' one"):  # checked before any work
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, init="all",
+                               generic="generic-tiny", preset="original")
     with pytest.raises(ValueError, match="work"):  # reuse: the models of an earlier run's work folder
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, reuse=True)
     assert bench_swap.parse_pair("KatieHill:Serena_Williams") == ("KatieHill", "Serena_Williams")
@@ -263,7 +268,7 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     assert result["mask"] == "forehead" and result["masks"] == ["rect"]  # the rows' own mask, recorded
-    assert result["colour"] == "avg" and not result["reused"]  # and colour method
+    assert result["colour"] == "avg" and not result["reused"] and result["generic"] is None  # and colour method
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 2
         assert (row["learning_rate"], row["batch_size"]) == (4e-4, 16)  # what trained it, not only the recipe's name
