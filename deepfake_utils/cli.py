@@ -164,7 +164,8 @@ def _check_pretrain_args(args: argparse.Namespace) -> None:
     """The pretrain arguments (checked before TensorFlow loads)."""
     if args.steps is None and args.minutes is None:
         raise DeepfakeError("say how long to pretrain: --steps N or --minutes M (in total)")
-    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--identities", args.identities)):
+    for flag, value in (("--steps", args.steps), ("--minutes", args.minutes), ("--identities", args.identities),
+                        ("--learning-rate", args.learning_rate)):
         if value is not None and not value > 0:
             raise DeepfakeError(f"{flag} {value}: must be positive")
 
@@ -246,7 +247,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 
     out = Path(args.out_dir)
     faces = load_faces(pretrain.pretrain_faces(out, args.identities))
-    trainer = Trainer(out / "model", args.preset, recipe=args.recipe)
+    trainer = Trainer(out / "model", args.preset, recipe=args.recipe, learning_rate=args.learning_rate)
     print(f"pretraining {trainer.summary()} on {len(faces)} faces (A and B: the generic set; resumes in "
           f"{out / 'model'})")
     trainer.fit(faces, faces, args.steps, minutes=args.minutes, save_every=500)
@@ -254,7 +255,9 @@ def _pretrain(args: argparse.Namespace) -> int:
         about = {"command": "python -m deepfake_utils " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
                  "data": "the sample data's pretrain split (lfw_splits.json): one LFW deep-funneled photo each",
                  "identities": len(list((out / "photos").iterdir())), "faces": len(faces),
-                 "recipe": trainer.recipe.name, "steps": trainer.step,
+                 "recipe": trainer.recipe.name, "learning_rate": trainer.learning_rate,
+                 "batch_size": trainer.batch_size, "precision": trainer.mixed_precision or "float32",
+                 "steps": trainer.step,
                  "train_minutes": round(trainer.train_seconds / 60, 1), "machine": machine(),
                  "date": time.strftime("%Y-%m-%d")}
         path = pretrain.save_weights(trainer.model, args.export, about)
@@ -461,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--identities", type=int, default=None, help="only the first N pretraining identities")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--recipe", default="fast", choices=tuple(RECIPES))
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="default: the preset's (tiny: 4e-4; the shipped generic-tiny was pretrained at 2e-4)")
     p.add_argument("--export", default=None,
                    help="write the encoder and decoder as float16 .npz (+ .json record) here, e.g. "
                         "deepfake_utils/weights/generic-tiny.npz")

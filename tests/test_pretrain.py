@@ -64,3 +64,20 @@ def test_every_shipped_weights_file_matches_its_record(path):
     m = model_module.build(meta["preset"])
     pretrain.initialise(m, path, "all")
     assert np.allclose(pretrain.probe_output(m), meta["probe"], atol=0.01)  # it paints what it painted when saved
+
+
+def test_the_pretrain_command_exports_weights_that_record_how_they_were_made(tmp_path, capsys):
+    from deepfake_utils import cli, train
+
+    out, path = tmp_path / "p", tmp_path / "generic.npz"
+    assert cli.main(["pretrain", str(out), "--steps", "1", "--learning-rate", "0"]) == 1
+    assert "--learning-rate 0.0: must be positive" in capsys.readouterr().err
+    assert cli.main(["pretrain", str(out), "--identities", "3", "--steps", "2", "--learning-rate", "1e-4",
+                     "--export", str(path)]) == 0
+    _, meta = pretrain.load_weights(path)  # its sha256 checked against the record
+    assert meta["command"].endswith("--learning-rate 1e-4 --export " + str(path))
+    assert (meta["identities"], meta["steps"], meta["learning_rate"], meta["batch_size"]) == (3, 2, 1e-4, 16)
+    assert meta["precision"] == ("bfloat16" if train.bfloat16_by_default() else "float32")  # the CPU's default
+    m = model_module.build("tiny")
+    pretrain.initialise(m, path, "all")
+    assert np.allclose(pretrain.probe_output(m), meta["probe"], atol=0.01)
