@@ -448,7 +448,8 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                               "per budget, not --every-steps")
     result = {**record_header(), "recipe": recipe, "preset": preset,
               "init": init, "generic": None if generic is None else {"file": str(generic), **{
-                  k: generic_meta.get(k) for k in ("sha256", "steps", "train_minutes", "machine", "date")}},
+                  k: generic_meta.get(k) for k in ("sha256", "command", "learning_rate", "batch_size", "precision",
+                                                   "steps", "train_minutes", "machine", "date")}},
               "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
               "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,
