@@ -443,9 +443,10 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     if reuse and (work is None or every_steps is not None):
         raise InvalidArgument("reuse converts the models an earlier run left in its work folder: give work, and "
                               "no every_steps (a model trained on cannot be measured at its earlier steps)")
-    if parse_recipe(recipe)[0].decay and every_steps is not None and every_steps < steps:  # a misspelt recipe stops
-        raise InvalidArgument(f"{recipe}: a decaying rate runs over one budget; measure it with --steps alone, once "
-                              "per budget, not --every-steps")
+    scheduled = parse_recipe(recipe)[0]  # a misspelt recipe stops here too
+    if (scheduled.decay or scheduled.b_first) and every_steps is not None and every_steps < steps:
+        raise InvalidArgument(f"{recipe}: a schedule (a decaying rate, B's side first) runs over one budget; measure "
+                              "it with --steps alone, once per budget, not --every-steps")
     result = {**record_header(), "recipe": recipe, "preset": preset,
               "init": init, "generic": None if generic is None else {"file": str(generic), **{
                   k: generic_meta.get(k) for k in ("sha256", "command", "learning_rate", "batch_size", "precision",

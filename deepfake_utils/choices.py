@@ -94,10 +94,15 @@ class Recipe:
     learning_rate: float | None = None  # None: the preset's
     batch_size: int | None = None  # None: the preset's
     decay: float = 0.0  # the last share of the budget (steps or minutes) over which the rate falls linearly to 0
+    b_first: float = 0.0  # the first share of the budget in which only B's autoencoder trains (encoder and decoder
+    # B on B's faces; A's side waits): from a generic start, decoder B learns B before A's side pulls the encoder
 
     def __post_init__(self) -> None:
         if not 0 <= self.decay <= 1:
             raise DeepfakeError(f"recipe {self.name}: decay is a share of the training budget, in 0..1")
+        if not 0 <= self.b_first < 1:
+            raise DeepfakeError(f"recipe {self.name}: b_first is a share of the training budget, in 0..1 (below 1: "
+                                "A's side must train too)")
         if self.colour not in RECIPE_COLOURS:
             raise DeepfakeError(f"recipe {self.name}: colour must be one of {RECIPE_COLOURS}, not {self.colour!r}")
         if not 0 < self.coverage <= ALIGNED_SIZE:

@@ -113,3 +113,12 @@ def train_both(model: SwapModel, opt_a, opt_b, warped_a: tf.Tensor, target_a: tf
     """One step of both autoencoders, A then B (``terms`` as ``train_step``'s): ``train.Trainer``'s ``step``."""
     return (train_step(model, "a", opt_a, warped_a, target_a, **terms),
             train_step(model, "b", opt_b, warped_b, target_b, **terms))
+
+
+def train_b_only(model: SwapModel, opt_a, opt_b, warped_a: tf.Tensor, target_a: tf.Tensor, warped_b: tf.Tensor,
+                 target_b: tf.Tensor, **terms) -> tuple[tf.Tensor, tf.Tensor]:
+    """One step of B's autoencoder alone (a recipe's ``b_first``); A's loss is measured, not trained on."""
+    output_a = tf.cast(model.reconstruct(warped_a, "a", training=False), tf.float32)
+    loss_a = reconstruction_loss(output_a, target_a, terms.get("weights"), terms.get("ssim", 0.0),
+                                 terms.get("edge", 0.0))
+    return loss_a, train_step(model, "b", opt_b, warped_b, target_b, **terms)

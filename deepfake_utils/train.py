@@ -27,7 +27,7 @@ from .choices import Recipe, get_recipe
 from .config import SEED
 from .errors import DeepfakeError, DeepfakeWarning, ImageError
 from .fileio import list_images, read_image
-from .learn import StepFn, decayed_rate, train_both
+from .learn import StepFn, decayed_rate, train_b_only, train_both
 from .model import Preset, SwapModel, build, get_preset
 
 
@@ -266,6 +266,9 @@ class Trainer(CheckpointedTrainer):
         self.strategy = strategy
         if step is not None and strategy.num_replicas_in_sync > 1:
             raise DeepfakeError("a step of your own runs on one device: leave strategy out")
+        if step is not None and self.recipe.b_first:
+            raise DeepfakeError(f"recipe {self.recipe.name}: b_first schedules the trainer's own step; a step of "
+                                "your own trains both sides at every step (use a recipe with b_first=0)")
         self._step_fn = step
         weights = loss_weights(self.recipe, self.preset.size)
         self._weights = None if np.allclose(weights, 1) else tf.constant(weights)
@@ -284,8 +287,12 @@ class Trainer(CheckpointedTrainer):
                                          opt_b=getattr(self.opt_b, "inner_optimizer", self.opt_b))
         self.learning_rate = float(learning_rate or self.recipe.learning_rate or self.preset.learning_rate)
         self._start(state, learning_rate)
-        self._train_step = tf.function(self._replica_step if self.strategy.num_replicas_in_sync == 1
-                                       else self._distributed_step, jit_compile=self.jit)
+        self._b_only = False  # the recipe's b_first: B's side alone at the start of the budget
+        single = self.strategy.num_replicas_in_sync == 1
+        self._train_step = tf.function(self._replica_step if single else self._distributed_step,
+                                       jit_compile=self.jit)
+        self._train_b_step = tf.function(self._replica_b_step if single else self._distributed_b_step,
+                                         jit_compile=self.jit)
 
     # --- model pieces ---------------------------------------------------------------------------
     def _optimizer(self, learning_rate):
@@ -316,9 +323,20 @@ class Trainer(CheckpointedTrainer):
         terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=replicas, edge=self.recipe.edge)
         return train_both(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b, **terms)
 
-    def _distributed_step(self, warped_a, target_a, warped_b, target_b):
-        losses = self.strategy.run(self._replica_step, args=(warped_a, target_a, warped_b, target_b))
+    def _replica_b_step(self, warped_a, target_a, warped_b, target_b):
+        terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=self.strategy.num_replicas_in_sync,
+                     edge=self.recipe.edge)
+        return train_b_only(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b, **terms)
+
+    def _distributed(self, step, warped_a, target_a, warped_b, target_b):
+        losses = self.strategy.run(step, args=(warped_a, target_a, warped_b, target_b))
         return tuple(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None) for loss in losses)
+
+    def _distributed_step(self, *batch):
+        return self._distributed(self._replica_step, *batch)
+
+    def _distributed_b_step(self, *batch):
+        return self._distributed(self._replica_b_step, *batch)
 
     # --- data -----------------------------------------------------------------------------------
     def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:
@@ -343,7 +361,8 @@ class Trainer(CheckpointedTrainer):
 
     def _train_one(self, batch) -> tuple[float, ...]:
         (warped_a, target_a), (warped_b, target_b) = batch
-        return tuple(float(v) for v in self._train_step(warped_a, target_a, warped_b, target_b))
+        step = self._train_b_step if self._b_only else self._train_step
+        return tuple(float(v) for v in step(warped_a, target_a, warped_b, target_b))
 
     def _preview(self, inputs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         return preview_grid(self.model, *inputs)
@@ -356,6 +375,7 @@ class Trainer(CheckpointedTrainer):
         return float(self.opt_a.learning_rate.numpy())
 
     def _before_step(self, progress: float) -> None:
+        self._b_only = progress < self.recipe.b_first  # the recipe's schedule: B's side alone first
         if self.recipe.decay:  # the recipe's schedule; the recorded rate stays the one it starts from
             rate = decayed_rate(self.learning_rate, progress, self.recipe.decay)
             for opt in (self.opt_a, self.opt_b):

@@ -244,6 +244,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     with pytest.raises(ValueError, match="one budget"):  # a schedule decays to its own budget's end
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], recipe="fast:decay=0.2", minutes=None, steps=10,
                                every_steps=5)
+    with pytest.raises(ValueError, match="one budget"):  # so does B's side first
+        bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], recipe="fast:b_first=0.2", minutes=None, steps=10,
+                               every_steps=5)
     with pytest.raises(ValueError, match="masks"):  # the GAN's own mask: not for these autoencoders
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, masks=("learned",))
     with pytest.raises(ValueError, match="colours"):

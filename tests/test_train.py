@@ -462,3 +462,33 @@ def test_a_decaying_rate_falls_linearly_over_the_last_share_of_the_budget(faces,
     state = json.loads((tmp_path / "m" / "state.json").read_text())
     assert state["learning_rate"] == pytest.approx(base) and state["recipe"]["decay"] == 0.5  # the schedule's start
     assert train.Trainer(tmp_path / "m").recipe.decay == 0.5  # a resumed run keeps the schedule
+
+
+def test_b_first_trains_b_alone_for_the_first_share_of_the_budget(faces, tmp_path):
+    with pytest.raises(DeepfakeError, match="b_first"):
+        choices.Recipe("bad", b_first=1.0)  # A's side must train at some point
+    _, a, b = faces
+    import dataclasses
+
+    recipe = dataclasses.replace(choices.get_recipe("fast"), b_first=0.5)
+    with pytest.raises(DeepfakeError, match="b_first"):  # a learner's own step trains both sides every time
+        train.Trainer(tmp_path / "own", "tiny", recipe=recipe, step=learn.train_both)
+    trainer = train.Trainer(tmp_path / "m", "tiny", recipe=recipe, batch_size=4)
+
+    def weights(part):
+        return [w.numpy().copy() for w in part.weights]
+
+    def moved(before, part):
+        return not all(np.array_equal(x, w.numpy()) for x, w in zip(before, part.weights, strict=True))
+
+    seen = [(weights(trainer.model.decoder_a), weights(trainer.model.decoder_b))]
+
+    def on_step(*_):
+        before_a, before_b = seen[-1]
+        seen[-1] = (moved(before_a, trainer.model.decoder_a), moved(before_b, trainer.model.decoder_b))
+        seen.append((weights(trainer.model.decoder_a), weights(trainer.model.decoder_b)))
+
+    history = trainer.fit(a, b, 4, save_every=1000, progress=False, on_step=on_step)
+    # steps 1 and 2 (progress 0 and 0.25 before them): B alone; steps 3 and 4: both sides
+    assert seen[:-1] == [(False, True), (False, True), (True, True), (True, True)]
+    assert all(np.isfinite(row[1]) and row[1] > 0 for row in history)  # A's loss measured while it waits
