@@ -441,36 +441,20 @@ def test_the_edge_term_penalises_a_blur_not_a_brightness_shift():
     assert choices.get_recipe("fast").edge == 0.0  # the edge term is a lever to measure, off in the shipped recipes
 
 
-def test_a_decaying_rate_falls_linearly_over_the_last_share_of_the_budget(faces, tmp_path):
+def test_a_decaying_rate_and_b_first_follow_the_share_of_the_budget(faces, tmp_path):
     assert learn.decayed_rate(4e-4, 0.2, 0.0) == 4e-4  # no decay: a constant rate
     assert [learn.decayed_rate(1.0, p, 0.25) for p in (0.0, 0.75, 0.875, 1.0)] == [1.0, 1.0, 0.5, 0.0]
     with pytest.raises(ValueError, match="share"):
         learn.decayed_rate(1.0, 0.5, 1.5)
     with pytest.raises(DeepfakeError, match="decay"):
         choices.Recipe("bad", decay=-0.1)
-    _, a, b = faces
-    import dataclasses
-
-    recipe = dataclasses.replace(choices.get_recipe("fast"), decay=0.5)
-    trainer = train.Trainer(tmp_path / "m", "tiny", recipe=recipe, batch_size=4)
-    rates = []
-    trainer.fit(a, b, 4, save_every=1000, progress=False,
-                on_step=lambda *_: rates.append(float(trainer.opt_a.learning_rate.numpy())))
-    base = choices.PRESETS["tiny"].learning_rate
-    assert rates == pytest.approx([base, base, base, base / 2])  # steps 3 and 4: progress 0.5 and 0.75 before them
-    assert float(trainer.opt_b.learning_rate.numpy()) == pytest.approx(base / 2)
-    state = json.loads((tmp_path / "m" / "state.json").read_text())
-    assert state["learning_rate"] == pytest.approx(base) and state["recipe"]["decay"] == 0.5  # the schedule's start
-    assert train.Trainer(tmp_path / "m").recipe.decay == 0.5  # a resumed run keeps the schedule
-
-
-def test_b_first_trains_b_alone_for_the_first_share_of_the_budget(faces, tmp_path):
     with pytest.raises(DeepfakeError, match="b_first"):
         choices.Recipe("bad", b_first=1.0)  # A's side must train at some point
     _, a, b = faces
     import dataclasses
 
-    recipe = dataclasses.replace(choices.get_recipe("fast"), b_first=0.5)
+    # the rate decays over the last half of the budget; B's side trains alone over the first half
+    recipe = dataclasses.replace(choices.get_recipe("fast"), decay=0.5, b_first=0.5)
     with pytest.raises(DeepfakeError, match="b_first"):  # a learner's own step trains both sides every time
         train.Trainer(tmp_path / "own", "tiny", recipe=recipe, step=learn.train_both)
     trainer = train.Trainer(tmp_path / "m", "tiny", recipe=recipe, batch_size=4)
@@ -481,14 +465,22 @@ def test_b_first_trains_b_alone_for_the_first_share_of_the_budget(faces, tmp_pat
     def moved(before, part):
         return not all(np.array_equal(x, w.numpy()) for x, w in zip(before, part.weights, strict=True))
 
-    seen = [(weights(trainer.model.decoder_a), weights(trainer.model.decoder_b))]
+    rates, seen = [], [(weights(trainer.model.decoder_a), weights(trainer.model.decoder_b))]
 
     def on_step(*_):
+        rates.append(float(trainer.opt_a.learning_rate.numpy()))
         before_a, before_b = seen[-1]
         seen[-1] = (moved(before_a, trainer.model.decoder_a), moved(before_b, trainer.model.decoder_b))
         seen.append((weights(trainer.model.decoder_a), weights(trainer.model.decoder_b)))
 
     history = trainer.fit(a, b, 4, save_every=1000, progress=False, on_step=on_step)
+    base = choices.PRESETS["tiny"].learning_rate
+    assert rates == pytest.approx([base, base, base, base / 2])  # steps 3 and 4: progress 0.5 and 0.75 before them
+    assert float(trainer.opt_b.learning_rate.numpy()) == pytest.approx(base / 2)
     # steps 1 and 2 (progress 0 and 0.25 before them): B alone; steps 3 and 4: both sides
     assert seen[:-1] == [(False, True), (False, True), (True, True), (True, True)]
     assert all(np.isfinite(row[1]) and row[1] > 0 for row in history)  # A's loss measured while it waits
+    state = json.loads((tmp_path / "m" / "state.json").read_text())
+    assert state["learning_rate"] == pytest.approx(base) and state["recipe"]["decay"] == 0.5  # the schedule's start
+    resumed = train.Trainer(tmp_path / "m").recipe  # a resumed run keeps the schedule
+    assert (resumed.decay, resumed.b_first) == (0.5, 0.5)
