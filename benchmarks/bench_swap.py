@@ -398,7 +398,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
             "wall_minutes": round(wall / 60, 2), "load": os.getloadavg()[0],
             "identities": len(report["gallery"]), "init": init, "only_b": only_b, "seed": seed,
             "learning_rate": trainer.learning_rate, "batch_size": trainer.batch_size,
-            "precision": trainer.mixed_precision or "float32", **curve[-1],
+            "precision": trainer.precision, **curve[-1],
             "detail_ceiling": ceiling, **({"curve": curve} if len(curve) > 1 else {})}
 
 

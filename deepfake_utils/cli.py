@@ -256,7 +256,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                  "data": "the sample data's pretrain split (lfw_splits.json): one LFW deep-funneled photo each",
                  "identities": len(list((out / "photos").iterdir())), "faces": len(faces),
                  "recipe": trainer.recipe.name, "learning_rate": trainer.learning_rate,
-                 "batch_size": trainer.batch_size, "precision": trainer.mixed_precision or "float32",
+                 "batch_size": trainer.batch_size, "precision": trainer.precision,
                  "steps": trainer.step,
                  "train_minutes": round(trainer.train_seconds / 60, 1), "machine": machine(),
                  "date": time.strftime("%Y-%m-%d")}

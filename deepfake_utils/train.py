@@ -355,6 +355,11 @@ class Trainer(CheckpointedTrainer):
         return self.preset.name
 
     @property
+    def precision(self) -> str:
+        """The precision the steps compute in: 'float32', or mixed 'float16' or 'bfloat16' (weights in float32)."""
+        return self.mixed_precision or "float32"
+
+    @property
     def colour_mode(self) -> str:
         """The recipe's colours: 'shift' (A moved to B's mean colour), 'raw' or 'rct' (B's faces in A's colours)."""
         return self.recipe.colour

@@ -225,6 +225,7 @@ def test_mixed_precision_trains_and_its_checkpoint_resumes_in_float32(faces, tmp
         start, weights(mixed), strict=True) if x.size > 1)  # every kernel moved: the scaled gradients were applied
     plain = train.Trainer(tmp_path / "m", mixed_precision=False)  # e.g. trained on a GPU, resumed on a CPU
     assert plain.step == 1 and plain.model.encoder.get_layer("conv1").compute_dtype == "float32"
+    assert (mixed.precision, plain.precision) == ("float16", "float32")  # what records say it trained in
     assert all(np.array_equal(x, y) for x, y in zip(weights(mixed), weights(plain), strict=True))
     plain.fit(a, b, 2, save_every=2, progress=False)
     assert train.Trainer(tmp_path / "m", mixed_precision=True).step == 2  # and back
