@@ -834,6 +834,29 @@ def test_the_recorded_longer_generic_model_run_says_what_the_readmes_and_noteboo
         before[k]["recognised"] < 0.7 for k in before if k[0] == "KatieHill")
 
 
+def test_the_recorded_b_first_run_leaves_the_woman_in_the_trap():
+    """benchmarks/README.md, the README and notebook 07 say: B's side alone for the first quarter of the budget, from
+    the shipped generic model, moves nothing that matters against both sides every step (same CPU, settings and
+    steps): the woman's pairs stay far from B, expression and the seam the same; not adopted."""
+    from deepfake_utils.choices import RECIPES
+
+    run, plain = _record("pairs-init-all-bfirst-1425.json"), _record("pairs-init-all-shipped-amx-1425.json")
+    assert run["recipe"] == "fast:b_first=0.25" and RECIPES["fast"].b_first == 0  # off in the shipped recipe
+    assert run["machine"] == plain["machine"] and run["init"] == plain["init"] == "all"
+    assert run["generic"] is None and plain["generic"]["sha256"] == pretrain.load_weights("generic-tiny")[1]["sha256"]
+    assert all(r["precision"] == "float32" and r["learning_rate"] == 4e-4 and r["only_b"] for r in run["pairs"])
+    first, both = _points("pairs-init-all-bfirst-1425.json"), _points("pairs-init-all-shipped-amx-1425.json")
+    assert set(first) == {k for k in both if k[2] == 1425} and len(first) == 3
+    for k, row in first.items():
+        assert abs(row["expression_error"] - both[k]["expression_error"]) < 0.005
+        assert abs(row["seam"] - both[k]["seam"]) < 0.5 and abs(row["detail_kept"] - both[k]["detail_kept"]) < 0.03
+        if k[0] == "KatieHill":  # still in the trap
+            assert max(row["id_retrieval"], both[k]["id_retrieval"]) < 0.6 and row["recognised"] < 0.6
+        else:
+            assert row["id_retrieval"] == row["recognised"] == 1
+    assert not run["targets_met"]["id_retrieval"]
+
+
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
     """benchmarks/README.md and notebook 07 say: at 4e-4, coverage 160 costs Gloria_Macapagal_Arroyo her identity
     with both seeds (for a little more detail), so `fast` keeps coverage 192."""
