@@ -274,6 +274,8 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     assert result["colour"] == "avg" and not result["reused"] and result["generic"] is None  # and colour method
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 2
+        assert len(row["nearest"]) <= 3 and sum(row["nearest"].values()) <= 2  # who the swap looked like, per frame
+        assert list(row["nearest"].values()) == sorted(row["nearest"].values(), reverse=True)
         assert (row["learning_rate"], row["batch_size"]) == (4e-4, 16)  # what trained it, not only the recipe's name
         assert row["precision"] == "float32"  # as the recipe says (no precision=...), whatever the CPU's default
         # measured on the way (--every-steps): one swap per stop, the last the row's own
