@@ -872,6 +872,32 @@ def test_the_recorded_b_first_run_brings_the_woman_no_nearer_b():
     assert not run["targets_met"]["id_retrieval"]
 
 
+def test_the_recorded_longer_fine_tuning_from_the_generic_model_says_what_the_readmes_say():
+    """benchmarks/README.md, the README and notebook 07 say: fine-tuned from the shipped generic model for 2x and 4x the
+    demo's steps, the woman's pairs come nearer B (Gloria recognised in 97 %, nearest in 89.5 % at 2x), Serena under the
+    target and under this CPU's scratch run at 1x, and the generic starts' misses are a look-alike in the gallery, not
+    A; not adopted."""
+    run = _record("pairs-init-all-5700.json")
+    assert run["init"] == "all" and run["generic"] is None and run["recipe"] == "fast"
+    assert run["machine"] == _record("pairs-init-all-shipped-amx-1425.json")["machine"] == _record(
+        "pairs-amx-float32-1425.json")["machine"]
+    assert all(r["precision"] == "float32" and r["only_b"] for r in run["pairs"])
+    files = ("pairs-init-all-shipped-amx-1425.json", "pairs-init-all-long-1425.json", "pairs-init-all-bfirst-1425.json",
+             "pairs-init-all-5700.json")
+    generic = {**_points(files[0]), **_points(files[3])}
+    scratch = _points("pairs-amx-float32-1425.json")
+    serena = [generic["KatieHill", "Serena_Williams", n] for n in (1425, 2850, 5700)]
+    assert [p["id_retrieval"] for p in serena] == sorted(p["id_retrieval"] for p in serena)  # nearer with the steps
+    assert serena[-1]["id_retrieval"] < 0.5 < 0.6 < scratch["KatieHill", "Serena_Williams", 1425]["id_retrieval"]
+    gloria = generic["KatieHill", "Gloria_Macapagal_Arroyo", 2850]
+    assert gloria["recognised"] >= 0.9 > gloria["id_retrieval"] >= 0.89 and not run["targets_met"]["id_retrieval"]
+    for (source, target, steps), point in {k: p for f in files for k, p in _points(f).items()}.items():
+        if source == "KatieHill":  # B or a look-alike nearest, A at most a few frames from 1 425 steps on
+            assert _most_nearest(point) in (target, "Laila_Ali", "Sarah_Hughes")
+            assert _frames_at_most(point, "A") <= (31 if steps < 1425 else 11)
+    assert all(_most_nearest(p) == "Laila_Ali" for k, p in _points(*files).items() if k[1] == "Serena_Williams")
+
+
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
     """benchmarks/README.md and notebook 07 say: at 4e-4, coverage 160 costs Gloria_Macapagal_Arroyo her identity
     with both seeds (for a little more detail), so `fast` keeps coverage 192."""
