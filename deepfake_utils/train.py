@@ -319,14 +319,17 @@ class Trainer(CheckpointedTrainer):
         # forward pass already sees the encoder that A just updated. One compiled function does both.
         if self._step_fn is not None:
             return tuple(self._step_fn(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b))
-        replicas = self.strategy.num_replicas_in_sync
-        terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=replicas, edge=self.recipe.edge)
-        return train_both(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b, **terms)
+        return train_both(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b,
+                          **self._loss_terms())
 
     def _replica_b_step(self, warped_a, target_a, warped_b, target_b):
-        terms = dict(weights=self._weights, ssim=self.recipe.ssim, replicas=self.strategy.num_replicas_in_sync,
-                     edge=self.recipe.edge)
-        return train_b_only(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b, **terms)
+        return train_b_only(self.model, self.opt_a, self.opt_b, warped_a, target_a, warped_b, target_b,
+                            **self._loss_terms())
+
+    def _loss_terms(self) -> dict:
+        """The recipe's loss terms and the replica count, as ``learn.train_step`` takes them."""
+        return dict(weights=self._weights, ssim=self.recipe.ssim, replicas=self.strategy.num_replicas_in_sync,
+                    edge=self.recipe.edge)
 
     def _distributed(self, step, warped_a, target_a, warped_b, target_b):
         losses = self.strategy.run(step, args=(warped_a, target_a, warped_b, target_b))
