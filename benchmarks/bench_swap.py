@@ -326,7 +326,7 @@ def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery
 def measured(swapped: Path, report: dict) -> dict:
     """What a benchmark records of one measured swap: its file, the detail by region, the headline numbers and the
     three identities most often nearest to the swapped face (frames each: B, A, or a look-alike in the gallery)."""
-    nearest = sorted(report["identity"]["swapped"]["nearest"].items(), key=lambda item: -item[1])[:3]
+    nearest = list(report["identity"]["swapped"]["nearest"].items())[:3]  # most often first (metrics.identity_scores)
     return {"swapped": str(swapped), "detail": report["detail_kept"], **metrics.headline(report),
             "nearest": dict(nearest)}
 

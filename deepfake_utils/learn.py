@@ -116,9 +116,9 @@ def train_both(model: SwapModel, opt_a, opt_b, warped_a: tf.Tensor, target_a: tf
 
 
 def train_b_only(model: SwapModel, opt_a, opt_b, warped_a: tf.Tensor, target_a: tf.Tensor, warped_b: tf.Tensor,
-                 target_b: tf.Tensor, **terms) -> tuple[tf.Tensor, tf.Tensor]:
+                 target_b: tf.Tensor, weights: tf.Tensor | None = None, ssim: float = 0.0, replicas: int = 1,
+                 edge: float = 0.0) -> tuple[tf.Tensor, tf.Tensor]:
     """One step of B's autoencoder alone (a recipe's ``b_first``); A's loss is measured, not trained on."""
     output_a = tf.cast(model.reconstruct(warped_a, "a", training=False), tf.float32)
-    loss_a = reconstruction_loss(output_a, target_a, terms.get("weights"), terms.get("ssim", 0.0),
-                                 terms.get("edge", 0.0))
-    return loss_a, train_step(model, "b", opt_b, warped_b, target_b, **terms)
+    loss_a = reconstruction_loss(output_a, target_a, weights, ssim, edge)
+    return loss_a, train_step(model, "b", opt_b, warped_b, target_b, weights, ssim, replicas, edge)

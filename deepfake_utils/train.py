@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, fields
+from functools import partial
 
 import cv2
 import keras
@@ -288,11 +289,7 @@ class Trainer(CheckpointedTrainer):
         self.learning_rate = float(learning_rate or self.recipe.learning_rate or self.preset.learning_rate)
         self._start(state, learning_rate)
         self._b_only = False  # the recipe's b_first: B's side alone at the start of the budget
-        single = self.strategy.num_replicas_in_sync == 1
-        self._train_step = tf.function(self._replica_step if single else self._distributed_step,
-                                       jit_compile=self.jit)
-        self._train_b_step = tf.function(self._replica_b_step if single else self._distributed_b_step,
-                                         jit_compile=self.jit)
+        self._train_step, self._train_b_step = map(self._compiled, (self._replica_step, self._replica_b_step))
 
     # --- model pieces ---------------------------------------------------------------------------
     def _optimizer(self, learning_rate):
@@ -335,11 +332,11 @@ class Trainer(CheckpointedTrainer):
         losses = self.strategy.run(step, args=(warped_a, target_a, warped_b, target_b))
         return tuple(self.strategy.reduce(tf.distribute.ReduceOp.MEAN, loss, axis=None) for loss in losses)
 
-    def _distributed_step(self, *batch):
-        return self._distributed(self._replica_step, *batch)
-
-    def _distributed_b_step(self, *batch):
-        return self._distributed(self._replica_b_step, *batch)
+    def _compiled(self, replica_step):
+        """One replica's step as one compiled function, run on every replica when there are several."""
+        several = self.strategy.num_replicas_in_sync > 1
+        return tf.function(partial(self._distributed, replica_step) if several else replica_step,
+                           jit_compile=self.jit)
 
     # --- data -----------------------------------------------------------------------------------
     def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:

@@ -460,19 +460,19 @@ def test_a_decaying_rate_and_b_first_follow_the_share_of_the_budget(faces, tmp_p
         train.Trainer(tmp_path / "own", "tiny", recipe=recipe, step=learn.train_both)
     trainer = train.Trainer(tmp_path / "m", "tiny", recipe=recipe, batch_size=4)
 
-    def weights(part):
+    def copied(part):
         return [w.numpy().copy() for w in part.weights]
 
     def moved(before, part):
         return not all(np.array_equal(x, w.numpy()) for x, w in zip(before, part.weights, strict=True))
 
-    rates, seen = [], [(weights(trainer.model.decoder_a), weights(trainer.model.decoder_b))]
+    rates, seen = [], [(copied(trainer.model.decoder_a), copied(trainer.model.decoder_b))]
 
     def on_step(*_):
         rates.append(float(trainer.opt_a.learning_rate.numpy()))
         before_a, before_b = seen[-1]
         seen[-1] = (moved(before_a, trainer.model.decoder_a), moved(before_b, trainer.model.decoder_b))
-        seen.append((weights(trainer.model.decoder_a), weights(trainer.model.decoder_b)))
+        seen.append((copied(trainer.model.decoder_a), copied(trainer.model.decoder_b)))
 
     history = trainer.fit(a, b, 4, save_every=1000, progress=False, on_step=on_step)
     base = choices.PRESETS["tiny"].learning_rate
