@@ -15,6 +15,7 @@
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
     python -m benchmarks.bench ssim [--rounds 3]   (tf.image.ssim against learn.structural_similarity, both kernels)
     python -m benchmarks.bench install [--rounds 1] [--warm]   (`make setup` with pip and with uv, alternated)
+    python -m benchmarks.bench trace [--rounds 3]   (a trainer's first step, traced with and without AutoGraph)
 
 Both runs extract the same frames of the same video into temporary folders (decode, detect,
 landmarks, align, write PNG, alignments.json); the landmark agreement is the mean error of ours
@@ -498,6 +499,59 @@ def bench_ssim(batches: tuple[tuple[int, int], ...] = ((8, 64), (16, 128)), roun
             "largest_difference": largest}
 
 
+def trace_once(autograph: bool, recipes: tuple[str, ...] = ("fast", "original"), trainers: int = 4,
+               preset: str = "tiny", batch_size: int = 4, faces: tuple[Path, Path] | None = None) -> dict:
+    """Seconds to a trainer's first step (its model built, its step traced and run once), ``trainers`` trainers one
+    after another for each recipe, in this process, with the step traced with AutoGraph or as plain Python
+    (``train.AUTOGRAPH``). The first trainer of a recipe pays for AutoGraph's rewriting of the functions its step
+    calls; later ones find it cached, as the tests and a notebook's later cells do. ``faces``: A's and B's face
+    folders (default: a few of the sample pair's, extracted here)."""
+    import deepfake_utils
+    from deepfake_utils import train
+    from deepfake_utils.extract import sample_faces
+
+    deepfake_utils.configure()
+    seconds: dict[str, list[float]] = {}
+    before = train.AUTOGRAPH
+    train.AUTOGRAPH = autograph
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            dir_a, dir_b = faces or sample_faces(Path(tmp) / "faces", max_frames=16, n_photos=8, progress=False)
+            faces_a, faces_b = train.load_faces(dir_a), train.load_faces(dir_b)
+            for recipe in recipes:
+                for i in range(trainers):
+                    start = time.perf_counter()
+                    trainer = train.Trainer(Path(tmp) / f"{recipe}-{i}", preset, recipe=recipe, batch_size=batch_size)
+                    trainer.fit(faces_a, faces_b, 1, save_every=0, progress=False)
+                    seconds.setdefault(recipe, []).append(time.perf_counter() - start)
+    finally:
+        train.AUTOGRAPH = before
+    return {"autograph": autograph, "seconds": seconds}
+
+
+def bench_trace(rounds: int = 3) -> dict:
+    """A trainer's first step with its training step traced with AutoGraph and without (``train.AUTOGRAPH``), each in
+    a fresh process (``trace-one``), ``rounds`` times in alternating order: medians per recipe for the first trainer
+    of a process and for a later one, and their ratios (without / with)."""
+    if rounds < 1:
+        raise ValueError("rounds must be at least 1")
+    load = os.getloadavg()[0]
+    runs = _alternated([True, False], rounds, lambda ag: _child(
+        ["-m", "benchmarks.bench", "trace-one", *(["--autograph"] if ag else [])], None)["seconds"])
+
+    def medians(rs: list[dict[str, list[float]]], recipe: str) -> dict[str, float]:
+        return {"first": float(np.median([r[recipe][0] for r in rs])),
+                "later": float(np.median([x for r in rs for x in r[recipe][1:]]))}
+
+    median = {("with" if ag else "without"): {recipe: medians(rs, recipe) for recipe in rs[0]}
+              for ag, rs in runs.items()}
+    ratio = {recipe: {k: median["without"][recipe][k] / median["with"][recipe][k] for k in ("first", "later")}
+             for recipe in median["with"]}
+    return {**record_header(load), "load_after": os.getloadavg()[0], "rounds": rounds,
+            "runs": {("with" if ag else "without"): rs for ag, rs in runs.items()}, "median_s": median,
+            "ratio": ratio}
+
+
 INSTALLERS = ("pip", "uv")  # what `make setup INSTALLER=...` fills the venv with
 
 
@@ -549,6 +603,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
     p = sub.add_parser("ssim-one", help="one kernel setting of `ssim`, in this process, as JSON")
     p.add_argument("--rounds", type=int, default=3)
+    p = sub.add_parser("trace", help="seconds to a trainer's first step, its step traced with AutoGraph and "
+                                     "without, alternated (a fresh process each)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--out", type=Path, default=None, help="also write the result as JSON here")
+    p = sub.add_parser("trace-one", help="one setting of `trace`, in this process, as JSON")
+    p.add_argument("--autograph", action="store_true")
     p = sub.add_parser("install", help="`make setup` into a fresh venv with pip and with uv, alternated: seconds")
     p.add_argument("--rounds", type=int, default=1, help="each installer this many times (default 1)")
     p.add_argument("--warm", action="store_true", help="use the download caches as they are (default: empty ones)")
@@ -692,6 +752,22 @@ def main(argv: list[str] | None = None) -> int:
               "deepfake_utils.configure()); the tests in-process and TensorFlow's own default on AMD use Eigen's.")
         if args.out:
             args.out.write_text(json.dumps(by_kernels, indent=1))
+        return 0
+    if args.what == "trace-one":
+        print(json.dumps(trace_once(args.autograph)))
+        return 0
+    if args.what == "trace":
+        r = bench_trace(args.rounds)
+        print(f"Seconds to a trainer's first step (model built, step traced and run once; tiny, batch 4), median of "
+              f"{r['rounds']} fresh processes each way, alternated; {r['machine']}; load {r['load']:.1f} before, "
+              f"{r['load_after']:.1f} after")
+        print(f"{'':28s}{'AutoGraph':>10s}{'plain':>8s}{'plain/AutoGraph':>17s}")
+        for recipe, ratio in r["ratio"].items():
+            for which, label in (("first", "first trainer"), ("later", "a later one")):
+                print(f"{recipe + ', ' + label:28s}{r['median_s']['with'][recipe][which]:>10.2f}"
+                      f"{r['median_s']['without'][recipe][which]:>8.2f}{ratio[which]:>16.2f}x")
+        if args.out:
+            args.out.write_text(json.dumps(r, indent=1))
         return 0
     if args.what == "install":
         r = bench_install(args.rounds, cold=not args.warm)

@@ -207,6 +207,13 @@ def _dtype_policy(name: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(previous)
 
 
+# The course's own training steps (learn.train_both, learn.train_b_only) hold no Python `if` or loop on a tensor, so
+# they are traced as plain Python: AutoGraph's rewriting of every function they call cost the first trainer of a
+# process about 1.2 s more to its first step on 2 cores, later trainers nothing (`python -m benchmarks.bench trace`,
+# benchmarks/README.md). A learner's own ``step`` keeps AutoGraph (an `if` on a tensor works there).
+AUTOGRAPH = False
+
+
 class Trainer(CheckpointedTrainer):
     """Trains a ``SwapModel`` in a model folder, resuming from its last checkpoint if there is one."""
 
@@ -336,7 +343,7 @@ class Trainer(CheckpointedTrainer):
         """One replica's step as one compiled function, run on every replica when there are several."""
         several = self.strategy.num_replicas_in_sync > 1
         return tf.function(partial(self._distributed, replica_step) if several else replica_step,
-                           jit_compile=self.jit)
+                           jit_compile=self.jit, autograph=AUTOGRAPH or self._step_fn is not None)
 
     # --- data -----------------------------------------------------------------------------------
     def datasets(self, faces_a: list[np.ndarray], faces_b: list[np.ndarray]) -> tf.data.Dataset:

@@ -68,6 +68,28 @@ def test_the_ssim_benchmark_times_both_ways_alternately_and_checks_they_agree():
     assert learn.structural_similarity.__name__ == "structural_similarity"  # put back after the timed steps
 
 
+def test_the_trace_benchmark_alternates_fresh_processes_and_times_each_trainers_first_step(sample_faces,
+                                                                                            monkeypatch):
+    one = bench.trace_once(False, recipes=("original",), trainers=1, faces=(sample_faces / "A", sample_faces / "B"))
+    assert one["autograph"] is False and len(one["seconds"]["original"]) == 1 and one["seconds"]["original"][0] > 0
+    assert train.AUTOGRAPH is False  # as it was: the benchmark's setting does not stay
+    children = []
+
+    def child(args, onednn):  # each setting in a fresh process: here, made-up seconds
+        children.append(args[-1])
+        ag = args[-1] == "--autograph"
+        return {"seconds": {"fast": [4.0 if ag else 3.0, 2.0, 2.2]}}
+
+    monkeypatch.setattr(bench, "_child", child)
+    r = bench.bench_trace(rounds=2)
+    assert children == ["--autograph", "trace-one", "trace-one", "--autograph"]  # alternated: a b b a
+    assert r["median_s"] == {"with": {"fast": {"first": 4.0, "later": 2.1}},
+                             "without": {"fast": {"first": 3.0, "later": 2.1}}}
+    assert r["ratio"]["fast"] == {"first": 0.75, "later": 1.0} and {"date", "machine", "load"} <= set(r)
+    with pytest.raises(ValueError, match="rounds"):
+        bench.bench_trace(rounds=0)
+
+
 def test_the_install_benchmark_runs_the_makefiles_setup_with_each_installer(tmp_path):
     """What `bench install` times is `make setup` itself (dry runs here: the real one installs TensorFlow)."""
     import subprocess
