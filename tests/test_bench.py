@@ -150,14 +150,25 @@ def test_the_naive_loop_measures_images_per_second_and_its_input_share(face_dirs
         bench.train_speed("naive", a, b, "tiny", batch_size=4, steps=2, warmup=0)
 
 
-def test_the_batch_benchmark_times_every_batch_size_in_alternating_rounds(face_dirs):
-    r = bench.bench_batch([2, 4], 2, rounds=2, warmup=1, reference=2, reference_steps=100, faces=face_dirs)
-    assert all(len(r["runs"][b]) == 2 and min(r["runs"][b]) > 0 for b in (2, 4))
+def test_the_batch_benchmark_times_every_batch_size_in_alternating_rounds(face_dirs, monkeypatch):
+    r = bench.bench_batch([2, 4], 2, rounds=1, warmup=1, reference=2, reference_steps=100, faces=face_dirs)  # real
+    assert all(len(r["runs"][b]) == 1 and min(r["runs"][b]) > 0 for b in (2, 4))
     t2, t4 = r["seconds_per_step"][2], r["seconds_per_step"][4]
     assert r["equal_time_steps"][2] == 100 and r["equal_time_steps"][4] == round(100 * t2 / t4)
     assert r["images_per_second"][4] == pytest.approx(8 / t4)
     with pytest.raises(ValueError, match="reference"):
         bench.bench_batch([2, 4], 2, reference=16, faces=face_dirs)
+    calls = []  # the order and the medians, with known speeds: batch 2 at 8 images/s, batch 4 at 16, then 32
+
+    def fake(loop, a, b, preset, batch_size, *args, **kwargs):
+        calls.append(batch_size)
+        return {"ips": 8.0 if batch_size == 2 else 16.0 * calls.count(4)}
+
+    monkeypatch.setattr(bench, "train_speed", fake)
+    r = bench.bench_batch([2, 4], 2, rounds=3, reference=2, reference_steps=100, faces=face_dirs)
+    assert calls == [2, 4, 4, 2, 2, 4]  # alternated
+    assert r["runs"][4] == [0.5, 0.25, 8 / 48] and r["seconds_per_step"] == {2: 0.5, 4: 0.25}
+    assert r["equal_time_steps"] == {2: 100, 4: 200} and r["steps_per_minute"][4] == 240
 
 
 def test_the_precision_benchmark_times_both_precisions_alternately_and_gives_their_ratio(face_dirs, monkeypatch):
