@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmarks import bench
-from deepfake_utils import pretrain, track, train
+from deepfake_utils import choices, pretrain, track, train
 from deepfake_utils.choices import Options
 
 X86 = platform.machine().lower() in {"x86_64", "amd64"}
@@ -958,6 +958,33 @@ def test_the_recorded_second_scratch_seed_spreads_the_womans_identity_and_leaves
     generic = _points("pairs-init-all-shipped-amx-1425.json", "pairs-init-all-long-1425.json",
                       "pairs-init-all-bfirst-1425.json")
     assert max(p["id_retrieval"] for k, p in generic.items() if k[1:] == ("Serena_Williams", 1425)) < min(serena)
+
+
+def test_the_recorded_sharpening_runs_lift_the_detail_figure_past_a_perfect_model_and_the_woman_nearer_b():
+    """benchmarks/README.md, the README and notebook 08 say: sharpening at conversion lifts the man's detail figure
+    past the ceiling of a perfect 64 px face (so it counts amplified contrast, and the default does not sharpen), holds
+    his identity, and brings both of the woman's B's nearer; every unsharpened row is its earlier record's."""
+    man, woman = _record("pairs-sharpen-man-1425.json"), _record("pairs-sharpen-woman-1425.json")
+    assert man["pastes"] == woman["pastes"] == ["sharpen=0.5", "sharpen=1"] and woman["reused"] and not man["reused"]
+    assert man["machine"] == woman["machine"] == _record("pairs-amx-float32-1425.json")["machine"]
+    recorded = _points("pairs-amx-float32-1425.json")
+    for (source, target, steps), point in {**_points("pairs-sharpen-man-1425.json"),
+                                           **_points("pairs-sharpen-woman-1425.json")}.items():
+        before = recorded[source, target, steps]
+        assert {m: point[m] for m in ("id_retrieval", "recognised", "detail_kept")} == {
+            m: before[m] for m in ("id_retrieval", "recognised", "detail_kept")}  # the same model and conversion
+        half, full = (point["by_paste"][f"sharpen={a}"] for a in ("0.5", "1"))
+        assert point["detail_kept"] < half["detail_kept"] < full["detail_kept"]
+        if source == "2.mp4":
+            (row,) = [r for r in man["pairs"] if r["target"] == target]
+            assert point["detail_kept"] < row["detail_ceiling"] < full["detail_kept"]  # past what a model can paint
+            assert min(half["id_retrieval"], full["id_retrieval"], full["recognised"]) == 1
+            if steps == 1425:
+                assert full["detail_kept"] > 1  # more band-pass energy than the source itself
+        else:
+            assert point["id_retrieval"] < half["id_retrieval"] < full["id_retrieval"]
+            assert full["detail_kept"] < 0.15  # far under its ceiling
+    assert man["mask"] == "forehead" and choices.Options().sharpen == 0  # the default does not sharpen
 
 
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
