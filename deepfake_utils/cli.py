@@ -393,7 +393,7 @@ def _add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seamless", action="store_true", help="Poisson blending (OpenCV seamless clone)")
     p.add_argument("--sharpen", type=float, default=d.sharpen,
                    help="unsharp-mask amount for the new face: more contrast in what the model painted, no new detail "
-                        "(the metrics' eye-and-mouth detail then counts the amplification: benchmarks/README.md)")
+                        "(written into the video's tags: evaluate reports its eye-and-mouth detail, uncredited)")
     p.add_argument("--no-smooth", action="store_true", help="no temporal smoothing of the landmarks")
     p.add_argument("--side", choices=("a", "b"), default=d.side, help="the decoder that paints the face (default b)")
     p.add_argument("--label", default=LABEL, help=f"the visible label on every frame (default {LABEL})")

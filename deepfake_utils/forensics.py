@@ -23,8 +23,6 @@ threshold chosen beforehand on simulated data (``threshold_at``). Reading faces 
 """
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import cv2
@@ -33,7 +31,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 from tqdm.auto import tqdm
 
-from . import align, blend
+from . import align, blend, video
 from .config import SEED
 from .errors import DeepfakeError, ImageError, VideoError
 from .images import ensure_rgb_uint8
@@ -451,20 +449,4 @@ def occlusion_map(model: keras.Model, view: np.ndarray, patch: int = 16, stride:
 
 
 # --- labels and provenance ----------------------------------------------------------------------------
-def container_tags(path: str | os.PathLike) -> dict[str, str]:
-    """The global metadata tags of a video or image file (e.g. ``comment``), as ffmpeg reads them."""
-    import imageio_ffmpeg
-
-    path = Path(path)
-    if not path.is_file():
-        raise VideoError(f"{path}: no such file")
-    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise VideoError(f"{path}: ffmpeg cannot read its metadata ({proc.stderr.strip()[-200:]})")
-    tags = {}
-    for line in proc.stdout.splitlines():
-        if line and not line.startswith(";") and "=" in line:
-            key, _, value = line.partition("=")
-            tags[key] = value
-    return tags
+container_tags = video.container_tags  # the labels' reader lives with the other ffmpeg readers

@@ -28,7 +28,7 @@ from .choices import COVERAGE, MASKS, Options
 from .errors import DeepfakeError, DeepfakeWarning, InvalidArgument, OutputError
 from .fileio import atomic_path
 from .landmarks import inter_ocular_distance
-from .metrics import SEAM_SIGMA, seam_step
+from .metrics import SEAM_SIGMA, SHARPENED, seam_step
 from .model import FaceModel
 from .paste import (
     OneEuroFilter,
@@ -43,6 +43,13 @@ from .paste import (
 )
 
 METADATA = {"comment": "SYNTHETIC: face-swapped video made with deepfake-course (deepfake_utils.swap)"}
+
+
+def conversion_metadata(options: Options) -> dict[str, str]:
+    """The swapped video's tags: the SYNTHETIC comment, and the unsharp mask's amount where the faces were sharpened
+    (``metrics.sharpened`` reads it back: a sharpened swap's detail is reported, not credited)."""
+    sharpen = f"{SHARPENED}{options.sharpen:g}" if options.sharpen > 0 else ""
+    return {"comment": METADATA["comment"] + sharpen}
 
 
 # --- frames to convert ------------------------------------------------------------------------------
@@ -247,7 +254,7 @@ def convert(
             bar.close()
 
     start = time.perf_counter()
-    video.write_video(output_frames(), out_path, info.fps, audio_from=source, metadata=METADATA)
+    video.write_video(output_frames(), out_path, info.fps, audio_from=source, metadata=conversion_metadata(options))
     result.seconds = time.perf_counter() - start
     return result
 

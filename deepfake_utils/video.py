@@ -542,3 +542,20 @@ def write_video(
             raise VideoError(f"{path}: ffmpeg failed writing the video (exit {code}: {cause}); {fix}{kept}")
         _check_written(tmp, path, sent, (width, height), audio_from is not None)
     return path
+
+
+def container_tags(path: str | os.PathLike) -> dict[str, str]:
+    """The global metadata tags of a video or image file (e.g. ``comment``), as ffmpeg reads them."""
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "ffmetadata", "-"],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise VideoError(f"{path}: ffmpeg cannot read its metadata ({proc.stderr.strip()[-200:]})")
+    tags = {}
+    for line in proc.stdout.splitlines():
+        if line and not line.startswith(";") and "=" in line:
+            key, _, value = line.partition("=")
+            tags[key] = value
+    return tags

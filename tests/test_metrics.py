@@ -98,6 +98,7 @@ def test_evaluate_a_video_against_itself(sample_video, gallery, tmp_path):
     assert report["frames"] == 5 and report["faces_found"] == {"source": 5, "swapped": 5}
     assert report["expression_error"] == 0 and report["sharpness_kept"] == pytest.approx(1.0)
     assert report["detail_kept"] == {"eyes_mouth": 1.0, "eyes": 1.0, "mouth": 1.0, "fine": 1.0}
+    assert report["sharpened"] == 0  # the sample video says nothing of an unsharp mask
     source, swapped = report["identity"]["source"], report["identity"]["swapped"]
     assert source == swapped and source["nearest"] == {"A": 5}  # the real video is A, not B
     assert source["id_retrieval"] == 0 and source["recognised"] == 0 and source["to_source"] < source["to_target"]
@@ -200,6 +201,25 @@ def test_the_verdict_says_what_a_person_would_see():
     assert "--colour hist" in unrecognised["rect"] and "--colour hist" not in metrics.verdict(report(1.0, 0.4))
     tried = metrics.verdict(report(0.5, 0.8), mask="rect", colour="hist")  # both conversions taken: train longer
     assert "train longer" in tried and "first, then" not in tried and "--colour hist" not in tried
+    sharp = {**report(1.0, 1.1), "sharpened": 1.0}  # convert --sharpen 1: the band-pass energy counts its contrast
+    said = metrics.verdict(sharp)
+    assert "amplified by the unsharp mask (--sharpen 1)" in said and "not counted" in said and "meets" not in said
+    assert "misses its targets for detail_kept (sharpening is not detail)" in said
+    assert not metrics.check_targets(sharp)["detail_kept"] and metrics.check_targets(report(1.0, 1.1))["detail_kept"]
+    assert all(ok for name, ok in metrics.check_targets(sharp).items() if name != "detail_kept")
+
+
+def test_a_sharpened_swap_says_so_in_its_tags(tmp_path):
+    from deepfake_utils import swap, video
+    from deepfake_utils.choices import Options
+
+    frames = [np.full((32, 32, 3), 100, np.uint8)] * 2
+    for amount, expected in ((0.8, 0.8), (1, 1.0), (0, 0.0)):
+        tags = swap.conversion_metadata(Options(sharpen=amount))
+        assert tags["comment"].startswith(swap.METADATA["comment"])  # still labelled SYNTHETIC first
+        path = video.write_video(frames, tmp_path / f"s{amount}.mp4", 25, metadata=tags)
+        assert metrics.sharpened(path) == expected
+    assert metrics.sharpened(video.write_video(frames, tmp_path / "plain.mp4", 25)) == 0
 
 
 def test_the_seam_step_on_known_cases(frame):
