@@ -985,6 +985,15 @@ def test_the_recorded_sharpening_runs_lift_the_detail_figure_past_a_perfect_mode
             assert point["id_retrieval"] < half["id_retrieval"] < full["id_retrieval"]
             assert full["detail_kept"] < 0.15  # far under its ceiling
     assert man["mask"] == "forehead" and choices.Options().sharpen == 0  # the default does not sharpen
+    again = _record("pairs-sharpen-woman-seed1-1425.json")  # the second seed's models: the woman's B's nearer too
+    seed1 = _points("pairs-scratch-seed1-amx-1425.json")
+    assert again["reused"] and all(r["seed"] == 1 for r in again["pairs"])
+    for key, point in _points("pairs-sharpen-woman-seed1-1425.json").items():
+        assert point["id_retrieval"] == seed1[key]["id_retrieval"]  # the same model and conversion
+        ids = [point["id_retrieval"], *(point["by_paste"][f"sharpen={a}"]["id_retrieval"] for a in ("0.5", "1"))]
+        assert ids == sorted(ids) and ids[0] < ids[-1]
+    serena = _points("pairs-sharpen-woman-seed1-1425.json")["KatieHill", "Serena_Williams", 1425]
+    assert serena["by_paste"]["sharpen=1"]["id_retrieval"] - serena["id_retrieval"] > 0.25
 
 
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
