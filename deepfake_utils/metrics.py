@@ -514,10 +514,12 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
                 f"{report['sharpened']:g}), which adds contrast, not detail: not counted")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
         # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
-        # conversion mask", "What lowers the seam"), cheaper than training
+        # conversion mask", "What lowers the seam", "Sharpening at conversion"), cheaper than training
         again = ([] if colour == "hist" else ["with histogram matching (--colour hist)"]) + (
             [] if mask == "rect" else ["through the whole square (--mask rect: the square's sides too, where an edge "
-                                       "may show in the hair)"])
+                                       "may show in the hair)"]) + (
+            [] if report.get("sharpened", 0) > 0 else ["with the faces sharpened (--sharpen 1: nearer B on both seeds "
+                                                       "of the woman's pairs; its detail figure is not counted)"])
         square = f"convert again {' or '.join(again)} first, then " if again else ""
         return (f"{said}. The nearest identity is {target} in only {swapped['id_retrieval']:.0%} of frames: not a "
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")

@@ -199,8 +199,10 @@ def test_the_verdict_says_what_a_person_would_see():
     assert "--mask rect" in unrecognised[None] and "--mask rect" in unrecognised["hull_rect"]
     assert "--mask rect" not in unrecognised["rect"] and "--mask rect" not in metrics.verdict(report(1.0, 0.4))
     assert "--colour hist" in unrecognised["rect"] and "--colour hist" not in metrics.verdict(report(1.0, 0.4))
-    tried = metrics.verdict(report(0.5, 0.8), mask="rect", colour="hist")  # both conversions taken: train longer
+    assert all("with the faces sharpened (--sharpen 1" in said for said in unrecognised.values())  # the third one
+    tried = metrics.verdict({**report(0.5, 0.8), "sharpened": 1.0}, mask="rect", colour="hist")  # all three taken
     assert "train longer" in tried and "first, then" not in tried and "--colour hist" not in tried
+    assert "with the faces sharpened" not in tried and "--mask rect" not in tried  # its own sentence names --sharpen
     sharp = {**report(1.0, 1.1), "sharpened": 1.0}  # convert --sharpen 1: the band-pass energy counts its contrast
     said = metrics.verdict(sharp)
     assert "amplified by the unsharp mask (--sharpen 1)" in said and "not counted" in said and "meets" not in said
