@@ -511,7 +511,7 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
     if report.get("sharpened", 0) > 0:
         said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
                 f"mouth show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
-                f"{report['sharpened']:g}), which adds contrast, not detail: not counted")
+                f"{report['sharpened']:g}), which adds contrast, not detail (not counted)")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
         # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
         # conversion mask", "What lowers the seam", "Sharpening at conversion"), cheaper than training
