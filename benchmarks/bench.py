@@ -536,20 +536,18 @@ def bench_trace(rounds: int = 3) -> dict:
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
     load = os.getloadavg()[0]
-    runs = _alternated([True, False], rounds, lambda ag: _child(
-        ["-m", "benchmarks.bench", "trace-one", *(["--autograph"] if ag else [])], None)["seconds"])
+    runs = _alternated(["with", "without"], rounds, lambda way: _child(
+        ["-m", "benchmarks.bench", "trace-one", *(["--autograph"] if way == "with" else [])], None)["seconds"])
 
     def medians(rs: list[dict[str, list[float]]], recipe: str) -> dict[str, float]:
         return {"first": float(np.median([r[recipe][0] for r in rs])),
                 "later": float(np.median([x for r in rs for x in r[recipe][1:]]))}
 
-    median = {("with" if ag else "without"): {recipe: medians(rs, recipe) for recipe in rs[0]}
-              for ag, rs in runs.items()}
+    median = {way: {recipe: medians(rs, recipe) for recipe in rs[0]} for way, rs in runs.items()}
     ratio = {recipe: {k: median["without"][recipe][k] / median["with"][recipe][k] for k in ("first", "later")}
              for recipe in median["with"]}
-    return {**record_header(load), "load_after": os.getloadavg()[0], "rounds": rounds,
-            "runs": {("with" if ag else "without"): rs for ag, rs in runs.items()}, "median_s": median,
-            "ratio": ratio}
+    return {**record_header(load), "load_after": os.getloadavg()[0], "rounds": rounds, "runs": runs,
+            "median_s": median, "ratio": ratio}
 
 
 INSTALLERS = ("pip", "uv")  # what `make setup INSTALLER=...` fills the venv with

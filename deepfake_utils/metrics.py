@@ -506,26 +506,26 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
     n, frames = round(swapped["recognised"] * swapped["frames"]), swapped["frames"]
     detail = report["detail_kept"]["eyes_mouth"]
     missed = [name for name, ok in check_targets(report).items() if not ok]
+    sharpened = report.get("sharpened", 0.0)  # convert's unsharp mask: its detail figure is not credited
+    kept = (f"show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
+            f"{sharpened:g}), which adds contrast, not detail (not counted)" if sharpened > 0
+            else f"keep {detail:.0%} of the source's detail")
     said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
-            f"mouth keep {detail:.0%} of the source's detail")
-    if report.get("sharpened", 0) > 0:
-        said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
-                f"mouth show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
-                f"{report['sharpened']:g}), which adds contrast, not detail (not counted)")
+            f"mouth {kept}")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
         # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
         # conversion mask", "What lowers the seam", "Sharpening at conversion"), cheaper than training
         again = ([] if colour == "hist" else ["with histogram matching (--colour hist)"]) + (
             [] if mask == "rect" else ["through the whole square (--mask rect: the square's sides too, where an edge "
                                        "may show in the hair)"]) + (
-            [] if report.get("sharpened", 0) > 0 else ["with the faces sharpened (--sharpen 1: nearer B on both seeds "
-                                                       "of the woman's pairs; its detail figure is not counted)"])
+            [] if sharpened > 0 else ["with the faces sharpened (--sharpen 1: nearer B on both seeds of the woman's "
+                                      "pairs; its detail figure is not counted)"])
         square = f"convert again {' or '.join(again)} first, then " if again else ""
         return (f"{said}. The nearest identity is {target} in only {swapped['id_retrieval']:.0%} of frames: not a "
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")
     if not missed:
         return f"{said}: the swap meets all its targets."
-    blur = ("" if "detail_kept" not in missed else " (sharpening is not detail)" if report.get("sharpened", 0) > 0
+    blur = ("" if "detail_kept" not in missed else " (sharpening is not detail)" if sharpened > 0
             else " (the eyes and mouth are blurred)")
     return f"{said}: B is recognised, but the swap misses its targets for {', '.join(missed)}{blur}."
 
