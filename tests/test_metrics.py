@@ -199,7 +199,13 @@ def test_the_verdict_says_what_a_person_would_see():
     assert "--mask rect" in unrecognised[None] and "--mask rect" in unrecognised["hull_rect"]
     assert "--mask rect" not in unrecognised["rect"] and "--mask rect" not in metrics.verdict(report(1.0, 0.4))
     assert "--colour hist" in unrecognised["rect"] and "--colour hist" not in metrics.verdict(report(1.0, 0.4))
-    assert all("with the faces sharpened (--sharpen 1" in said for said in unrecognised.values())  # the third one
+    # histogram matching and sharpening are offered together where neither was taken, each alone where one was
+    assert all("together (--colour hist --sharpen 1" in said for said in unrecognised.values())
+    hist_only = metrics.verdict(report(0.5, 0.8), colour="hist")
+    assert "with the faces sharpened (--sharpen 1" in hist_only and "--colour hist" not in hist_only
+    sharpened_only = metrics.verdict({**report(0.5, 0.8), "sharpened": 1.0})
+    assert "with histogram matching (--colour hist)" in sharpened_only and "faces sharpened" not in sharpened_only
+    assert "--mask rect" in hist_only and "--mask rect" in sharpened_only
     tried = metrics.verdict({**report(0.5, 0.8), "sharpened": 1.0}, mask="rect", colour="hist")  # all three taken
     assert "train longer" in tried and "first, then" not in tried and "--colour hist" not in tried
     assert "with the faces sharpened" not in tried and "--mask rect" not in tried  # its own sentence names --sharpen
