@@ -1040,6 +1040,16 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
     assert (min(p["id_retrieval"] for p in woman), max(p["id_retrieval"] for p in woman)) == (0.945, 1.0)
     assert (min(p["recognised"] for p in woman), max(p["recognised"] for p in woman)) == (0.925, 1.0)
     assert "94.5-100% of frames and recognised in 92.5-100%" in metrics.verdict(_unrecognised_report())
+    seed1 = _record("pairs-sharpen-man-seed1-1425.json")  # the man's second seed, trained, at 713 and 1 425 steps
+    assert seed1["seed"] == 1 and not seed1["reused"] and seed1["machine"] == _record(file)["machine"]
+    for row in seed1["pairs"]:
+        for point in row["curve"]:
+            default, together = point, point["by_paste"][both]
+            swaps = [default, *point["by_paste"].values()]
+            assert len(swaps) == 6 and all(p["id_retrieval"] == p["recognised"] == 1 for p in swaps)
+            assert together["seam"] < default["seam"] and together["jitter_ratio"] < 1.2
+            assert together["expression_error"] <= default["expression_error"] + 0.0015  # at most 0.001 worse
+            assert default["detail_kept"] < row["detail_ceiling"] < point["by_paste"]["sharpen=1"]["detail_kept"]
     assert choices.Options().colour == "avg" and choices.Options().sharpen == 0  # not (yet) the default
 
 
