@@ -1050,6 +1050,15 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
             assert together["seam"] < default["seam"] and together["jitter_ratio"] < 1.2
             assert together["expression_error"] <= default["expression_error"] + 0.0015  # at most 0.001 worse
             assert default["detail_kept"] < row["detail_ceiling"] < point["by_paste"]["sharpen=1"]["detail_kept"]
+    half = _points("pairs-hist-sharpen-woman-713-1425.json")  # the woman's first seed trained again, stopped at 713
+    reused = _points("pairs-hist-sharpen-woman-1425.json")
+    for key, point in half.items():
+        if key[2] == 1425:  # deterministic: the same model as the reused one, the same figures
+            assert point["by_paste"][both]["id_retrieval"] == reused[key]["by_paste"][both]["id_retrieval"]
+    serena, gloria = (half["KatieHill", b, 713]["by_paste"][both]
+                      for b in ("Serena_Williams", "Gloria_Macapagal_Arroyo"))
+    assert half["KatieHill", "Serena_Williams", 713]["id_retrieval"] < serena["id_retrieval"] < 0.9  # nearer, short
+    assert gloria["id_retrieval"] >= 0.9 and gloria["recognised"] >= 0.9  # met at half the budget
     assert choices.Options().colour == "avg" and choices.Options().sharpen == 0  # not (yet) the default
 
 
