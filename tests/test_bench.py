@@ -1059,6 +1059,11 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
                       for b in ("Serena_Williams", "Gloria_Macapagal_Arroyo"))
     assert half["KatieHill", "Serena_Williams", 713]["id_retrieval"] < serena["id_retrieval"] < 0.9  # nearer, short
     assert gloria["id_retrieval"] >= 0.9 and gloria["recognised"] >= 0.9  # met at half the budget
+    for point in _points("pairs-hist-sharpen-cross-1425.json").values():  # the cross-gender pairs, seed 0
+        together = point["by_paste"][both]
+        assert min(point["id_retrieval"], point["recognised"], together["id_retrieval"], together["recognised"]) == 1
+        assert together["seam"] < point["seam"] and together["jitter_ratio"] < 1.2
+        assert together["expression_error"] <= point["expression_error"] + 0.004
     assert choices.Options().colour == "avg" and choices.Options().sharpen == 0  # not (yet) the default
 
 
