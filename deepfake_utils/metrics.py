@@ -516,7 +516,7 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
         # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
         # conversion mask", "What lowers the seam", "Sharpening at conversion", "Histogram matching and
         # sharpening together"), cheaper than training; the two colour-and-contrast ones together first
-        need_hist, need_sharpen = colour != "hist", not sharpened > 0
+        need_hist, need_sharpen = colour != "hist", sharpened <= 0
         again = []
         if need_hist and need_sharpen:
             again.append("with histogram matching and the faces sharpened together (--colour hist --sharpen 1: B the "
