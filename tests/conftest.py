@@ -159,3 +159,17 @@ def wrong():
         return said
 
     return check
+
+
+@pytest.fixture
+def small_report():
+    """small_report(recognised, detail): a minimal ``metrics.evaluate`` report of a 10-frame swap of B, every face
+    found, B the nearest and recognised in the share ``recognised``, the eyes and mouth keeping ``detail``."""
+    def report(recognised: float, detail: float) -> dict:
+        ident = {"frames": 10, "faces": 10, "id_retrieval": recognised, "recognised": recognised,
+                 "nearer_target": 1.0, "to_target": 0.5, "to_source": 0.7}
+        return {"frames": 10, "target": "B", "faces_found": {"swapped": 10}, "identity": {"swapped": ident},
+                "expression_error": 0.04, "jitter": {"source": 0.01, "swapped": 0.01}, "sharpness_kept": 0.9,
+                "detail_kept": {"eyes_mouth": detail, "eyes": detail, "mouth": detail, "fine": detail / 2}}
+
+    return report

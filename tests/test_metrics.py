@@ -181,14 +181,8 @@ def test_photo_encodings_are_kept_on_disk(tmp_path, monkeypatch):
     assert np.allclose(metrics.photo_encoding(photo), first)
 
 
-def test_the_verdict_says_what_a_person_would_see():
-    def report(recognised: float, detail: float) -> dict:
-        ident = {"frames": 10, "faces": 10, "id_retrieval": recognised, "recognised": recognised,
-                 "nearer_target": 1.0, "to_target": 0.5, "to_source": 0.7}
-        return {"frames": 10, "target": "B", "faces_found": {"swapped": 10}, "identity": {"swapped": ident},
-                "expression_error": 0.04, "jitter": {"source": 0.01, "swapped": 0.01}, "sharpness_kept": 0.9,
-                "detail_kept": {"eyes_mouth": detail, "eyes": detail, "mouth": detail, "fine": detail / 2}}
-
+def test_the_verdict_says_what_a_person_would_see(small_report):
+    report = small_report
     blurred = metrics.verdict(report(1.0, 0.4))
     assert "recognised in 10 of 10" in blurred and "keep 40% of the source's detail" in blurred
     assert "misses its targets for detail_kept" in blurred and "blurred" in blurred and "meets" not in blurred
