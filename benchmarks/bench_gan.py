@@ -33,17 +33,21 @@ from benchmarks.bench_swap import convert_and_measure, measured, resolution_ceil
 from deepfake_utils import data, metrics
 from deepfake_utils.align import crop_to_model
 from deepfake_utils.checkpoint import load
-from deepfake_utils.choices import Options
+from deepfake_utils.choices import GAN_COLOUR, GAN_SHARPEN, Options
 from deepfake_utils.errors import InvalidArgument
 from deepfake_utils.extract import load_alignments
 from deepfake_utils.train import Trainer, load_faces
 
 #: The three swaps of every pair: key, label, which model folder ("ae" or "gan"), conversion mask (None: its own).
-# the autoencoder's mask is named, not left to the default (now forehead): the runs stay those of gan-pairs.json,
-# and every swap's NAME.pair.json says the mask it was converted through
+# the autoencoder's mask is named, not left to the default (now forehead), and so are its colour and sharpening (now
+# hist and 1: CONVERSION): the runs stay those of gan-pairs.json, and every swap's NAME.pair.json says the mask it was
+# converted through
 SWAPS = (("autoencoder", "autoencoder, trained on as long", "ae", "hull_rect"),
          ("gan_learned", "GAN, learned mask", "gan", None),
          ("gan_ae_mask", "GAN's face, autoencoder's hull_rect mask", "gan", "hull_rect"))
+
+#: The colour method and sharpening of every swap here: the GAN's own for both models, as gan-pairs.json was made.
+CONVERSION = {"colour": GAN_COLOUR, "sharpen": GAN_SHARPEN}
 
 
 def pair_name(source: str, target: str) -> str:
@@ -104,7 +108,8 @@ def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: in
         group = ("CPU tiny autoencoder, 1 425 + as many minutes as the GAN" if which == "ae" else
                  f"CPU GAN tiny, warm-started, {'learned' if mask is None else mask} mask")
         report = convert_and_measure(video_path, models[which], out, dir_a, gallery, target, steps=trained["steps"],
-                                     max_frames=max_frames, options=Options(mask=mask), source_track=source_track,
+                                     max_frames=max_frames, options=Options(mask=mask, **CONVERSION),
+                                     source_track=source_track,
                                      progress=progress, group=group, kind="gan" if which == "gan" else "autoencoder",
                                      mask=mask or "learned")
         row["swaps"][key] = {"label": label, **measured(out, report)}

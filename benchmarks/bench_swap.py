@@ -450,13 +450,15 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     if (scheduled.decay or scheduled.b_first) and every_steps is not None and every_steps < steps:
         raise InvalidArgument(f"{recipe}: a schedule (a decaying rate, B's side first) runs over one budget; measure "
                               "it with --steps alone, once per budget, not --every-steps")
+    default = Options().for_model(gan=False)  # the rows' own conversion: the autoencoder's colour and sharpening
     result = {**record_header(), "recipe": recipe, "preset": preset,
               "init": init, "generic": None if generic is None else {"file": str(generic), **{
                   k: generic_meta.get(k) for k in ("sha256", "command", "learning_rate", "batch_size", "precision",
                                                    "steps", "train_minutes", "machine", "date")}},
               "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
-              "colour": Options().colour, "colours": list(colours), "pastes": list(pastes), "reused": reuse,
+              "colour": default.colour, "sharpen": default.sharpen, "colours": list(colours), "pastes": list(pastes),
+              "reused": reuse,
               "local_sigma": blend.LOCAL_SIGMA,
               "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -20,6 +20,12 @@ MASKS = ("rect", "hull", "hull_rect", "forehead")  # blend's masks
 # against the original converter's hull_rect and the whole square: benchmarks/README.md, "The brows and lower forehead")
 DEFAULT_MASK = "forehead"
 COLOUR_METHODS = ("none", "avg", "hist", "lab", "local")  # blend's colour transfers
+# the autoencoder's conversion when no colour or sharpening is named: histogram matching and an unsharp mask of
+# amount 1, together (measured on four pairs and two seeds against the average colour alone: benchmarks/README.md,
+# "Histogram matching and sharpening together"); the GAN keeps the average colour, unsharpened (its conversion was not
+# measured with them)
+DEFAULT_COLOUR, DEFAULT_SHARPEN = "hist", 1.0
+GAN_COLOUR, GAN_SHARPEN = "avg", 0.0
 
 
 # --- stage 6: the autoencoder's sizes ---------------------------------------------------------------
@@ -131,6 +137,7 @@ LABEL = "SYNTHETIC"
 CONVERT_MASKS = (*MASKS, "learned")  # conversion's masks: "learned" is the GAN's own alpha mask
 MAX_ERODE = 0.2  # erode (and erode + blur): a share of the face size; more erases the mask (and takes minutes)
 MAX_BLUR = 0.2
+MAX_SHARPEN = 5.0  # an unsharp mask's amount: past a few the face is all halos
 
 
 @dataclass(frozen=True)
@@ -141,9 +148,11 @@ class Options:
     # GAN, else DEFAULT_MASK)
     erode: float = 0.0  # shrink the mask by this share of the face size (negative: grow it)
     blur: float = 0.06  # feather the mask edge over this share of the face size
-    colour: str = "avg"  # none | avg | hist | lab | local
+    colour: str | None = None  # none | avg | hist | lab | local; None: the model's own (DEFAULT_COLOUR, a GAN's
+    # GAN_COLOUR)
     seamless: bool = False  # Poisson blending (OpenCV seamlessClone) instead of alpha blending
-    sharpen: float = 0.0  # unsharp-mask amount for the new face (0: off)
+    sharpen: float | None = None  # unsharp-mask amount for the new face (0: off); None: the model's own
+    # (DEFAULT_SHARPEN, a GAN's GAN_SHARPEN)
     smooth: bool = True  # one-euro filter on the landmarks across frames
     min_cutoff: float = 1.0  # one-euro: cutoff (Hz) when the face is still
     beta: float = 2.0  # one-euro: how fast the cutoff rises with speed (per inter-ocular distance/s)
@@ -153,8 +162,12 @@ class Options:
     def __post_init__(self) -> None:
         if self.mask is not None and self.mask not in CONVERT_MASKS:
             raise InvalidArgument(f"unknown mask {self.mask!r}; choose one of {CONVERT_MASKS}")
-        if self.colour not in COLOUR_METHODS:
+        if self.colour is not None and self.colour not in COLOUR_METHODS:
             raise InvalidArgument(f"unknown colour method {self.colour!r}; choose one of {COLOUR_METHODS}")
+        if self.sharpen is not None and not 0 <= self.sharpen <= MAX_SHARPEN:
+            raise InvalidArgument(f"--sharpen {self.sharpen:g}: an unsharp-mask amount between 0 (off) and "
+                                  f"{MAX_SHARPEN:g}; leave it out for the model's own ({DEFAULT_SHARPEN:g} for the "
+                                  "autoencoder)")
         if self.side not in ("a", "b"):
             raise InvalidArgument(f"side must be 'a' or 'b', not {self.side!r}")
         if not -MAX_ERODE <= self.erode <= MAX_ERODE:
@@ -170,6 +183,13 @@ class Options:
         if self.label is not None and not self.label.strip():
             raise InvalidArgument(f"--label {self.label!r}: an empty label removes the visible mark; give a text, or "
                                   "--no-label to turn it off explicitly (only with the consent of the people shown)")
+
+    def for_model(self, gan: bool) -> Options:
+        """These options with the colour method and sharpening a model takes when none is named (a GAN's or the
+        autoencoder's)."""
+        colour, sharpen = (GAN_COLOUR, GAN_SHARPEN) if gan else (DEFAULT_COLOUR, DEFAULT_SHARPEN)
+        return replace(self, colour=colour if self.colour is None else self.colour,
+                       sharpen=sharpen if self.sharpen is None else self.sharpen)
 
 
 # --- stage 9: the GAN's sizes ----------------------------------------------------------------------

@@ -13,7 +13,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import configure
-from .choices import COLOUR_METHODS, CONVERT_MASKS, DEFAULT_MASK, GAN_PRESETS, LABEL, MODEL_KINDS, RECIPES, Options
+from .choices import (
+    COLOUR_METHODS,
+    CONVERT_MASKS,
+    DEFAULT_COLOUR,
+    DEFAULT_MASK,
+    DEFAULT_SHARPEN,
+    GAN_COLOUR,
+    GAN_PRESETS,
+    GAN_SHARPEN,
+    LABEL,
+    MODEL_KINDS,
+    RECIPES,
+    Options,
+)
 from .config import SEED
 from .errors import DeepfakeError
 
@@ -350,7 +363,7 @@ def _demo(args: argparse.Namespace) -> int:
     metrics.save_report(report, swapped.with_suffix(".metrics.json"))
     print(metrics.format_table(report))
     print(f"after {trainer.train_seconds / 60:.1f} minutes of training ({trainer.step} steps): "
-          f"{metrics.verdict(report)}")
+          f"{metrics.verdict(report, mask=result.options.mask, colour=result.options.colour)}")
     print(f"demo: {result.swapped}/{result.frames} frames swapped; in {out}: swapped.mp4, comparison.mp4, "
           "comparison.gif, swapped.metrics.json, contact_sheet.png, closeup.png (eyes and mouth, source beside "
           "swap), preview grid model/preview.png")
@@ -389,10 +402,13 @@ def _add_convert_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--erode", type=float, default=d.erode,
                    help=f"shrink the mask by this share of the face size, negative grows it (default {d.erode})")
     p.add_argument("--blur", type=float, default=d.blur, help=f"feather width, share of the face size ({d.blur})")
-    p.add_argument("--colour", choices=COLOUR_METHODS, default=d.colour, help=f"colour correction (default {d.colour})")
+    p.add_argument("--colour", choices=COLOUR_METHODS, default=d.colour,
+                   help=f"colour correction (default: {DEFAULT_COLOUR} for the autoencoder, {GAN_COLOUR} for a GAN; "
+                        "avg with --sharpen 0: the classic converter's)")
     p.add_argument("--seamless", action="store_true", help="Poisson blending (OpenCV seamless clone)")
     p.add_argument("--sharpen", type=float, default=d.sharpen,
-                   help="unsharp-mask amount for the new face: more contrast in what the model painted, no new detail "
+                   help=f"unsharp-mask amount for the new face (default: {DEFAULT_SHARPEN:g} for the autoencoder, "
+                        f"{GAN_SHARPEN:g} for a GAN; 0: off): more contrast in what the model painted, no new detail "
                         "(written into the video's tags: evaluate reports its eye-and-mouth detail, uncredited)")
     p.add_argument("--no-smooth", action="store_true", help="no temporal smoothing of the landmarks")
     p.add_argument("--side", choices=("a", "b"), default=d.side, help="the decoder that paints the face (default b)")

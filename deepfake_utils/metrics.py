@@ -35,6 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import video
+from .choices import DEFAULT_COLOUR
 from .detect import face_encoding
 from .errors import DeepfakeError, InvalidArgument, NoFaceError
 from .fileio import read_image, write_json_atomic
@@ -501,7 +502,8 @@ def check_targets_values(values: dict[str, float], targets: dict[str, float] = T
 def verdict(report: dict, mask: str | None = None, colour: str | None = None) -> str:
     """One plain sentence of what the metrics say a person would see: is B recognised, and how much of the
     source's detail the eyes and mouth keep; "meets its targets" only when every target holds. ``mask`` and
-    ``colour``: what the swap was converted with (None: the defaults), for the advice when B is not recognised."""
+    ``colour``: what the swap was converted with (None: the autoencoder's defaults), for the advice when B is not
+    recognised (whether it was sharpened, the video's tags say)."""
     swapped, target = report["identity"]["swapped"], report["target"]
     n, frames = round(swapped["recognised"] * swapped["frames"]), swapped["frames"]
     detail = report["detail_kept"]["eyes_mouth"]
@@ -516,7 +518,7 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
         # conversions that brought B nearer on the four pairs of `bench pairs` (benchmarks/README.md: "The
         # conversion mask", "What lowers the seam", "Sharpening at conversion", "Histogram matching and
         # sharpening together"), cheaper than training; the two colour-and-contrast ones together first
-        need_hist, need_sharpen = colour != "hist", sharpened <= 0
+        need_hist, need_sharpen = (colour or DEFAULT_COLOUR) != "hist", sharpened <= 0
         again = []
         if need_hist and need_sharpen:
             again.append("with histogram matching and the faces sharpened together (--colour hist --sharpen 1: B the "

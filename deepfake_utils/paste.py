@@ -87,10 +87,12 @@ def composite(frame: np.ndarray, landmarks: np.ndarray, new_face: np.ndarray, op
 
     With ``alpha`` (the GAN's mask, (size, size) in 0..1) and ``options.mask`` "learned" (or None), the face
     is mixed as alpha x face + (1 - alpha) x frame inside the model's square, whose edge is feathered as the
-    other masks are; colour correction then compares the pixels where alpha > 0.5.
+    other masks are; colour correction then compares the pixels where alpha > 0.5. A colour method or sharpening
+    left as None is the model's own (``Options.for_model``: a GAN's when ``alpha`` is given).
     """
     ensure_rgb_uint8(frame)
     size = new_face.shape[0]
+    options = options.for_model(gan=alpha is not None)  # a colour method and sharpening left to the model: its own
     kind = options.mask or ("learned" if alpha is not None else DEFAULT_MASK)
     if kind == "learned" and alpha is None:
         raise DeepfakeError("the learned mask is the GAN's: this model paints no mask; choose "

@@ -183,6 +183,7 @@ def convert(
                       "incomplete copy or download?); the output has those frames only", DeepfakeWarning,
                       stacklevel=2)
     swap_model = load(model) if isinstance(model, (str, os.PathLike)) else model
+    options = options.for_model(gan=swap_model.learned_mask)  # the colour and sharpening the model takes by default
     learned = swap_model.learned_mask and options.mask in (None, "learned")
     if options.mask == "learned" and not swap_model.learned_mask:
         raise DeepfakeError(f"--mask learned needs a GAN model (train --model gan); {model} paints no mask: "

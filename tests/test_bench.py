@@ -304,7 +304,8 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     assert [(r["source"], r["target"], r["steps"]) for r in result["pairs"]] == [
         ("2.mp4", "George_W_Bush", 2), ("KatieHill", "Serena_Williams", 2)]
     assert result["mask"] == "forehead" and result["masks"] == ["rect"]  # the rows' own mask, recorded
-    assert result["colour"] == "avg" and not result["reused"] and result["generic"] is None  # and colour method
+    assert (result["colour"], result["sharpen"]) == ("hist", 1)  # and the conversion's colour method and sharpening
+    assert not result["reused"] and result["generic"] is None
     for row in result["pairs"]:  # B is never its own distractor; A and B are in the gallery
         assert row["identities"] == 13 and 0 <= row["detail_kept"] and row["faces"]["A"] == 2
         assert len(row["nearest"]) <= 3 and sum(row["nearest"].values()) <= 2  # who the swap looked like, per frame
@@ -984,7 +985,8 @@ def test_the_recorded_sharpening_runs_lift_the_detail_figure_past_a_perfect_mode
         else:
             assert point["id_retrieval"] < half["id_retrieval"] < full["id_retrieval"]
             assert full["detail_kept"] < 0.15  # far under its ceiling
-    assert man["mask"] == "forehead" and choices.Options().sharpen == 0  # the default does not sharpen
+    assert man["mask"] == "forehead"  # the default mask; sharpening alone is not the default (with hist it is)
+    assert choices.Options().for_model(gan=False).sharpen == choices.DEFAULT_SHARPEN == 1
     again = _record("pairs-sharpen-woman-seed1-1425.json")  # the second seed's models: the woman's B's nearer too
     seed1 = _points("pairs-scratch-seed1-amx-1425.json")
     assert again["reused"] and all(r["seed"] == 1 for r in again["pairs"])
@@ -1030,7 +1032,7 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
     assert len(woman) == 4  # two pairs, two seeds; the ranges metrics.verdict quotes:
     assert (min(p["id_retrieval"] for p in woman), max(p["id_retrieval"] for p in woman)) == (0.945, 1.0)
     assert (min(p["recognised"] for p in woman), max(p["recognised"] for p in woman)) == (0.925, 1.0)
-    assert "94.5-100% of frames and recognised in 92.5-100%" in metrics.verdict(small_report(0.5, 0.05))
+    assert "94.5-100% of frames and recognised in 92.5-100%" in metrics.verdict(small_report(0.5, 0.05), colour="avg")
     seed1 = _record("pairs-sharpen-man-seed1-1425.json")  # the man's second seed, trained, at 713 and 1 425 steps
     assert seed1["seed"] == 1 and not seed1["reused"]
     assert seed1["machine"] == _record("pairs-amx-float32-1425.json")["machine"]
@@ -1056,7 +1058,10 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
         assert min(point["id_retrieval"], point["recognised"], together["id_retrieval"], together["recognised"]) == 1
         assert together["seam"] < point["seam"] and together["jitter_ratio"] < 1.2
         assert together["expression_error"] <= point["expression_error"] + 0.004
-    assert choices.Options().colour == "avg" and choices.Options().sharpen == 0  # not (yet) the default
+    # adopted: the autoencoder's conversion by default; a GAN's keeps the average colour, unsharpened (not measured)
+    autoencoder, gan = choices.Options().for_model(gan=False), choices.Options().for_model(gan=True)
+    assert (autoencoder.colour, autoencoder.sharpen, gan.colour, gan.sharpen) == ("hist", 1, "avg", 0)
+    assert both == f"colour={autoencoder.colour},sharpen={autoencoder.sharpen:g}"  # what the records measured
 
 
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():

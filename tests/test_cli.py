@@ -53,7 +53,9 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ID retr." in out and "recognised in" in out  # the metrics table and the verdict
     assert len(list((tmp_path / "faces" / "A").glob("*.png"))) == 4
-    assert "the eyes and mouth keep" in out  # the verdict says how much detail is left
+    # the verdict says how much of the eyes' and mouth's band-pass energy is left, and that the default conversion's
+    # unsharp mask makes it contrast, not detail
+    assert "the eyes and mouth show" in out and "amplified by the unsharp mask (--sharpen 1)" in out
     for name in ("contact_sheet.png", "closeup.png", "swapped.mp4", "comparison.mp4", "comparison.gif",
                  "model/preview.png"):
         assert (tmp_path / name).is_file(), name
@@ -63,6 +65,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     assert report["convert"]["swapped"] == 4 and report["frames"] == 4 and report["training"]["steps"] == 2
     assert report["identity"]["swapped"]["frames"] == 4 and len(report["gallery"]) == 13
     assert report["seam"] >= 0 and "seam: the paste adds a colour step of" in out  # what the mask's edge shows
+    assert report["sharpened"] == 1 and not metrics.check_targets(report)["detail_kept"]  # reported, not counted
 
 
 def _error_line(err: str) -> str:

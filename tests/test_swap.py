@@ -144,6 +144,27 @@ def test_composite_changes_only_the_face(frame, face):
         paste.Options(colour="sepia")
 
 
+def test_the_autoencoders_default_conversion_is_histogram_matching_with_sharpening_and_a_gans_is_not(frame, face):
+    rng = np.random.default_rng(1)
+    new_face = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    autoencoder, gan = paste.Options().for_model(gan=False), paste.Options().for_model(gan=True)
+    assert (autoencoder.colour, autoencoder.sharpen, gan.colour, gan.sharpen) == ("hist", 1.0, "avg", 0.0)
+    named = paste.Options(colour="lab", sharpen=0)  # what is named is kept, for either model
+    assert named.for_model(gan=False) == named.for_model(gan=True) == named
+    default = paste.composite(frame, face.landmarks, new_face)
+    assert np.array_equal(default, paste.composite(frame, face.landmarks, new_face,
+                                                   paste.Options(colour="hist", sharpen=1)))
+    assert not np.array_equal(default, paste.composite(frame, face.landmarks, new_face,
+                                                       paste.Options(colour="avg", sharpen=0)))
+    alpha = np.full((64, 64), 0.8, np.float32)  # a GAN's mask: its own defaults, the average colour, unsharpened
+    mixed = paste.composite(frame, face.landmarks, new_face, alpha=alpha)
+    classic = paste.Options(colour="avg", sharpen=0)
+    assert np.array_equal(mixed, paste.composite(frame, face.landmarks, new_face, classic, alpha=alpha))
+    for bad in (-0.5, 50.0):
+        with pytest.raises(DeepfakeError, match="--sharpen"):
+            paste.Options(sharpen=bad)
+
+
 def test_one_euro_smoothing_lowers_the_jitter_of_real_landmarks(sample_faces):
     meta = extract.load_alignments(sample_faces / "A")
     track = [faces[0]["landmarks"] if faces else None for faces in meta["frames"].values()]
@@ -180,6 +201,8 @@ def test_convert_writes_the_source_frame_count_fps_audio_and_the_label(sample_vi
     assert got.has_audio and abs(got.duration - src.duration) < 0.1
     assert result.frames == result.swapped == src.n_frames and result.no_face == 0
     assert "SYNTHETIC" in _metadata(out)
+    # converted as the autoencoder's default says: histogram matching, sharpened (and the video's tags say so)
+    assert (result.options.colour, result.options.sharpen) == ("hist", 1.0) and metrics.sharpened(out) == 1.0
     first_out, first_src = video.read_frames(out, max_frames=1)[0], video.read_frames(clip, max_frames=1)[0]
     corner = first_out[:20, :60].astype(int)
     assert corner.mean() < first_src[:20, :60].mean() - 30  # the dark label box
