@@ -688,13 +688,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="the trainers' seed (default: theirs): a repeat run")
     p.add_argument("--masks", nargs="+", default=[], metavar="MASK",
                    help="also convert and measure every model through these masks (e.g. rect hull_rect; the rows' "
-                        "own is the default, forehead)")
+                        "own is --conversion's, by default forehead)")
     p.add_argument("--colours", nargs="+", default=[], metavar="COLOUR",
-                   help="also convert and measure every model with these colour methods (none hist lab local; the "
-                        "rows' own is the default, avg)")
+                   help="also convert and measure every model with these colour methods (none avg lab local; the "
+                        "rows' own is --conversion's, by default hist)")
     p.add_argument("--pastes", nargs="+", default=[], metavar="OPTIONS",
                    help="also convert and measure every model with these conversion options, each FIELD=VALUE[,...] "
-                        "or a flag (e.g. seamless blur=0.12 colour=hist,blur=0.1)")
+                        "or a flag (e.g. seamless blur=0.12 colour=local,blur=0.1), changes to --conversion")
+    p.add_argument("--conversion", default=None, metavar="OPTIONS",
+                   help="the rows' own conversion options, FIELD=VALUE[,...] (default: the defaults; colour=avg,"
+                        "sharpen=0 converts as every run before 2026-12-06 did)")
     p.add_argument("--reuse", action="store_true",
                    help="with --work: convert and measure the models an earlier run left there (with the same "
                         "settings) instead of training afresh, e.g. to try more --pastes on them")
@@ -812,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
                         steps=args.steps, work=args.work, out=args.out, gallery=args.gallery, init=args.init,
                         only_b=args.only_b, every_steps=args.every_steps, seed=args.seed,
                         masks=tuple(args.masks), colours=tuple(args.colours), pastes=tuple(args.pastes),
-                        reuse=args.reuse, generic=args.generic)
+                        reuse=args.reuse, generic=args.generic, conversion=args.conversion)
         print(format_pairs(r))
         return 0
     if args.what == "detail-sources":

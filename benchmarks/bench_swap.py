@@ -189,14 +189,14 @@ PAIR_COLUMNS = ("id_retrieval", "recognised", "faces_found", "expression_error",
                 "detail_fine", "sharpness_kept", "to_target", "seam")
 
 
-def parse_paste(spec: str) -> Options:
+def parse_paste(spec: str, base: Options | None = None) -> Options:
     """'seamless', 'blur=0.12' or 'colour=hist,seamless': conversion options (``choices.Options`` fields, a bare
-    name for True) that differ from the defaults; checked as the command line checks them."""
+    name for True) that differ from ``base`` (default: the defaults); checked as the command line checks them."""
     fields = {f.name: f for f in dataclasses.fields(Options)}
     changes: dict[str, object] = {}
     for item in filter(None, spec.split(",")):
         key, sep, value = item.partition("=")
-        kind = fields[key].type if key in fields else None
+        kind = fields[key].type.removesuffix(" | None") if key in fields else None  # "float | None": a float
         if kind is None or key in ("label", "side") or (not sep and kind != "bool"):
             raise InvalidArgument(f"{spec!r}: a paste is FIELD=VALUE[,...] (or a flag such as seamless) with FIELD "
                                   "one of mask, erode, blur, colour, seamless, sharpen, smooth, min_cutoff, beta")
@@ -207,7 +207,7 @@ def parse_paste(spec: str) -> Options:
             raise InvalidArgument(f"{spec!r}: {key} takes a number, not {value!r}") from None
     if not changes:
         raise InvalidArgument(f"{spec!r}: name at least one conversion option, e.g. seamless or blur=0.12")
-    return Options(**changes)
+    return dataclasses.replace(base or Options(), **changes)
 
 
 def parse_pair(spec: str) -> tuple[str, str]:
@@ -336,14 +336,15 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
              n_photos: int | None = None, init: str | None = None, only_b: bool = False,
              every_steps: int | None = None, seed: int | None = None, masks: tuple[str, ...] = (),
              colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (), reuse: bool = False,
-             generic: str | None = None, progress: bool = False) -> dict:
+             generic: str | None = None, conversion: Options | None = None, progress: bool = False) -> dict:
     """Extract, train a fresh model, convert and measure one pair; its metrics, steps and minutes
     (with ``every_steps``, also measured on the way: ``curve``, one row per measurement; ``seed``: the trainer's,
     None for its default; ``masks``: the same model also converted with each of these masks at every
     measurement, each point's ``by_mask``; ``colours``: the same with these colour methods, ``by_colour``;
     ``pastes``: with these conversion options (``parse_paste``), ``by_paste``; ``reuse``: go on from the model
     already in ``work`` (trained by an earlier run with the same settings) instead of training afresh; ``generic``:
-    the weights file ``init`` starts from, None for the preset's shipped one)."""
+    the weights file ``init`` starts from, None for the preset's shipped one; ``conversion``: the rows' own conversion
+    options, which the masks, colours and pastes change, default the defaults)."""
     import shutil
 
     from deepfake_utils.extract import extract
@@ -372,7 +373,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
 
         initialise(trainer.model, generic or f"generic-{trainer.preset.name}", init)
     stops = [steps] if not every_steps or steps is None else [*range(every_steps, steps, every_steps), steps]
-    curve, wall = [], 0.0
+    curve, wall, base = [], 0.0, conversion or Options()
     source_track = metrics.face_track(video_path, max_frames=max_frames, track=False, progress=progress)  # once
     for i, stop in enumerate(stops):
         started = time.monotonic()
@@ -382,10 +383,12 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         out = work / "swapped" / (f"{name}.mp4" if last else f"{name}-step{trainer.step}.mp4")
         model = load(model_dir)  # once per measurement, for every mask's conversion
         report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
-                                     max_frames=max_frames, source_track=source_track, progress=progress, init=init)
+                                     max_frames=max_frames, options=base, source_track=source_track,
+                                     progress=progress, init=init)
         point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2), **measured(out, report)}
-        variants = ([("mask", m, Options(mask=m)) for m in masks] + [("colour", c, Options(colour=c)) for c in colours]
-                    + [("paste", p, parse_paste(p)) for p in pastes])
+        variants = ([("mask", m, dataclasses.replace(base, mask=m)) for m in masks]
+                    + [("colour", c, dataclasses.replace(base, colour=c)) for c in colours]
+                    + [("paste", p, parse_paste(p, base)) for p in pastes])
         for what, value, options in variants:  # the same model, pasted through another mask or colour method
             label = value.replace(",", "-").replace("=", "")
             other = out.with_name(out.stem.replace(name, f"{name}-{what}-{label}", 1) + out.suffix)
@@ -411,7 +414,8 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
                 n_photos: int | None = None, gallery_photos: tuple[int, int] = (64, 20), init: str | None = None,
                 only_b: bool = True, every_steps: int | None = None, seed: int | None = None,
                 masks: tuple[str, ...] = (), colours: tuple[str, ...] = (), pastes: tuple[str, ...] = (),
-                reuse: bool = False, generic: str | None = None, progress: bool = False) -> dict:
+                reuse: bool = False, generic: str | None = None, conversion: str | None = None,
+                progress: bool = False) -> dict:
     """Each pair extracted, trained for ``minutes`` of training (or ``steps``, whichever comes first),
     converted and measured against 100+ distractor identities, in one run; the rows and their median.
     ``init`` starts every model from the generic face model (``pretrain.initialise``: "encoder" or "all"), the
@@ -422,8 +426,10 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     also converts every measured model through each of these conversion masks (the row's own is the default),
     ``colours`` with each of these colour methods, ``pastes`` with these conversion options (``parse_paste``);
     ``reuse`` converts and measures the models an earlier run left in ``work`` again (training only the steps they
-    lack) instead of training afresh: for other conversions of the same models;
-    ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a test."""
+    lack) instead of training afresh: for other conversions of the same models; ``conversion``: the rows' own
+    conversion options (``parse_paste``; e.g. "colour=avg,sharpen=0", the autoencoder's defaults before 2026-12-06),
+    which the masks, colours and pastes change; ``max_frames``, ``n_photos`` and ``gallery_photos`` shrink it for a
+    test."""
     if minutes is None and steps is None:
         raise InvalidArgument("give a training budget: minutes, steps or both")
     if every_steps is not None and (steps is None or not 0 < every_steps <= steps):
@@ -433,8 +439,9 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
         raise InvalidArgument(f"masks must be among {MASKS}, got {list(masks)}")
     if set(colours) - set(COLOUR_METHODS):
         raise InvalidArgument(f"colours must be among {COLOUR_METHODS}, got {list(colours)}")
+    base = parse_paste(conversion) if conversion else Options()
     for spec in pastes:
-        parse_paste(spec)
+        parse_paste(spec, base)
     if generic is not None:  # a file of another generic model: checked (sha256, preset) before any work
         from deepfake_utils.pretrain import load_weights
 
@@ -450,14 +457,15 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
     if (scheduled.decay or scheduled.b_first) and every_steps is not None and every_steps < steps:
         raise InvalidArgument(f"{recipe}: a schedule (a decaying rate, B's side first) runs over one budget; measure "
                               "it with --steps alone, once per budget, not --every-steps")
-    default = Options().for_model(gan=False)  # the rows' own conversion: the autoencoder's colour and sharpening
+    default = base.for_model(gan=False)  # the rows' own conversion: its colour and sharpening
     result = {**record_header(), "recipe": recipe, "preset": preset,
               "init": init, "generic": None if generic is None else {"file": str(generic), **{
                   k: generic_meta.get(k) for k in ("sha256", "command", "learning_rate", "batch_size", "precision",
                                                    "steps", "train_minutes", "machine", "date")}},
               "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
-              "seed": seed, "gallery": gallery, "mask": DEFAULT_MASK, "masks": list(masks),
-              "colour": default.colour, "sharpen": default.sharpen, "colours": list(colours), "pastes": list(pastes),
+              "seed": seed, "gallery": gallery, "mask": base.mask or DEFAULT_MASK, "masks": list(masks),
+              "colour": default.colour, "sharpen": default.sharpen, "conversion": conversion,
+              "colours": list(colours), "pastes": list(pastes),
               "reused": reuse,
               "local_sigma": blend.LOCAL_SIGMA,
               "pairs": []}
@@ -469,7 +477,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
             row = run_pair(source, target, root, recipe=recipe, preset=preset, minutes=minutes, steps=steps,
                            gallery=identities, max_frames=max_frames, n_photos=n_photos, init=init,
                            only_b=only_b, every_steps=every_steps, seed=seed, masks=masks, colours=colours,
-                           pastes=pastes, reuse=reuse, generic=generic, progress=progress)
+                           pastes=pastes, reuse=reuse, generic=generic, conversion=base, progress=progress)
             result["pairs"].append(row)
             for point in row.get("curve", [row]):
                 last = point is row or point is row["curve"][-1]
@@ -511,8 +519,9 @@ def format_pairs(result: dict) -> str:
                           if v is not None)
     start = f", started from the generic model ({result['init']})" if result.get("init") else ""
     start += ", B's own faces only" if result.get("only_b") else ""
+    paste = f"; converted with colour {result['colour']}, sharpen {result['sharpen']:g}" if "sharpen" in result else ""
     lines = [f"the swap on {len(result['pairs'])} pairs: {result['preset']} preset{start}, {result['recipe']} recipe, "
-             f"{budget} of training (whichever first), {result['machine']} ({result['date']})",
+             f"{budget} of training (whichever first){paste}, {result['machine']} ({result['date']})",
              f"{'pair (A video -> B)':<{LABEL_WIDTH}}{'steps':>6}{'min':>6}{'IDret':>7}{'recog':>7}{'faces':>7}"
              f"{'NME':>7}{'jitter':>7}{'detail':>7}{'ceil.':>7}{'fine':>7}{'sharp':>7}{'to B':>7}{'seam':>6}"]
     for row in result["pairs"]:

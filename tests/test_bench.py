@@ -288,6 +288,8 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         with pytest.raises(ValueError):
             bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, pastes=(bad,))
     assert bench_swap.parse_paste("colour=hist,seamless,blur=0.1") == Options(colour="hist", seamless=True, blur=0.1)
+    # a number for a field that may be None (the model's own), and changes to a given conversion
+    assert bench_swap.parse_paste("sharpen=0.5", Options(colour="avg")) == Options(colour="avg", sharpen=0.5)
     with pytest.raises(ValueError, match="init too"):  # another generic model: what --init starts from
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=10, generic="generic-tiny")
     with pytest.raises(ValueError, match="not a 'original' one"):  # checked before any work
@@ -334,22 +336,30 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
     np.testing.assert_equal(json.loads(out.read_text())["median"], result["median"])  # (NaN where no face)
     table = bench_swap.format_pairs(result)
     assert "median" in table and "KatieHill -> Serena_Williams" in table and "targets on every pair" in table
-    assert table.count("mask rect") == 2 and "seam" in table
+    assert table.count("mask rect") == 2 and "seam" in table and "converted with colour hist, sharpen 1" in table
+    assert metrics.sharpened(result["pairs"][0]["swapped"]) == 1  # the default conversion sharpens
     # reuse: the same model converted again, with other colour methods and options, not trained again
     first = result["pairs"][0]
     before = read_frames(first["swapped"], max_frames=1)[0].astype(int)
     stamps = [(m, m.stat().st_mtime_ns) for m in sorted((tmp_path / "work" / "models").rglob("*")) if m.is_file()]
     again = bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=2, work=tmp_path / "work",
                                    gallery="small", max_frames=2, n_photos=4, gallery_photos=(2, 1),
-                                   colours=("none",), pastes=("seamless",), reuse=True)
+                                   pastes=("seamless",), reuse=True)
     row = again["pairs"][0]
     assert again["reused"] and again["pastes"] == ["seamless"] and row["steps"] == 2
     assert [(m, m.stat().st_mtime_ns) for m, _ in stamps] == stamps  # nothing trained or saved
     assert np.abs(read_frames(row["swapped"], max_frames=1)[0] - before).mean() < 0.5  # the same model's swap
-    raw, clone = row["by_colour"]["none"], row["by_paste"]["seamless"]
+    # another conversion of the rows' own (as every run before 2026-12-06 converted), which the variants change
+    classic = bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=2, work=tmp_path / "work",
+                                     gallery="small", max_frames=2, n_photos=4, gallery_photos=(2, 1),
+                                     colours=("none",), reuse=True, conversion="colour=avg,sharpen=0")
+    assert (classic["colour"], classic["sharpen"], classic["conversion"]) == ("avg", 0, "colour=avg,sharpen=0")
+    raw, clone = classic["pairs"][0]["by_colour"]["none"], row["by_paste"]["seamless"]
+    assert metrics.sharpened(classic["pairs"][0]["swapped"]) == metrics.sharpened(raw["swapped"]) == 0
+    assert metrics.sharpened(clone["swapped"]) == 1  # a paste changes the rows' own conversion, sharpened here
     assert len({row["swapped"], raw["swapped"], clone["swapped"]}) == 3 and min(raw["seam"], clone["seam"]) >= 0
-    table = bench_swap.format_pairs(again)
-    assert table.count("colour none") == 1 and table.count("paste seamless") == 1
+    assert bench_swap.format_pairs(again).count("paste seamless") == 1
+    assert bench_swap.format_pairs(classic).count("colour none") == 1
     with pytest.raises(ValueError, match="past"):  # a model trained further than asked is not relabelled
         bench_swap.bench_pairs([("2.mp4", "George_W_Bush")], minutes=None, steps=1, work=tmp_path / "work",
                                gallery="small", max_frames=2, n_photos=4, gallery_photos=(2, 1), reuse=True)
@@ -1062,6 +1072,30 @@ def test_the_recorded_hist_and_sharpen_conversions_meet_both_identity_targets_on
     autoencoder, gan = choices.Options().for_model(gan=False), choices.Options().for_model(gan=True)
     assert (autoencoder.colour, autoencoder.sharpen, gan.colour, gan.sharpen) == ("hist", 1, "avg", 0)
     assert both == f"colour={autoencoder.colour},sharpen={autoencoder.sharpen:g}"  # what the records measured
+
+
+def test_the_readmes_table_of_todays_defaults_on_the_pairs_is_the_recorded_one():
+    """README.md's "On other pairs of people" table: the default conversion (hist, sharpen 1) of the recorded models,
+    at half the budget and at the demo's, with the same models' unsharpened detail beside it."""
+    both = "colour=hist,sharpen=1"
+    at_full = _points("pairs-hist-sharpen-man-1425.json", "pairs-hist-sharpen-woman-1425.json")
+    at_half = _points("pairs-sharpen-man-seed1-1425.json", "pairs-hist-sharpen-woman-713-1425.json")
+    # (B nearest, recognised, NME, seam, sharpened band-pass, the model's own detail) at 713 and at 1 425 steps
+    table = {"George_W_Bush": ((1, 1, 0.049, 3.6, 0.59, 0.38), (1, 1, 0.048, 3.4, 0.75, 0.46)),
+             "Gerhard_Schroeder": ((1, 1, 0.038, 3.8, 0.81, 0.55), (1, 1, 0.038, 3.4, 0.90, 0.55)),
+             "Serena_Williams": ((0.815, 1, 0.044, 8.9, 0.16, 0.04), (0.955, 1, 0.047, 8.3, 0.18, 0.05)),
+             "Gloria_Macapagal_Arroyo": ((0.985, 0.965, 0.045, 7.4, 0.11, 0.06), (0.98, 0.945, 0.048, 7.2, 0.13, 0.06))}
+    for target, rows in table.items():
+        source = "2.mp4" if target in ("George_W_Bush", "Gerhard_Schroeder") else "KatieHill"
+        for (steps, points), quoted in zip(((713, at_half), (1425, at_full)), rows, strict=True):
+            point = points[source, target, steps]
+            paste = point["by_paste"][both]
+            got = (paste["id_retrieval"], paste["recognised"], round(paste["expression_error"], 3),
+                   round(paste["seam"], 1), round(paste["detail_kept"], 2), round(point["detail_kept"], 2))
+            assert got == pytest.approx(quoted, abs=1e-9), (target, steps, got)
+            assert paste["sharpened"] == 1 and point.get("sharpened", 0) == 0  # bracketed, and the model's own
+            assert 0.81 <= round(paste["jitter_ratio"], 2) <= 0.91  # the text's 0.81-0.91x
+    assert at_half["KatieHill", "Serena_Williams", 713]["by_paste"][both]["id_retrieval"] < 0.9  # the one miss
 
 
 def test_the_recorded_coverage_160_runs_lose_gloria_with_both_seeds_at_todays_rate():
