@@ -584,6 +584,7 @@ CASES = [
     Case("convert --erode with --blur", _clip, CONVERT + " --erode 0.15 --blur 0.15",
          says=("--erode 0.15 with --blur 0.15", "lower one")),
     Case("convert --blur -1", _clip, CONVERT + " --blur -1", says=("--blur -1: a share of the face size",)),
+    Case("convert --sharpen -1", _clip, CONVERT + " --sharpen -1", says=("--sharpen -1: an unsharp-mask amount",)),
     Case("convert --label ''", _clip, CONVERT + " --label=", says=("--label ''", "--no-label")),
     Case("convert --max-frames 0", _clip, CONVERT + " --max-frames 0", says=("--max-frames 0: must be at least 1",)),
     Case("convert --batch-size 0", _clip, CONVERT + " --batch-size 0", says=("--batch-size 0",)),
