@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from . import configure
@@ -353,8 +354,17 @@ def _demo(args: argparse.Namespace) -> int:
     print("demo 4/4: metrics")
     n_target, n_other = settings().gallery_photos
     gallery = metrics.sample_gallery(args.identity, n_target, n_other, size=settings().gallery)
-    report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames)
+    source = metrics.face_track(video_path, max_frames=args.max_frames, track=False)  # measured once, for both
+    report = metrics.evaluate(video_path, swapped, gallery, args.identity, max_frames=args.max_frames,
+                              source_track=source)
     report["seam"] = measure_seam(video_path, result)
+    if result.options.sharpen > 0:  # the model's own detail: the same faces converted again, unsharpened
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = convert(video_path, out / "model", Path(tmp) / "unsharpened.mp4", alignments=dir_a,
+                            max_frames=args.max_frames, options=replace(result.options, sharpen=0))
+            report["unsharpened_detail"] = metrics.evaluate(video_path, plain.output, gallery, args.identity,
+                                                            max_frames=args.max_frames,
+                                                            source_track=source)["detail_kept"]
     write_image(out / "closeup.png", _closeup(video_path, swapped, load_alignments(dir_a)))
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
     report["gallery_photos"] = {"target": n_target, "other": n_other, "identities": len(gallery) + 1}

@@ -512,6 +512,10 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
     kept = (f"show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
             f"{sharpened:g}), which adds contrast, not detail (not counted)" if sharpened > 0
             else f"keep {detail:.0%} of the source's detail")
+    if sharpened > 0 and "unsharpened_detail" in report:  # the same faces converted unsharpened: the model's own
+        kept = (f"keep {report['unsharpened_detail']['eyes_mouth']:.0%} of the source's detail as the model painted "
+                f"them (unsharpened; the video's unsharp mask, --sharpen {sharpened:g}, lifts their band-pass energy "
+                f"to {detail:.0%} with contrast, not detail)")
     said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
             f"mouth {kept}")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
@@ -536,7 +540,9 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")
     if not missed:
         return f"{said}: the swap meets all its targets."
-    blur = ("" if "detail_kept" not in missed else " (sharpening is not detail)" if sharpened > 0
+    own = report.get("unsharpened_detail", {}).get("eyes_mouth")  # the model's own, where it was measured
+    blur = ("" if "detail_kept" not in missed else " (the eyes and mouth are blurred)" if own is not None and own <
+            TARGETS["detail_kept"] else " (sharpening is not detail)" if sharpened > 0
             else " (the eyes and mouth are blurred)")
     return f"{said}: B is recognised, but the swap misses its targets for {', '.join(missed)}{blur}."
 
@@ -559,7 +565,9 @@ def format_table(report: dict) -> str:
                  f"{kept['eyes_mouth']:.2f} (eyes {kept['eyes']:.2f}, mouth {kept['mouth']:.2f}) at sigma = face "
                  f"width / {DETAIL_DIVISOR}; {kept['fine']:.2f} at sigma = {FINE_SIGMA:g} px"
                  + (f"; sharpened at conversion (x{report['sharpened']:g}): amplified contrast, not counted as detail"
-                    if report.get("sharpened", 0) > 0 else ""))
+                    if report.get("sharpened", 0) > 0 else "")
+                 + (f"; unsharpened (the model's own): eyes and mouth {report['unsharpened_detail']['eyes_mouth']:.2f}"
+                    if "unsharpened_detail" in report else ""))
     lines.append(f"sharpness kept {report['sharpness_kept']:.2f} (Laplacian variance in the hull, secondary); "
                  f"expression kept: NME {report['expression_error']:.4f}; * secondary: share of found faces nearer "
                  "B than A")

@@ -55,7 +55,7 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     assert len(list((tmp_path / "faces" / "A").glob("*.png"))) == 4
     # the verdict says how much of the eyes' and mouth's band-pass energy is left, and that the default conversion's
     # unsharp mask makes it contrast, not detail
-    assert "the eyes and mouth show" in out and "amplified by the unsharp mask (--sharpen 1)" in out
+    assert "of the source's detail as the model painted them (unsharpened" in out and "--sharpen 1" in out
     for name in ("contact_sheet.png", "closeup.png", "swapped.mp4", "comparison.mp4", "comparison.gif",
                  "model/preview.png"):
         assert (tmp_path / name).is_file(), name
@@ -66,6 +66,8 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
     assert report["identity"]["swapped"]["frames"] == 4 and len(report["gallery"]) == 13
     assert report["seam"] >= 0 and "seam: the paste adds a colour step of" in out  # what the mask's edge shows
     assert report["sharpened"] == 1 and not metrics.check_targets(report)["detail_kept"]  # reported, not counted
+    assert set(report["unsharpened_detail"]) == set(report["detail_kept"])  # and the model's own, unsharpened
+    assert "unsharpened (the model's own): eyes and mouth" in out  # the table says it too
 
 
 def _error_line(err: str) -> str:
