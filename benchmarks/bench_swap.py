@@ -465,8 +465,7 @@ def bench_pairs(pairs: list[tuple[str, str]], *, recipe: str = "fast", preset: s
               "only_b": only_b, "minutes": minutes, "steps": steps, "every_steps": every_steps,
               "seed": seed, "gallery": gallery, "mask": base.mask or DEFAULT_MASK, "masks": list(masks),
               "colour": default.colour, "sharpen": default.sharpen, "conversion": conversion,
-              "colours": list(colours), "pastes": list(pastes),
-              "reused": reuse,
+              "colours": list(colours), "pastes": list(pastes), "reused": reuse,
               "local_sigma": blend.LOCAL_SIGMA,
               "pairs": []}
     with tempfile.TemporaryDirectory() as tmp:

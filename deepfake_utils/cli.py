@@ -10,7 +10,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from . import configure
@@ -329,7 +328,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .config import settings
     from .extract import extract_sample_faces, load_alignments
     from .fileio import read_image, write_image
-    from .swap import convert, measure_seam, write_comparison
+    from .swap import convert, measure_seam, unsharpened_detail, write_comparison
     from .train import Trainer, load_faces
 
     out = Path(args.out_dir)
@@ -359,12 +358,9 @@ def _demo(args: argparse.Namespace) -> int:
                               source_track=source)
     report["seam"] = measure_seam(video_path, result)
     if result.options.sharpen > 0:  # the model's own detail: the same faces converted again, unsharpened
-        with tempfile.TemporaryDirectory() as tmp:
-            plain = convert(video_path, out / "model", Path(tmp) / "unsharpened.mp4", alignments=dir_a,
-                            max_frames=args.max_frames, options=replace(result.options, sharpen=0))
-            report["unsharpened_detail"] = metrics.evaluate(video_path, plain.output, gallery, args.identity,
-                                                            max_frames=args.max_frames,
-                                                            source_track=source)["detail_kept"]
+        report["unsharpened_detail"] = unsharpened_detail(video_path, out / "model", result, gallery, args.identity,
+                                                          alignments=dir_a, max_frames=args.max_frames,
+                                                          source_track=source)
     write_image(out / "closeup.png", _closeup(video_path, swapped, load_alignments(dir_a)))
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
     report["gallery_photos"] = {"target": n_target, "other": n_other, "identities": len(gallery) + 1}

@@ -509,13 +509,16 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
     detail = report["detail_kept"]["eyes_mouth"]
     missed = [name for name, ok in check_targets(report).items() if not ok]
     sharpened = report.get("sharpened", 0.0)  # convert's unsharp mask: its detail figure is not credited
-    kept = (f"show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
-            f"{sharpened:g}), which adds contrast, not detail (not counted)" if sharpened > 0
-            else f"keep {detail:.0%} of the source's detail")
-    if sharpened > 0 and "unsharpened_detail" in report:  # the same faces converted unsharpened: the model's own
-        kept = (f"keep {report['unsharpened_detail']['eyes_mouth']:.0%} of the source's detail as the model painted "
-                f"them (unsharpened; the video's unsharp mask, --sharpen {sharpened:g}, lifts their band-pass energy "
-                f"to {detail:.0%} with contrast, not detail)")
+    own = report.get("unsharpened_detail", {}).get("eyes_mouth")  # the same faces unsharpened: the model's own
+    if sharpened > 0 and own is not None:
+        kept = (f"keep {own:.0%} of the source's detail as the model painted them (unsharpened; the video's unsharp "
+                f"mask, --sharpen {sharpened:g}, lifts their band-pass energy to {detail:.0%} with contrast, not "
+                "detail)")
+    elif sharpened > 0:
+        kept = (f"show {detail:.0%} of the source's band-pass energy, amplified by the unsharp mask (--sharpen "
+                f"{sharpened:g}), which adds contrast, not detail (not counted)")
+    else:
+        kept = f"keep {detail:.0%} of the source's detail"
     said = (f"{target} is recognised in {n} of {frames} swapped frames ({swapped['recognised']:.0%}); the eyes and "
             f"mouth {kept}")
     if swapped["recognised"] < TARGETS["recognised"] or swapped["id_retrieval"] < TARGETS["id_retrieval"]:
@@ -540,10 +543,12 @@ def verdict(report: dict, mask: str | None = None, colour: str | None = None) ->
                 f"working swap yet; {square}train longer (a larger time budget) and convert again.")
     if not missed:
         return f"{said}: the swap meets all its targets."
-    own = report.get("unsharpened_detail", {}).get("eyes_mouth")  # the model's own, where it was measured
-    blur = ("" if "detail_kept" not in missed else " (the eyes and mouth are blurred)" if own is not None and own <
-            TARGETS["detail_kept"] else " (sharpening is not detail)" if sharpened > 0
-            else " (the eyes and mouth are blurred)")
+    if "detail_kept" not in missed:
+        blur = ""
+    elif sharpened > 0 and (own is None or own >= TARGETS["detail_kept"]):
+        blur = " (sharpening is not detail)"
+    else:
+        blur = " (the eyes and mouth are blurred)"
     return f"{said}: B is recognised, but the swap misses its targets for {', '.join(missed)}{blur}."
 
 
