@@ -47,15 +47,21 @@ def _span(steps: list[int]) -> str:
 def swap_groups(*folders: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
     """The swaps to score, as (swapped, source, alignments) triples, grouped by how their model was trained: every
     ``FOLDER/swapped/*.pair.json`` and ``FOLDER/gpu-swapped/*.pair.json`` (``bench_swap.write_pair_json``), under its
-    ``group`` with the span of its steps (none: "CPU tiny, STEPS steps", the first runs of ``bench pairs``). GPU swaps
+    ``group`` with the span of its steps (none: "CPU tiny, STEPS steps", the runs of ``bench pairs``, then how it was
+    converted where the pair.json says, e.g. ", converted with colour hist, sharpen 1"). GPU swaps
     measured before ``gpu_pairs measure`` wrote pair.json are read from their names (NAME-only-b-PRESET-STEPS.mp4)."""
     grouped: dict[str, list[tuple[int, tuple[Path, Path, Path]]]] = {}
+    labelled: set[str] = set()  # labels that already say the steps
     for work in folders:
         for spec in sorted([*(work / "swapped").glob("*.pair.json"), *(work / "gpu-swapped").glob("*.pair.json")]):
             pair = json.loads(spec.read_text())
             triple = tuple(spec.parent / pair[key] for key in ("swapped", "source", "alignments"))
-            grouped.setdefault(pair.get("group") or f"CPU tiny, {pair['steps']} steps", []).append(
-                (pair["steps"], triple))
+            group = pair.get("group")
+            if group is None:
+                converted = f", converted with {pair['conversion']}" if "conversion" in pair else ""
+                group = f"CPU tiny, {pair['steps']} steps{converted}"
+                labelled.add(group)
+            grouped.setdefault(group, []).append((pair["steps"], triple))
         for swapped in sorted((work / "gpu-swapped").glob("*.mp4")):
             if (swapped.parent / (swapped.stem + ".pair.json")).is_file():
                 continue
@@ -64,7 +70,7 @@ def swap_groups(*folders: Path) -> dict[str, list[tuple[Path, Path, Path]]]:
             _, preset, steps = stem.rsplit("-", 2)
             grouped.setdefault(f"GPU {preset}", []).append(
                 (int(steps), (swapped, data.source_video(source), work / "faces" / source)))
-    return {(group if group.endswith(" steps") else f"{group}, {_span([s for s, _ in runs])} steps"):
+    return {(group if group in labelled else f"{group}, {_span([s for s, _ in runs])} steps"):
             [triple for _, triple in runs] for group, runs in grouped.items()}
 
 

@@ -306,6 +306,13 @@ def write_pair_json(swapped: Path, source: Path, alignments: Path, target: str, 
     return spec
 
 
+def conversion_label(options: Options) -> str:
+    """How an autoencoder's swap was converted, in words: its colour method and sharpening (the model's own where
+    ``options`` leaves them None), and its mask where one is named (the pair.json's ``conversion``)."""
+    own = options.for_model(gan=False)
+    return f"colour {own.colour}, sharpen {own.sharpen:g}" + (f", mask {options.mask}" if options.mask else "")
+
+
 def convert_and_measure(video_path: Path, model, out: Path, dir_a: Path, gallery: dict[str, np.ndarray], target: str,
                         *, steps: int, max_frames: int | None = None, options=None,
                         source_track: metrics.FaceTrack | None = None, progress: bool = False, **about) -> dict:
@@ -384,7 +391,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
         model = load(model_dir)  # once per measurement, for every mask's conversion
         report = convert_and_measure(video_path, model, out, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, options=base, source_track=source_track,
-                                     progress=progress, init=init)
+                                     progress=progress, init=init, conversion=conversion_label(base))
         point = {"steps": trainer.step, "train_minutes": round(trainer.train_seconds / 60, 2), **measured(out, report)}
         variants = ([("mask", m, dataclasses.replace(base, mask=m)) for m in masks]
                     + [("colour", c, dataclasses.replace(base, colour=c)) for c in colours]
@@ -394,7 +401,7 @@ def run_pair(source: str, target: str, work: Path, *, recipe: str, preset: str, 
             other = out.with_name(out.stem.replace(name, f"{name}-{what}-{label}", 1) + out.suffix)
             by = convert_and_measure(video_path, model, other, dir_a, gallery, target, steps=trainer.step,
                                      max_frames=max_frames, options=options, source_track=source_track,
-                                     progress=progress, init=init)
+                                     progress=progress, init=init, conversion=conversion_label(options))
             point.setdefault(f"by_{what}", {})[value] = measured(other, by)
         curve.append(point)
         if last:

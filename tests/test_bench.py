@@ -330,6 +330,9 @@ def test_the_pairs_benchmark_runs_every_pair_and_takes_the_median(tmp_path, caps
         assert Path(row["swapped"]).is_file()
         pair = json.loads(Path(row["swapped"]).with_suffix(".pair.json").read_text())  # what notebook 10 reads
         assert (Path(row["swapped"]).parent / pair["alignments"] / "alignments.json").is_file()
+        assert pair["conversion"] == "colour hist, sharpen 1"  # how it was converted, which bench_detector groups by
+        rect = json.loads(Path(row["by_mask"]["rect"]["swapped"]).with_suffix(".pair.json").read_text())
+        assert rect["conversion"] == "colour hist, sharpen 1, mask rect"
     assert result["median"]["id_retrieval"] == np.median([r["id_retrieval"] for r in result["pairs"]])
     assert {"date", "machine", "load"} <= set(result)  # when and where it ran, and how busy the machine was
     assert set(result["targets_met"]) == set(metrics.TARGETS)
@@ -479,6 +482,9 @@ def test_the_detector_benchmark_groups_swaps_by_their_pair_json_and_reads_old_gp
     (work / "gpu-swapped").mkdir()
     source = tmp_path / "source.mp4"
     bench_swap.write_pair_json(work / "swapped" / "a.mp4", source, faces, "George_W_Bush", 1425, init=None)
+    for name, options in (("c", Options()), ("d", Options(colour="avg", sharpen=0)), ("e", Options(mask="rect"))):
+        bench_swap.write_pair_json(work / "swapped" / f"{name}.mp4", source, faces, "George_W_Bush", 1425, init=None,
+                                   conversion=bench_swap.conversion_label(options))  # grouped by their conversion
     bench_swap.write_pair_json(work / "gpu-swapped" / "b-tiny-7000.mp4", source, faces, "George_W_Bush", 7000,
                                group="GPU tiny")
     (work / "gpu-swapped" / "b-tiny-7000.mp4").touch()  # has its pair.json: read once, from it
@@ -490,8 +496,11 @@ def test_the_detector_benchmark_groups_swaps_by_their_pair_json_and_reads_old_gp
     spec = json.loads((other / "swapped" / "g900.pair.json").read_text())
     assert spec["swapped"] == "g900.mp4" and (other / "swapped" / spec["alignments"]).resolve() == faces.resolve()
     groups = bench_detector.swap_groups(work, other)
-    assert {k: len(v) for k, v in groups.items()} == {"CPU tiny, 1425 steps": 1, "GPU tiny, 1 425–7 000 steps": 2,
-                                                      "CPU GAN tiny, learned mask, 880–900 steps": 2}
+    assert {k: len(v) for k, v in groups.items()} == {
+        "CPU tiny, 1425 steps": 1, "CPU tiny, 1425 steps, converted with colour hist, sharpen 1": 1,
+        "CPU tiny, 1425 steps, converted with colour avg, sharpen 0": 1,
+        "CPU tiny, 1425 steps, converted with colour hist, sharpen 1, mask rect": 1,
+        "GPU tiny, 1 425–7 000 steps": 2, "CPU GAN tiny, learned mask, 880–900 steps": 2}
     swapped, src, alignments = groups["CPU tiny, 1425 steps"][0]
     assert swapped == work / "swapped" / "a.mp4" and src == source and alignments.resolve() == faces.resolve()
 
