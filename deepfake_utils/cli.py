@@ -358,9 +358,8 @@ def _demo(args: argparse.Namespace) -> int:
                               source_track=source)
     report["seam"] = measure_seam(video_path, result)
     if result.options.sharpen > 0:  # the model's own detail: the same faces converted again, unsharpened
-        report["unsharpened_detail"] = unsharpened_detail(video_path, out / "model", result, gallery, args.identity,
-                                                          alignments=dir_a, max_frames=args.max_frames,
-                                                          source_track=source)
+        report["unsharpened_detail"] = unsharpened_detail(video_path, out / "model", result, alignments=dir_a,
+                                                          max_frames=args.max_frames, source_track=source)
     write_image(out / "closeup.png", _closeup(video_path, swapped, load_alignments(dir_a)))
     report["convert"] = {"frames": result.frames, "swapped": result.swapped, "fps": round(result.fps, 2)}
     report["gallery_photos"] = {"target": n_target, "other": n_other, "identities": len(gallery) + 1}

@@ -281,6 +281,14 @@ def detail_kept(source: Sequence[dict[str, float] | None], swapped: Sequence[dic
     return float(np.median(ratios)) if ratios else float("nan")
 
 
+def regions_kept(source: Sequence[dict[str, float] | None],
+                 swapped: Sequence[dict[str, float] | None]) -> dict[str, float]:
+    """The detail kept (``detail_kept``) in the eyes and mouth together, in each alone, and in their fine 2 px band."""
+    return {"eyes_mouth": detail_kept(source, swapped), "eyes": detail_kept(source, swapped, ("eyes",)),
+            "mouth": detail_kept(source, swapped, ("mouth",)),
+            "fine": detail_kept(source, swapped, ("eyes_fine", "mouth_fine"))}
+
+
 def _edge_normals(inside: np.ndarray, step: int = 2, span: int = 3) -> tuple[np.ndarray, np.ndarray]:
     """Points every ``step`` px along the outer edges of a boolean mask and their unit normals (either way)."""
     contours, _ = cv2.findContours(inside.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
@@ -385,11 +393,13 @@ class FaceTrack:
 
 
 def face_track(path: str | os.PathLike, *, max_frames: int | None = None, track: bool = True,
-               regions: Sequence[np.ndarray | None] | None = None, progress: bool = False) -> FaceTrack:
+               regions: Sequence[np.ndarray | None] | None = None, encode: bool = True,
+               progress: bool = False) -> FaceTrack:
     """Find, encode and measure the face in every frame. ``track=False`` runs the detector on every frame
     (no reuse of the last box), as a swapped video must be measured; sharpness is taken inside
     ``regions[i]`` (landmarks, e.g. the source's), else inside the face's own hull. Where ``regions[i]`` is an
-    upright face (rolled under ``UPRIGHT_ROLL``), the face is looked for upright only, not turned."""
+    upright face (rolled under ``UPRIGHT_ROLL``), the face is looked for upright only, not turned.
+    ``encode=False`` leaves out the identity encodings (None), the slowest part, where only detail is wanted."""
     from .track import FaceFinder
 
     finder = FaceFinder() if track else FaceFinder(reuse_below=0)
@@ -403,7 +413,7 @@ def face_track(path: str | os.PathLike, *, max_frames: int | None = None, track:
         finder.angles = () if given is not None and abs(roll(given)) < UPRIGHT_ROLL else turns
         face = finder(frame)
         out.landmarks.append(None if face is None else face.landmarks)
-        out.encodings.append(None if face is None else face_encoding(frame, face.box))
+        out.encodings.append(None if face is None or not encode else face_encoding(frame, face.box))
         points = regions[i] if regions is not None and i < len(regions) else out.landmarks[-1]
         out.sharpness.append(None if points is None else sharpness(frame, hull_region(frame.shape, points)))
         # measured in the source's regions, but only where a face is found (a swap nobody finds keeps no detail)
@@ -462,10 +472,7 @@ def evaluate(source: str | os.PathLike, swapped: str | os.PathLike, gallery: dic
         "sharpness": {"source": float(np.mean([s for s in src.sharpness[:frames] if s is not None])),
                       "swapped": float(np.mean([s for s in out.sharpness if s is not None] or [np.nan]))},
         "sharpness_kept": sharpness_kept(src.sharpness[:frames], out.sharpness),
-        "detail_kept": {"eyes_mouth": detail_kept(src.detail[:frames], out.detail),
-                        "eyes": detail_kept(src.detail[:frames], out.detail, ("eyes",)),
-                        "mouth": detail_kept(src.detail[:frames], out.detail, ("mouth",)),
-                        "fine": detail_kept(src.detail[:frames], out.detail, ("eyes_fine", "mouth_fine"))},
+        "detail_kept": regions_kept(src.detail[:frames], out.detail),
         "expression_error": expression_error(src.keyed(), out.keyed()),
         "jitter": {"source": src_jitter, "swapped": out_jitter},
         "sharpened": sharpened(swapped),  # convert's unsharp mask: its detail is reported, not credited

@@ -29,7 +29,7 @@ from .choices import COVERAGE, MASKS, Options
 from .errors import DeepfakeError, DeepfakeWarning, InvalidArgument, OutputError
 from .fileio import atomic_path
 from .landmarks import inter_ocular_distance
-from .metrics import SEAM_SIGMA, SHARPENED, FaceTrack, evaluate, seam_step
+from .metrics import SEAM_SIGMA, SHARPENED, FaceTrack, face_track, regions_kept, seam_step
 from .model import FaceModel
 from .paste import (
     OneEuroFilter,
@@ -279,18 +279,21 @@ def measure_seam(source: str | os.PathLike, result: ConvertResult, *, progress: 
     return float(np.median(steps)) if steps else float("nan")
 
 
-def unsharpened_detail(source: str | os.PathLike, model: str | os.PathLike | FaceModel, result: ConvertResult,
-                       gallery: dict[str, np.ndarray], target: str, *, alignments: str | os.PathLike | None = None,
-                       max_frames: int | None = None, source_track: FaceTrack | None = None,
-                       progress: bool = True) -> dict[str, float]:
+def unsharpened_detail(source: str | os.PathLike, model: str | os.PathLike | FaceModel, result: ConvertResult, *,
+                       alignments: str | os.PathLike | None = None, max_frames: int | None = None,
+                       source_track: FaceTrack | None = None, progress: bool = True) -> dict[str, float]:
     """The eyes' and mouth's detail of a conversion's faces as the model painted them: the same faces converted again
     with ``result``'s options but unsharpened (into a temporary file) and measured as ``metrics.evaluate`` measures
-    (its ``detail_kept``): what a sharpened swap's own figure, amplified contrast, cannot say."""
+    detail (its ``detail_kept``; no identity encodings): what a sharpened swap's own figure, amplified contrast, cannot
+    say."""
+    src = source_track or face_track(source, max_frames=max_frames, track=False, encode=False, progress=progress)
     with tempfile.TemporaryDirectory() as tmp:
         plain = convert(source, model, Path(tmp) / "unsharpened.mp4", alignments=alignments, max_frames=max_frames,
                         options=replace(result.options, sharpen=0), progress=progress)
-        return evaluate(source, plain.output, gallery, target, max_frames=max_frames, source_track=source_track,
-                        progress=progress)["detail_kept"]
+        out = face_track(plain.output, max_frames=max_frames, track=False, regions=src.landmarks, encode=False,
+                         progress=progress)
+    frames = len(src.detail) if max_frames is None else min(len(src.detail), max_frames)
+    return regions_kept(src.detail[:frames], out.detail)
 
 
 def write_comparison(source: str | os.PathLike, swapped: str | os.PathLike, out_path: str | os.PathLike, *,

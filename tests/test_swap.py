@@ -5,7 +5,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from deepfake_utils import blend, extract, metrics, paste, swap, track, video
+from deepfake_utils import blend, checkpoint, extract, metrics, paste, swap, track, video
 from deepfake_utils.errors import DeepfakeError
 from deepfake_utils.landmarks import landmark_error
 
@@ -207,6 +207,21 @@ def test_convert_writes_the_source_frame_count_fps_audio_and_the_label(sample_vi
     corner = first_out[:20, :60].astype(int)
     assert corner.mean() < first_src[:20, :60].mean() - 30  # the dark label box
     assert corner.max() > 200  # with white letters
+
+
+def test_the_models_own_detail_is_that_of_the_same_faces_converted_unsharpened(sample_video, sample_faces, tiny_model,
+                                                                                tmp_path):
+    dir_a, gallery = sample_faces / "A", {"B": np.full(128, 0.1)}  # any B: only detail is compared here
+    model = checkpoint.load(tiny_model)  # loaded once for the three conversions
+    sharp = swap.convert(sample_video, model, tmp_path / "sharp.mp4", alignments=dir_a, max_frames=3,
+                         progress=False)
+    plain = swap.convert(sample_video, model, tmp_path / "plain.mp4", alignments=dir_a, max_frames=3,
+                         options=paste.Options(sharpen=0), progress=False)
+    own = swap.unsharpened_detail(sample_video, model, sharp, alignments=dir_a, max_frames=3, progress=False)
+    measured = metrics.evaluate(sample_video, plain.output, gallery, "B", max_frames=3, progress=False)["detail_kept"]
+    assert own == pytest.approx(measured, rel=1e-6) and own["eyes_mouth"] > 0  # as evaluate measures it
+    lifted = metrics.evaluate(sample_video, sharp.output, gallery, "B", max_frames=3, progress=False)["detail_kept"]
+    assert lifted["eyes_mouth"] > own["eyes_mouth"]  # the unsharp mask raises the figure that own leaves out
 
 
 def test_convert_reuses_alignments_skips_removed_faces_and_honours_ranges(sample_video, sample_faces, tiny_model,
