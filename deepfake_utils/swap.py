@@ -292,8 +292,7 @@ def unsharpened_detail(source: str | os.PathLike, model: str | os.PathLike | Fac
                         options=replace(result.options, sharpen=0), progress=progress)
         out = face_track(plain.output, max_frames=max_frames, track=False, regions=src.landmarks, encode=False,
                          progress=progress)
-    frames = len(src.detail) if max_frames is None else min(len(src.detail), max_frames)
-    return regions_kept(src.detail[:frames], out.detail)
+    return regions_kept(src.detail[:max_frames], out.detail)
 
 
 def write_comparison(source: str | os.PathLike, swapped: str | os.PathLike, out_path: str | os.PathLike, *,
