@@ -11,7 +11,7 @@
     python -m benchmarks.bench pairs [--minutes 5] [--steps N [--every-steps K]] [--recipe fast] [--cross]
         [--masks rect]   (also converted through other masks)
         [--colours lab]  (also converted with other colour methods)
-    python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900]   (the GAN on those pairs)
+    python -m benchmarks.bench gan-pairs --start W/models --work W2 [--steps 900] [--conversions SPEC...]   (the GAN)
     python -m benchmarks.bench detail-sources --work W   (the eyes' and mouth's detail the pairs' faces hold)
     python -m benchmarks.bench ssim [--rounds 3]   (tf.image.ssim against learn.structural_similarity, both kernels)
     python -m benchmarks.bench install [--rounds 1] [--warm]   (`make setup` with pip and with uv, alternated)
@@ -733,6 +733,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-minutes", type=float, default=6.0, help="stop a GAN's training after this many minutes")
     p.add_argument("--work", type=Path, required=True, help="where models and swaps go (WORK/swapped/*.pair.json)")
     p.add_argument("--out", type=Path, default=None, help="also write the rows as JSON here (after every pair)")
+    p.add_argument("--conversions", nargs="+", default=(), metavar="SPEC",
+                   help="also convert every swap these ways (as `pairs --pastes`), e.g. colour=hist,sharpen=1")
+    p.add_argument("--only-b", action="store_true", help="the start models were trained on B's faces alone (`pairs`' "
+                   "default): folders NAME-only-b, B's faces in FACES/IDENTITY-only")
     args = parser.parse_args(argv)
     if args.what == "ssim-one":
         print(json.dumps(bench_ssim(rounds=args.rounds)))
@@ -838,7 +842,8 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.bench_swap import chosen_pairs
 
         r = bench_gan_pairs(chosen_pairs(args.pairs), args.start, args.work, steps=args.steps,
-                            max_minutes=args.max_minutes or None, out=args.out, faces=args.faces)
+                            max_minutes=args.max_minutes or None, out=args.out, faces=args.faces,
+                            conversions=tuple(args.conversions), only_b=args.only_b)
         print(format_gan_pairs(r))
         return 0
     if args.what == "convert":

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from benchmarks import record_header
-from benchmarks.bench_swap import convert_and_measure, measured, resolution_ceiling
+from benchmarks.bench_swap import convert_and_measure, measured, parse_paste, resolution_ceiling
 from deepfake_utils import data, metrics
 from deepfake_utils.align import crop_to_model
 from deepfake_utils.checkpoint import load
@@ -50,9 +50,10 @@ SWAPS = (("autoencoder", "autoencoder, trained on as long", "ae", "hull_rect"),
 CONVERSION = {"colour": GAN_COLOUR, "sharpen": GAN_SHARPEN}
 
 
-def pair_name(source: str, target: str) -> str:
-    """The model folder's name of a pair in ``bench pairs``' work folder (its scratch run)."""
-    return f"{source}-{target}".replace(".", "_")
+def pair_name(source: str, target: str, only_b: bool = False) -> str:
+    """The model folder's name of a pair in ``bench pairs``' work folder (its scratch run; ``only_b``: trained on B's
+    faces alone, ``bench pairs``' default since 2026-12-05)."""
+    return f"{source}-{target}".replace(".", "_") + ("-only-b" if only_b else "")
 
 
 def mask_mean(model, faces: list[np.ndarray], n: int = 32) -> float:
@@ -67,14 +68,17 @@ def mask_mean(model, faces: list[np.ndarray], n: int = 32) -> float:
 
 def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: int, max_minutes: float | None,
                  gallery: dict[str, np.ndarray], faces: Path, source_track: metrics.FaceTrack | None = None,
-                 ceiling: float | None = None, max_frames: int | None = None, progress: bool = False) -> dict:
+                 ceiling: float | None = None, max_frames: int | None = None, conversions: tuple[str, ...] = (),
+                 only_b: bool = False, progress: bool = False) -> dict:
     """One pair: the GAN warm-started from ``start`` and the autoencoder trained on for as long, each converted and
-    measured; one row (the three swaps' metrics, steps, minutes, the learned mask's mean)."""
+    measured; one row (the three swaps' metrics, steps, minutes, the learned mask's mean). ``conversions``: other
+    conversions (``bench pairs``' paste specs, e.g. 'colour=hist,sharpen=1') of the same three swaps, each measured
+    too (the swap's ``by_conversion``)."""
     from deepfake_utils.gan_train import GanTrainer
 
-    name = pair_name(source, target)
+    name = pair_name(source, target, only_b)
     video_path = data.source_video(source)
-    dir_a, dir_b = faces / source, faces / target
+    dir_a, dir_b = faces / source, faces / (target + "-only" * only_b)  # as bench pairs extracted them
     faces_a, faces_b = load_faces(dir_a), load_faces(dir_b)
     ae_dir, gan_dir = work / "models" / f"{name}-ae-more", work / "models" / f"{name}-gan"
     for folder in (ae_dir, gan_dir):
@@ -107,46 +111,66 @@ def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: in
         trained = row["gan" if which == "gan" else "autoencoder"]
         group = ("CPU tiny autoencoder, 1 425 + as many minutes as the GAN" if which == "ae" else
                  f"CPU GAN tiny, warm-started, {'learned' if mask is None else mask} mask")
-        report = convert_and_measure(video_path, models[which], out, dir_a, gallery, target, steps=trained["steps"],
-                                     max_frames=max_frames, options=Options(mask=mask, **CONVERSION),
-                                     source_track=source_track,
-                                     progress=progress, group=group, kind="gan" if which == "gan" else "autoencoder",
-                                     mask=mask or "learned")
-        row["swaps"][key] = {"label": label, **measured(out, report)}
+        own = Options(mask=mask, **CONVERSION)
+        row["swaps"][key] = {"label": label, "by_conversion": {}}
+        for spec in ("", *conversions):  # the GAN's own conversion first, then the others of the same model
+            options = parse_paste(spec, own) if spec else own
+            swapped = out.with_name(f"{out.stem}-{conversion_slug(spec)}.mp4") if spec else out
+            report = convert_and_measure(video_path, models[which], swapped, dir_a, gallery, target,
+                                         steps=trained["steps"], max_frames=max_frames, options=options,
+                                         source_track=source_track, progress=progress,
+                                         group=group + (f", converted with {spec}" if spec else ""),
+                                         kind="gan" if which == "gan" else "autoencoder", mask=mask or "learned",
+                                         conversion=f"colour {options.colour}, sharpen {options.sharpen:g}")
+            if spec:
+                row["swaps"][key]["by_conversion"][spec] = measured(swapped, report)
+            else:
+                row["swaps"][key].update(measured(swapped, report))
     loads.append(os.getloadavg()[0])
     row["load"] = [round(v, 2) for v in loads]
     return row
 
 
+def conversion_slug(spec: str) -> str:
+    """A paste spec as part of a file name: 'colour=hist,sharpen=1' -> 'colour-hist-sharpen-1'."""
+    return spec.replace("=", "-").replace(",", "-").replace(".", "_")
+
+
 def bench_gan_pairs(pairs: list[tuple[str, str]], start: Path, work: Path, *, steps: int = 900,
                     max_minutes: float | None = 6.0, out: Path | None = None, faces: Path | None = None,
                     gallery: str = "large", gallery_photos: tuple[int, int] = (64, 20), max_frames: int | None = None,
-                    progress: bool = False) -> dict:
-    """Every pair in turn (``run_gan_pair``), rows written to ``out`` after each; the result."""
+                    conversions: tuple[str, ...] = (), only_b: bool = False, progress: bool = False) -> dict:
+    """Every pair in turn (``run_gan_pair``), rows written to ``out`` after each; the result. ``conversions``: other
+    conversions of every swap, measured beside the GAN's own (``CONVERSION``)."""
     import json
 
     if steps < 1:
         raise InvalidArgument(f"--steps {steps}: the GAN needs at least one step")
+    for spec in conversions:  # checked before any work
+        parse_paste(spec, Options(**CONVERSION))
     faces = faces or start.parent / "faces"
-    missing = [pair_name(*p) for p in pairs if not (start / pair_name(*p) / "state.json").is_file()]
+    missing = [pair_name(*p, only_b) for p in pairs if not (start / pair_name(*p, only_b) / "state.json").is_file()]
     if missing:
         raise InvalidArgument(f"{start}: no trained autoencoder for {missing} (run `bench pairs --work` first)")
-    result = {**record_header(), "preset": "tiny", "gan_steps": steps,
-              "max_minutes": max_minutes, "start": str(start), "gallery": gallery, "pairs": []}
+    result = {**record_header(), "preset": "tiny", "gan_steps": steps, "max_minutes": max_minutes, "only_b": only_b,
+              "start": str(start), "gallery": gallery, "conversion": CONVERSION, "conversions": list(conversions),
+              "pairs": []}
     tracks: dict[str, metrics.FaceTrack] = {}
     ceilings: dict[str, float] = {}
     for source, target in pairs:
-        print(f"pair {source} -> {target}: GAN and autoencoder from {start / pair_name(source, target)}", flush=True)
+        model_dir = start / pair_name(source, target, only_b)
+        print(f"pair {source} -> {target}: GAN and autoencoder from {model_dir}", flush=True)
         video_path = data.source_video(source)
         if source not in tracks:  # the source measured once per video, as every swap of it is measured against it
             tracks[source] = metrics.face_track(video_path, max_frames=max_frames, track=False, progress=progress)
-            state = json.loads((start / pair_name(source, target) / "state.json").read_text())
+            state = json.loads((model_dir / "state.json").read_text())
             ceilings[source] = resolution_ceiling(video_path, load_alignments(faces / source), state["preset"]["size"],
                                                   state["recipe"]["coverage"], max_frames)
         identities = metrics.sample_gallery(target, *gallery_photos, progress=progress, size=gallery)
-        row = run_gan_pair(source, target, start / pair_name(source, target), work, steps=steps,
+        row = run_gan_pair(source, target, model_dir, work, steps=steps,
                            max_minutes=max_minutes, gallery=identities, faces=faces, source_track=tracks[source],
-                           ceiling=ceilings[source], max_frames=max_frames, progress=progress)
+                           ceiling=ceilings[source], max_frames=max_frames, conversions=conversions,
+                           only_b=only_b, progress=progress)
         result["pairs"].append(row)
         print(format_gan_pairs({"pairs": [row]}, head=False), flush=True)
         if out is not None:
@@ -155,23 +179,24 @@ def bench_gan_pairs(pairs: list[tuple[str, str]], start: Path, work: Path, *, st
 
 
 def gan_rows(result: dict) -> list[dict]:
-    """The recorded run flat: one dict per pair and swap (pair, swap label, steps, train minutes and the metrics),
-    what notebook 09 and the tables show."""
+    """The recorded run flat: one dict per pair, swap and conversion (pair, swap label, the conversion spec, '' for
+    the GAN's own, steps, train minutes and the metrics), what notebook 09 and the tables show."""
     rows = []
     for r in result["pairs"]:
         for key, label, which, _ in SWAPS:
-            s = r["swaps"].get(key)
-            if s is None:
+            if key not in r["swaps"]:
                 continue
             trained = r["gan"] if which == "gan" else r["autoencoder"]
-            rows.append({"pair": f"{r['source']} → {r['target']}", "swap": label, "steps": trained["steps"],
-                         "minutes": trained["train_minutes"], "id_retrieval": s["id_retrieval"],
-                         "recognised": s["recognised"], "faces_found": s["faces_found"],
-                         "expression_error": s["expression_error"], "jitter_ratio": s["jitter_ratio"],
-                         "detail": s["detail"]["eyes_mouth"], "eyes": s["detail"]["eyes"],
-                         "mouth": s["detail"]["mouth"], "fine": s["detail"]["fine"], "to_target": s["to_target"],
-                         "ceiling": r.get("detail_ceiling"),
-                         "mask_mean": r["gan"]["mask_mean"] if which == "gan" else None})
+            for spec, s in (("", r["swaps"][key]), *r["swaps"][key].get("by_conversion", {}).items()):
+                rows.append({"pair": f"{r['source']} → {r['target']}", "swap": label + (f", {spec}" if spec else ""),
+                             "conversion": spec, "steps": trained["steps"],
+                             "minutes": trained["train_minutes"], "id_retrieval": s["id_retrieval"],
+                             "recognised": s["recognised"], "faces_found": s["faces_found"],
+                             "expression_error": s["expression_error"], "jitter_ratio": s["jitter_ratio"],
+                             "detail": s["detail"]["eyes_mouth"], "eyes": s["detail"]["eyes"],
+                             "mouth": s["detail"]["mouth"], "fine": s["detail"]["fine"], "to_target": s["to_target"],
+                             "ceiling": r.get("detail_ceiling"),
+                             "mask_mean": r["gan"]["mask_mean"] if which == "gan" else None})
     return rows
 
 

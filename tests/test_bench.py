@@ -520,8 +520,19 @@ def test_the_gan_pairs_table_shows_every_swap_of_every_pair():
     assert [r["steps"] for r in rows] == [2800, 900, 900] and [r["mask_mean"] for r in rows] == [None, 0.45, 0.45]
     table = bench_gan.format_gan_pairs({"pairs": [row]})
     assert table.count("2.mp4 → George_W_Bush") == 3 and "**0.40** (0.60)" in table
+    # another conversion of every swap (--conversions): a row of its own after each swap's own, named by its spec
+    other = {**swap, "detail": {**swap["detail"], "eyes_mouth": 0.55}}
+    row["swaps"] = {key: {**swap, "by_conversion": {"colour=hist,sharpen=1": other}} for key, *_ in bench_gan.SWAPS}
+    rows = bench_gan.gan_rows({"pairs": [row]})
+    assert [r["conversion"] for r in rows] == ["", "colour=hist,sharpen=1"] * 3
+    assert [r["detail"] for r in rows] == [0.4, 0.55] * 3 and [r["steps"] for r in rows] == [2800] * 2 + [900] * 4
+    assert rows[1]["swap"] == bench_gan.SWAPS[0][1] + ", colour=hist,sharpen=1"
+    assert bench_gan.conversion_slug("colour=hist,sharpen=0.5") == "colour-hist-sharpen-0_5"
     with pytest.raises(ValueError, match="steps"):
         bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"), steps=0)
+    with pytest.raises(ValueError, match="paste"):  # a conversion is checked before any work
+        bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"),
+                                  conversions=("sharpen=1", "bogus=1"))
     with pytest.raises(ValueError, match="no trained autoencoder"):
         bench_gan.bench_gan_pairs([("2.mp4", "George_W_Bush")], Path("nowhere"), Path("nowhere"))
 
