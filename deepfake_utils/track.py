@@ -82,15 +82,18 @@ class FaceFinder:
         return (shift < self.reuse_cells * cell and abs(scale - 1) < self.reuse_scale
                 and landmarks.landmark_error(self._points, points) < self.reuse_below)
 
-    def __call__(self, image: np.ndarray) -> Face | None:
-        """The face in this frame (the tracked one, else the one chosen by ``how``), or None."""
+    def __call__(self, image: np.ndarray, size: float | None = None) -> Face | None:
+        """The face in this frame (the tracked one, else the one chosen by ``how``), or None. ``size``: the px
+        width of the face expected where none is tracked (e.g. its source's, when a swap is measured): the search
+        starts ``margin`` levels above where such a face fires, and goes down to level 0 only if none is found."""
         ensure_rgb_uint8(image)
         tracked = None  # the landmarks the last box gives in this frame
         if self._box is not None and self.reuse_below > 0:
             tracked = landmarks.predict_landmarks(image, self._box)
             if self._still(tracked):
                 return Face(self._box, tracked, align.alignment_matrix(tracked))
-        level = detect.level_for_face(detect.box_size(self._box), self.margin) if self._box else 0
+        expected = detect.box_size(self._box) if self._box else size
+        level = detect.level_for_face(expected, self.margin) if expected else 0
         boxes = detect.detect_from_level(image, level)
         if not boxes and level > 0:
             boxes = detect.detect_from_level(image, 0)

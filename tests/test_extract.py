@@ -63,6 +63,23 @@ def test_face_finder_detects_in_a_few_frames_and_exactly_where_it_does(frames):
     assert finder.detections == detections and again[1].box == face.box
 
 
+def test_a_face_finder_told_the_faces_size_searches_from_its_level_and_finds_the_naive_box(frame, monkeypatch):
+    naive = track.naive_find(frame)
+    width = float(np.ptp(naive.landmarks[:, 0]))  # the landmarks' width: what the metrics pass (the source's face)
+    levels = []
+    detect_from_level = track.detect.detect_from_level
+    monkeypatch.setattr(track.detect, "detect_from_level", lambda image, level: levels.append(level) or
+                        detect_from_level(image, level))
+    for size, searched in ((width, [track.detect.level_for_face(width, 2)]),  # one search, deep in the pyramid
+                           (3 * width, [track.detect.level_for_face(3 * width, 2), 0])):  # too big: none, then all
+        levels.clear()
+        face = track.FaceFinder(reuse_below=0)(frame, size=size)
+        assert levels == searched and searched[0] > 4, (size, levels)
+        assert face.box == naive.box and np.array_equal(face.landmarks, naive.landmarks)  # exactly the naive face
+    levels.clear()
+    assert track.FaceFinder()(frame).box == naive.box and levels == [0]  # told nothing: the whole pyramid
+
+
 def test_image_folder_with_a_faceless_image_and_blur_filter(tmp_path, bush_photos):
     folder = tmp_path / "photos"
     folder.mkdir()
