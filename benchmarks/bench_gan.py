@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from benchmarks import record_header
-from benchmarks.bench_swap import convert_and_measure, measured, parse_paste, resolution_ceiling
+from benchmarks.bench_swap import conversion_label, convert_and_measure, measured, parse_paste, resolution_ceiling
 from deepfake_utils import data, metrics
 from deepfake_utils.align import crop_to_model
 from deepfake_utils.checkpoint import load
@@ -121,7 +121,7 @@ def run_gan_pair(source: str, target: str, start: Path, work: Path, *, steps: in
                                          source_track=source_track, progress=progress,
                                          group=group + (f", converted with {spec}" if spec else ""),
                                          kind="gan" if which == "gan" else "autoencoder", mask=mask or "learned",
-                                         conversion=f"colour {options.colour}, sharpen {options.sharpen:g}")
+                                         conversion=conversion_label(options))
             if spec:
                 row["swaps"][key]["by_conversion"][spec] = measured(swapped, report)
             else:
